@@ -1,0 +1,48 @@
+package main
+
+const helpText = `
+Usage:
+ cnsenter [options] [<program> [<argument>...]]
+
+Run a program with namespaces of other processes or of containers.
+
+Options:
+ -a, --all                     enter all namespaces
+ -t, --target <PID|container>  target process (or container) to get namespaces from
+ -m, --mount[=<file>]          enter mount namespace
+ -u, --uts[=<file>]            enter UTS namespace (hostname etc)
+ -i, --ipc[=<file>]            enter System V IPC namespace
+ -n, --net[=<file>]            enter network namespace
+ -N, --net-socket <fd>         enter socket's network namespace (needs --target)
+ -p, --pid[=<file>]            enter pid namespace
+ -C, --cgroup[=<file>]         enter cgroup namespace
+ -U, --user[=<file>]           enter user namespace
+     --user-parent             enter parent user namespace
+ -T, --time[=<file>]           enter time namespace
+ -S, --setuid <uid|follow>     set uid in entered namespace
+ -G, --setgid <gid|follow>     set gid in entered namespace
+     --preserve-credentials    do not touch uids or gids
+     --keep-caps               retain capabilities granted in user namespaces
+ -r, --root[=<dir>]            set the root directory
+ -w, --wd[=<dir>]              set the working directory
+ -W, --wdns <dir>              set the working directory in namespace
+ -e, --env                     inherit environment variables from target process
+ -F, --no-fork                 do not fork before exec'ing <program>
+ -c, --join-cgroup             join the cgroups of the target process
+ -Z, --follow-context          set SELinux context according to --target PID
+
+Containers (cnsenter only):
+     --list                    list running containers of every reachable runtime
+     --json                    with --list: print JSON
+     --docker-host <url>       Docker endpoint (default: DOCKER_HOST, docker context)
+     --containerd-address <path>  containerd socket (default: CONTAINERD_ADDRESS,
+                               /run/containerd/containerd.sock)
+     --timeout <duration>      deadline of each engine call (default 5s; CNSENTER_TIMEOUT)
+
+ <container> is docker://NAME|ID, containerd://[NAMESPACE/]ID, or a bare name.
+
+ -h, --help                    display this help
+ -V, --version                 display version
+
+For more details see nsenter(1) and README.md.
+`

@@ -1,0 +1,95 @@
+// Command cnsenter runs a program in the namespaces of another process or
+// of a container: util-linux nsenter, whose --target also takes container
+// references.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+
+	"github.com/cnsenter/cnsenter/enter"
+	"github.com/cnsenter/cnsenter/internal/getopt"
+)
+
+// Set at build time (see the Makefile).
+var (
+	version = "dev"
+	commit  = "unknown"
+)
+
+const name = "cnsenter"
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	if os.Getuid() != os.Geteuid() {
+		return fail(errors.New("refusing to run with a real uid different from the effective uid (a set-user-ID install would hand every local user every container): run it as the user you mean"))
+	}
+	inv, err := parseArgs(args)
+	var usage *getopt.Error
+	if errors.As(err, &usage) {
+		fmt.Fprintf(os.Stderr, "%s: %s\nTry '%s --help' for more information.\n", name, usage.Msg, name)
+		return 1
+	}
+	if err != nil {
+		return fail(err)
+	}
+	switch {
+	case inv.help:
+		fmt.Print(helpText)
+		return 0
+	case inv.version:
+		fmt.Printf("%s %s (commit %s, %s), options of nsenter from util-linux 2.41\n", name, version, commit, runtime.Version())
+		return 0
+	case inv.list:
+		return fail(listContainers(inv))
+	}
+	if inv.targetRef != "" {
+		pid, err := targetPID(inv)
+		if err != nil {
+			return fail(err)
+		}
+		inv.req.Target = pid
+	}
+	inv.req.Name = name
+	return fail(enter.Run(inv.req))
+}
+
+// targetPID turns --target into a PID: a number is a PID, as in util-linux;
+// anything else names a container.
+func targetPID(inv *invocation) (int, error) {
+	if isNumber(inv.targetRef) {
+		pid, err := strconv.Atoi(inv.targetRef)
+		if err != nil || pid <= 0 {
+			return 0, fmt.Errorf("--target: '%s' is not a valid PID", inv.targetRef)
+		}
+		return pid, nil
+	}
+	return resolveContainer(inv)
+}
+
+func isNumber(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// fail prints an error as our one line and gives the exit status.
+func fail(err error) int {
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(os.Stderr, "%s: %s\n", name, err)
+	return 1
+}

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/cnsenter/cnsenter/enter"
+	"github.com/cnsenter/cnsenter/internal/getopt"
+)
+
+// The options of util-linux nsenter 2.41, spelled as it spells them, then
+// our extensions (long only, and never stealing an nsenter abbreviation).
+var options = []getopt.Option{
+	{Short: 'a', Long: "all"},
+	{Short: 'h', Long: "help"},
+	{Short: 'V', Long: "version"},
+	{Short: 't', Long: "target", Arg: getopt.RequiredArg},
+	{Short: 'm', Long: "mount", Arg: getopt.OptionalArg},
+	{Short: 'u', Long: "uts", Arg: getopt.OptionalArg},
+	{Short: 'i', Long: "ipc", Arg: getopt.OptionalArg},
+	{Short: 'n', Long: "net", Arg: getopt.OptionalArg},
+	{Short: 'N', Long: "net-socket", Arg: getopt.RequiredArg},
+	{Short: 'p', Long: "pid", Arg: getopt.OptionalArg},
+	{Short: 'U', Long: "user", Arg: getopt.OptionalArg},
+	{Short: 'C', Long: "cgroup", Arg: getopt.OptionalArg},
+	{Short: 'T', Long: "time", Arg: getopt.OptionalArg},
+	{Short: 'S', Long: "setuid", Arg: getopt.RequiredArg},
+	{Short: 'G', Long: "setgid", Arg: getopt.RequiredArg},
+	{Short: 'r', Long: "root", Arg: getopt.OptionalArg},
+	{Short: 'w', Long: "wd", Arg: getopt.OptionalArg},
+	{Short: 'W', Long: "wdns", Arg: getopt.RequiredArg},
+	{Short: 'e', Long: "env"},
+	{Short: 'F', Long: "no-fork"},
+	{Short: 'c', Long: "join-cgroup"},
+	{Short: 'Z', Long: "follow-context"},
+	{Long: "preserve-credentials"},
+	{Long: "keep-caps"},
+	{Long: "user-parent"},
+
+	{Long: "list", Extension: true},
+	{Long: "json", Extension: true},
+	{Long: "docker-host", Arg: getopt.RequiredArg, Extension: true},
+	{Long: "containerd-address", Arg: getopt.RequiredArg, Extension: true},
+	{Long: "timeout", Arg: getopt.RequiredArg, Extension: true},
+}
+
+// invocation is a parsed command line.
+type invocation struct {
+	req       enter.Request
+	targetRef string // --target as given: a PID or a container reference
+	help      bool
+	version   bool
+
+	list              bool
+	json              bool
+	dockerHost        string
+	containerdAddress string
+	timeout           time.Duration
+}
+
+// namespaceOption maps nsenter's namespace options to kinds.
+var namespaceOption = map[byte]enter.Kind{
+	'm': enter.Mount, 'u': enter.UTS, 'i': enter.IPC, 'n': enter.Net,
+	'p': enter.PID, 'U': enter.User, 'C': enter.Cgroup, 'T': enter.Time,
+}
+
+func parseArgs(args []string) (*invocation, error) {
+	parsed, operands, err := getopt.Parse(args, options)
+	if err != nil {
+		return nil, err
+	}
+	inv := &invocation{req: enter.Request{Namespaces: map[enter.Kind]string{}}}
+	r := &inv.req
+	for _, p := range parsed {
+		// nsenter drops one '=' written after a short option ("-m=FILE").
+		value := p.Value
+		if p.Option.Short != 0 && len(value) > 0 && value[0] == '=' {
+			value = value[1:]
+		}
+		if kind, ok := namespaceOption[p.Option.Short]; ok {
+			r.Namespaces[kind] = value
+			continue
+		}
+		switch p.Option.Long {
+		case "all":
+			r.All = true
+		case "help":
+			inv.help = true
+			return inv, nil // as getopt_long users do: the rest is not read
+		case "version":
+			inv.version = true
+			return inv, nil
+		case "target":
+			inv.targetRef = value
+		case "net-socket":
+			fd, err := strconv.ParseUint(value, 10, 31)
+			if err != nil {
+				return nil, fmt.Errorf("--net-socket: '%s' is not a file descriptor number", value)
+			}
+			n := int(fd)
+			r.NetSocket = &n
+		case "setuid":
+			if r.UID, err = parseID(value, "--setuid", "uid"); err != nil {
+				return nil, err
+			}
+		case "setgid":
+			if r.GID, err = parseID(value, "--setgid", "gid"); err != nil {
+				return nil, err
+			}
+		case "root":
+			r.Root = enter.Dir{Set: true, Path: value}
+		case "wd":
+			r.WorkDir = enter.Dir{Set: true, Path: value}
+		case "wdns":
+			r.WorkDirInNS = value
+		case "env":
+			r.Env = true
+		case "no-fork":
+			r.NoFork = true
+		case "join-cgroup":
+			r.JoinCgroup = true
+		case "follow-context":
+			r.FollowContext = true
+		case "preserve-credentials":
+			r.PreserveCredentials = true
+		case "keep-caps":
+			r.KeepCaps = true
+		case "user-parent":
+			r.UserParent = true
+		case "list":
+			inv.list = true
+		case "json":
+			inv.json = true
+		case "docker-host":
+			inv.dockerHost = value
+		case "containerd-address":
+			inv.containerdAddress = value
+		case "timeout":
+			if inv.timeout, err = parseTimeout(value, "--timeout"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if r.WorkDir.Set && r.WorkDirInNS != "" {
+		return nil, fmt.Errorf("--wd and --wdns are mutually exclusive: give one of them")
+	}
+	if inv.json && !inv.list {
+		return nil, fmt.Errorf("--json goes with --list")
+	}
+	r.Program = operands
+	return inv, nil
+}
+
+// parseID reads a uid or gid: a number, or "follow" for the target's own.
+func parseID(value, option, what string) (enter.ID, error) {
+	if value == "follow" {
+		return enter.ID{Set: true, Follow: true}, nil
+	}
+	n, err := strconv.ParseUint(value, 10, 32)
+	if err != nil || n == 1<<32-1 {
+		return enter.ID{}, fmt.Errorf("%s: '%s' is not a %s: give a number or 'follow'", option, value, what)
+	}
+	return enter.ID{Set: true, Value: uint32(n)}, nil
+}
+
+func parseTimeout(value, source string) (time.Duration, error) {
+	d, err := time.ParseDuration(value)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s: '%s' is not a positive duration (for example 5s or 500ms)", source, value)
+	}
+	return d, nil
+}

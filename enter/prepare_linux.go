@@ -1,0 +1,454 @@
+package enter
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// stage2Argv0 makes stage2.c take over the re-executed binary.
+const stage2Argv0 = "cnsenter-enter"
+
+// Plan is a Request resolved to open file descriptors: everything that has
+// to be looked up in the caller's namespaces is opened here, so that stage 2
+// only has to enter and exec.
+type Plan struct {
+	entries []string // stage 2 plan entries (see stage2.c)
+	fds     []int    // every descriptor the plan holds
+	program []string
+}
+
+// Close releases the plan's descriptors; Exec does not return after a
+// success, so only a plan that is not executed needs it.
+func (p *Plan) Close() {
+	for _, fd := range p.fds {
+		unix.Close(fd)
+	}
+	p.fds = nil
+}
+
+func (p *Plan) keep(fd int) int {
+	p.fds = append(p.fds, fd)
+	return fd
+}
+
+func (p *Plan) add(format string, args ...any) {
+	p.entries = append(p.entries, fmt.Sprintf(format, args...))
+}
+
+// Exec runs stage 2 in place of this process. It returns only on failure.
+func (p *Plan) Exec() error {
+	for _, fd := range p.fds {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0); err != nil {
+			return fmt.Errorf("cannot pass descriptor %d on: %w", fd, err)
+		}
+	}
+	argv := append([]string{stage2Argv0}, p.entries...)
+	argv = append(argv, "--")
+	argv = append(argv, p.program...)
+	err := unix.Exec("/proc/self/exe", argv, os.Environ())
+	return fmt.Errorf("cannot re-execute /proc/self/exe to enter the namespaces: %w", err)
+}
+
+// Run prepares and executes a request. It returns only on failure.
+func Run(req Request) error {
+	p, err := Prepare(req)
+	if err != nil {
+		return err
+	}
+	err = p.Exec()
+	p.Close()
+	return err
+}
+
+// source is a namespace file to enter, with its name for messages.
+type source struct {
+	fd    int
+	label string
+}
+
+// Prepare opens everything a request needs. The target is pinned by a
+// pidfd first; every /proc/PID file is opened through a directory that was
+// checked against that pidfd, so a PID reused by another process is never
+// read or entered.
+func Prepare(req Request) (plan *Plan, err error) {
+	p := &Plan{program: req.Program}
+	defer func() {
+		if err != nil {
+			p.Close()
+		}
+	}()
+	name := req.Name
+	if name == "" {
+		name = "cnsenter"
+	}
+	p.add("name=%s", name)
+
+	var t *target
+	if req.Target > 0 {
+		if t, err = pin(req.Target); err != nil {
+			return nil, err
+		}
+		p.keep(t.pidfd)
+		p.keep(t.dir)
+		p.add("target=%d", t.pid)
+	} else if req.Target < 0 {
+		return nil, fmt.Errorf("%d is not a valid PID for --target", req.Target)
+	}
+	needTarget := func(what string) error {
+		if t == nil {
+			return fmt.Errorf("%s needs a target process: give --target PID", what)
+		}
+		return nil
+	}
+
+	want := map[Kind]bool{}
+	files := map[Kind]source{}
+	for _, k := range Kinds {
+		path, ok := req.Namespaces[k]
+		if !ok {
+			continue
+		}
+		want[k] = true
+		if path == "" {
+			continue
+		}
+		fd, err := openNamespaceFile(path, k)
+		if err != nil {
+			return nil, err
+		}
+		files[k] = source{p.keep(fd), path}
+	}
+	if req.All {
+		if err := needTarget("--all"); err != nil {
+			return nil, err
+		}
+		for _, k := range Kinds {
+			if want[k] {
+				continue
+			}
+			usable, err := t.usable(k)
+			if err != nil {
+				return nil, err
+			}
+			want[k] = usable
+		}
+	}
+	if req.NetSocket != nil {
+		if err := needTarget("--net-socket"); err != nil {
+			return nil, err
+		}
+		fd, err := t.socketNetns(*req.NetSocket)
+		if err != nil {
+			return nil, err
+		}
+		want[Net] = true
+		files[Net] = source{p.keep(fd), fmt.Sprintf("of socket %d of process %d", *req.NetSocket, t.pid)}
+	}
+	if req.UserParent {
+		src, err := parentUserNamespace(t, files)
+		if err != nil {
+			return nil, err
+		}
+		want[User] = true
+		files[User] = source{p.keep(src.fd), src.label}
+	}
+
+	mask := 0
+	for _, k := range Kinds {
+		if !want[k] {
+			continue
+		}
+		if _, ok := files[k]; ok {
+			continue
+		}
+		if t == nil {
+			return nil, fmt.Errorf("--%s needs a target: give --target PID, or a namespace file as --%s=FILE", k.Option(), k.Option())
+		}
+		if pidfdSetnsWorks() {
+			mask |= k.cloneFlag()
+			continue
+		}
+		fd, err := unix.Openat(t.dir, "ns/"+string(k), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, t.openError("ns/"+string(k), err)
+		}
+		files[k] = source{p.keep(fd), fmt.Sprintf("/proc/%d/ns/%s", t.pid, k)}
+	}
+	if len(want) == 0 || !anyTrue(want) {
+		return nil, errors.New("no namespace to enter: name at least one (-m -u -i -n -p -C -U -T) or use --all with --target")
+	}
+	if mask != 0 {
+		p.add("pidfd=%d:%d", t.pidfd, mask)
+	}
+	for _, k := range Kinds {
+		if src, ok := files[k]; ok {
+			p.add("ns=%d:%s:%s", src.fd, k, src.label)
+		}
+	}
+
+	if err := p.directories(req, t, needTarget); err != nil {
+		return nil, err
+	}
+	if req.Env {
+		if err := needTarget("--env"); err != nil {
+			return nil, err
+		}
+		fd, err := unix.Openat(t.dir, "environ", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, t.openError("environ", err)
+		}
+		p.add("env=%d", p.keep(fd))
+	}
+	if err := p.credentials(req, t, want[User], needTarget); err != nil {
+		return nil, err
+	}
+	if want[PID] && !req.NoFork {
+		p.add("fork")
+	}
+	if req.JoinCgroup {
+		if err := needTarget("--join-cgroup"); err != nil {
+			return nil, err
+		}
+		if err := p.joinCgroups(t); err != nil {
+			return nil, err
+		}
+	}
+	if req.FollowContext {
+		if err := needTarget("--follow-context"); err != nil {
+			return nil, err
+		}
+		if err := p.followContext(t); err != nil {
+			return nil, err
+		}
+	}
+	if t != nil {
+		// Everything read through /proc/PID above belongs to the pinned
+		// process only if it is still there now.
+		if err := t.alive(); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+func anyTrue(m map[Kind]bool) bool {
+	for _, v := range m {
+		if v {
+			return true
+		}
+	}
+	return false
+}
+
+// directories opens --root and --wd before anything is entered, so that
+// they can be a tunnel back into the caller's namespaces, as in util-linux.
+func (p *Plan) directories(req Request, t *target, needTarget func(string) error) error {
+	for _, d := range []struct {
+		choice Dir
+		entry  string // plan entry
+		proc   string // the target's own, under /proc/PID
+		option string
+	}{
+		{req.Root, "root", "root", "--root"},
+		{req.WorkDir, "wd", "cwd", "--wd"},
+	} {
+		if !d.choice.Set {
+			continue
+		}
+		var fd int
+		var err error
+		label := d.choice.Path
+		if label == "" {
+			if err := needTarget(d.option + " without a directory"); err != nil {
+				return err
+			}
+			label = fmt.Sprintf("/proc/%d/%s", t.pid, d.proc)
+			fd, err = unix.Openat(t.dir, d.proc, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return t.openError(d.proc, err)
+			}
+		} else if fd, err = unix.Open(label, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+			return fmt.Errorf("cannot open %s (given to %s): %w", label, d.option, err)
+		}
+		p.add("%s=%d:%s", d.entry, p.keep(fd), label)
+	}
+	if req.WorkDirInNS != "" {
+		if req.WorkDir.Set {
+			return errors.New("--wd and --wdns are mutually exclusive: give one of them")
+		}
+		p.add("wdns=%s", req.WorkDirInNS)
+	}
+	return nil
+}
+
+// credentials decides the uid and gid of the program. Entering a user
+// namespace always sets both (to 0 unless told), as util-linux does, unless
+// --preserve-credentials.
+func (p *Plan) credentials(req Request, t *target, user bool, needTarget func(string) error) error {
+	uid, gid := req.UID, req.GID
+	if user && !req.PreserveCredentials {
+		uid.Set, gid.Set = true, true
+	}
+	if uid.Follow || gid.Follow {
+		if err := needTarget("follow"); err != nil {
+			return err
+		}
+		p.add("ids=%d", t.dir)
+	}
+	for _, c := range []struct {
+		entry string
+		id    ID
+	}{{"uid", uid}, {"gid", gid}} {
+		switch {
+		case c.id.Follow:
+			p.add("%s=follow", c.entry)
+		case c.id.Set:
+			p.add("%s=%d", c.entry, c.id.Value)
+		}
+	}
+	if req.PreserveCredentials {
+		p.add("preserve")
+	}
+	if req.KeepCaps {
+		p.add("keepcaps")
+	}
+	return nil
+}
+
+func (p *Plan) joinCgroups(t *target) error {
+	own, err := readAllAt(t.dir, "cgroup")
+	if err != nil {
+		return t.openError("cgroup", err)
+	}
+	mountinfo, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return fmt.Errorf("cannot read the mount table: %w", err)
+	}
+	paths := cgroupProcsFiles(string(own), string(mountinfo))
+	if len(paths) == 0 {
+		return fmt.Errorf("--join-cgroup: no cgroup hierarchy of process %d is mounted here", t.pid)
+	}
+	for _, path := range paths {
+		fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("--join-cgroup: cannot open %s: %w", path, err)
+		}
+		p.add("cgroup=%d:%s", p.keep(fd), strings.TrimSuffix(path, "/cgroup.procs"))
+	}
+	return nil
+}
+
+func (p *Plan) followContext(t *target) error {
+	if _, err := os.Stat("/sys/fs/selinux/enforce"); err != nil {
+		return errors.New("--follow-context: SELinux is not enabled on this machine; leave the option out")
+	}
+	label, err := readAllAt(t.dir, "attr/current")
+	if err != nil {
+		return t.openError("attr/current", err)
+	}
+	proc, err := unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("--follow-context: cannot open /proc: %w", err)
+	}
+	p.add("proc=%d", p.keep(proc))
+	p.add("label=%s", strings.TrimRight(string(label), "\x00\n"))
+	return nil
+}
+
+// openNamespaceFile opens a namespace file given on the command line and
+// checks that it is one, of the right kind. O_NONBLOCK keeps a FIFO given
+// by mistake from hanging the open.
+func openNamespaceFile(path string, k Kind) (int, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	if err != nil {
+		return -1, fmt.Errorf("cannot open %s (given to --%s): %w", path, k.Option(), err)
+	}
+	typ, err := unix.IoctlRetInt(fd, unix.NS_GET_NSTYPE)
+	if err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("%s is not a namespace file (given to --%s): use a /proc/PID/ns/%s file or a bind mount of one", path, k.Option(), k)
+	}
+	if typ != k.cloneFlag() {
+		unix.Close(fd)
+		return -1, fmt.Errorf("%s is a %s namespace, not a %s namespace (given to --%s)", path, kindOfFlag(typ).Description(), k.Description(), k.Option())
+	}
+	return fd, nil
+}
+
+func kindOfFlag(flag int) Kind {
+	for _, k := range Kinds {
+		if k.cloneFlag() == flag {
+			return k
+		}
+	}
+	return Kind("unknown")
+}
+
+// parentUserNamespace finds the parent of the user namespace to enter: of
+// the one given as a file, else of the target's.
+func parentUserNamespace(t *target, files map[Kind]source) (source, error) {
+	base, label := -1, ""
+	if src, ok := files[User]; ok {
+		base, label = src.fd, src.label
+	} else {
+		if t == nil {
+			return source{}, errors.New("--user-parent needs a target: give --target PID, or --user=FILE")
+		}
+		fd, err := unix.Openat(t.dir, "ns/user", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return source{}, t.openError("ns/user", err)
+		}
+		defer unix.Close(fd)
+		base, label = fd, fmt.Sprintf("/proc/%d/ns/user", t.pid)
+	}
+	parent, err := unix.IoctlRetInt(base, unix.NS_GET_USERNS)
+	if err != nil {
+		return source{}, fmt.Errorf("--user-parent: cannot open the parent of the user namespace %s: %w", label, err)
+	}
+	return source{parent, "parent of " + label}, nil
+}
+
+// pidfdSetnsWorks tells whether setns(2) takes a pidfd (Linux 5.8).
+// CNSENTER_NO_PIDFD_SETNS=1 forces the /proc/PID/ns path, for tests.
+func pidfdSetnsWorks() bool {
+	if os.Getenv("CNSENTER_NO_PIDFD_SETNS") == "1" {
+		return false
+	}
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return false
+	}
+	major, minor := kernelVersion(unix.ByteSliceToString(u.Release[:]))
+	return major > 5 || major == 5 && minor >= 8
+}
+
+func kernelVersion(release string) (major, minor int) {
+	parts := strings.SplitN(release, ".", 3)
+	if len(parts) < 2 {
+		return 0, 0
+	}
+	return leadingInt(parts[0]), leadingInt(parts[1])
+}
+
+// leadingInt reads the digits a string starts with ("8-rc1" is 8).
+func leadingInt(s string) int {
+	n := 0
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			break
+		}
+		n = n*10 + int(r-'0')
+	}
+	return n
+}
+
+// kernelHas tells whether the running kernel has a namespace kind.
+func kernelHas(k Kind) bool {
+	_, err := os.Stat("/proc/self/ns/" + string(k))
+	return !errors.Is(err, fs.ErrNotExist)
+}

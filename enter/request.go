@@ -1,0 +1,39 @@
+package enter
+
+// Request is one entry, described as nsenter's options describe it.
+type Request struct {
+	Name       string          // our name in messages; "cnsenter" when empty
+	Target     int             // the target PID; 0 when there is none
+	Namespaces map[Kind]string // kinds to enter: a namespace file, or "" for the target's
+	All        bool            // every namespace of the target (-a)
+	NetSocket  *int            // enter the network namespace of this socket of the target (-N)
+	UserParent bool            // enter the parent of the user namespace (--user-parent)
+
+	UID, GID            ID
+	PreserveCredentials bool
+	KeepCaps            bool
+
+	Root        Dir    // -r: change root; Path "" is the target's root
+	WorkDir     Dir    // -w: working directory opened before entering
+	WorkDirInNS string // -W: working directory resolved after entering
+
+	Env           bool // the target's environment instead of ours (-e)
+	NoFork        bool // never fork, even for a PID namespace (-F)
+	JoinCgroup    bool // join the target's cgroups (-c)
+	FollowContext bool // the target's SELinux context (-Z)
+
+	Program []string // argv of the program; empty runs $SHELL, else /bin/sh
+}
+
+// ID is a uid or gid choice: a number, or the target's own ("follow").
+type ID struct {
+	Set    bool
+	Follow bool
+	Value  uint32
+}
+
+// Dir is a directory choice; an empty Path means the target's.
+type Dir struct {
+	Set  bool
+	Path string
+}

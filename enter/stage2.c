@@ -1,0 +1,518 @@
+// Stage 2 of an entry: the part that must run in a single-threaded process.
+//
+// The kernel refuses setns(2) into a user, mount or time namespace from a
+// process with more than one thread, and a Go program always has several
+// threads by the time main runs. So the Go side (stage 1) resolves and opens
+// everything, then re-executes its own binary with argv[0] == "cnsenter-enter",
+// the opened file descriptors and a small textual plan. This constructor runs
+// in that new image before the Go runtime starts a single thread: it enters
+// the namespaces, changes root, directory and credentials, forks when a PID
+// namespace needs it, and execs the program. It never returns into Go.
+//
+// It only joins existing namespaces, never creates any. Plan entries
+// (argv[1..], up to "--"; the program's argv follows):
+//   name=NAME            our name in messages ("cnsenter")
+//   target=PID           the target PID, for messages only
+//   pidfd=FD:MASK        enter the target's namespaces in MASK through its pidfd
+//   ns=FD:KIND:PATH      enter the namespace file FD (PATH is for messages)
+//   root=FD:PATH wd=FD:PATH wdns=PATH
+//   env=FD               replace the environment with FD's NUL-separated list
+//   ids=FD               fstat(FD) after entering gives uid/gid for "follow"
+//   uid=N|follow gid=N|follow   switch credentials
+//   preserve             --preserve-credentials: leave groups alone
+//   keepcaps             raise the permitted capabilities into the ambient set
+//   cgroup=FD:PATH       cgroup.procs files to join, after the fork
+//   fork                 fork after entering; this process waits
+//   label=CTX proc=FD    SELinux exec context, written via the host's /proc
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <libgen.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+#define STAGE2_ARGV0 "cnsenter-enter"
+#define MAX_FILES 16
+
+extern char **environ;
+
+// The namespace kinds, in the order util-linux enters them: user first when
+// it raises our privileges (second pass), cgroup before mnt so that the
+// cgroup namespace is still found through the old mount table, mnt late
+// because it changes what later paths mean.
+static const struct kind {
+	const char *name;
+	int flag;
+} kinds[] = {
+	{"user", CLONE_NEWUSER}, {"cgroup", CLONE_NEWCGROUP}, {"ipc", CLONE_NEWIPC},
+	{"uts", CLONE_NEWUTS},   {"net", CLONE_NEWNET},       {"pid", CLONE_NEWPID},
+	{"mnt", CLONE_NEWNS},    {"time", CLONE_NEWTIME},
+};
+#define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
+
+struct file {
+	int fd;
+	int flag; // namespace kind, for ns= entries
+	const char *path;
+};
+
+struct plan {
+	const char *name;
+	long target;
+	int pidfd, pidfd_mask;
+	struct file ns[MAX_FILES];
+	int nns;
+	struct file root, wd, cgroups[MAX_FILES];
+	int ncgroups;
+	const char *wdns;
+	int env_fd, ids_fd, proc_fd;
+	int uid_mode, gid_mode; // 0: leave, 1: set to uid/gid, 2: follow the target
+	uid_t uid;
+	gid_t gid;
+	int preserve, keepcaps, fork;
+	const char *label;
+	char **argv; // NULL: run the shell
+};
+
+static const char *me = "cnsenter";
+
+static void __attribute__((noreturn, format(printf, 2, 3))) die(int err, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: ", me);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (err)
+		fprintf(stderr, ": %s", strerror(err));
+	fputc('\n', stderr);
+	_exit(1);
+}
+
+static int kind_flag(const char *name)
+{
+	for (size_t i = 0; i < NKINDS; i++)
+		if (strcmp(kinds[i].name, name) == 0)
+			return kinds[i].flag;
+	die(0, "internal error: unknown namespace kind %s in the plan", name);
+}
+
+// number parses a decimal at s; *end gets what follows it.
+static long number(const char *s, char **end)
+{
+	char *e;
+	errno = 0;
+	long v = strtol(s, &e, 10);
+	if (errno || e == s || v < 0)
+		die(0, "internal error: bad number in plan entry %s", s);
+	if (end)
+		*end = e;
+	else if (*e)
+		die(0, "internal error: bad plan entry %s", s);
+	return v;
+}
+
+// fd_and_path parses "FD:REST", marks FD close-on-exec so that the program
+// never inherits it, and returns REST.
+static const char *fd_and_path(const char *v, int *fd)
+{
+	char *e;
+	*fd = (int)number(v, &e);
+	if (*e != ':')
+		die(0, "internal error: bad plan entry %s", v);
+	fcntl(*fd, F_SETFD, FD_CLOEXEC);
+	return e + 1;
+}
+
+static int plain_fd(const char *v)
+{
+	int fd = (int)number(v, NULL);
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return fd;
+}
+
+static void parse(struct plan *p, int argc, char **argv)
+{
+	int i;
+	memset(p, 0, sizeof(*p));
+	p->pidfd = p->root.fd = p->wd.fd = p->env_fd = p->ids_fd = p->proc_fd = -1;
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		char *k = argv[i], *v = strchr(k, '=');
+		if (v)
+			*v++ = '\0';
+		else
+			v = "";
+		if (!strcmp(k, "name"))
+			me = p->name = v;
+		else if (!strcmp(k, "target"))
+			p->target = number(v, NULL);
+		else if (!strcmp(k, "pidfd"))
+			p->pidfd_mask = (int)number(fd_and_path(v, &p->pidfd), NULL);
+		else if (!strcmp(k, "ns") && p->nns < MAX_FILES) {
+			struct file *f = &p->ns[p->nns++];
+			char *kind = (char *)fd_and_path(v, &f->fd), *path = strchr(kind, ':');
+			if (!path)
+				die(0, "internal error: bad ns entry");
+			*path++ = '\0';
+			f->flag = kind_flag(kind);
+			f->path = path;
+		} else if (!strcmp(k, "root"))
+			p->root.path = fd_and_path(v, &p->root.fd);
+		else if (!strcmp(k, "wd"))
+			p->wd.path = fd_and_path(v, &p->wd.fd);
+		else if (!strcmp(k, "wdns"))
+			p->wdns = v;
+		else if (!strcmp(k, "env"))
+			p->env_fd = plain_fd(v);
+		else if (!strcmp(k, "ids"))
+			p->ids_fd = plain_fd(v);
+		else if (!strcmp(k, "proc"))
+			p->proc_fd = plain_fd(v);
+		else if (!strcmp(k, "uid")) {
+			p->uid_mode = strcmp(v, "follow") ? 1 : 2;
+			if (p->uid_mode == 1)
+				p->uid = (uid_t)number(v, NULL);
+		} else if (!strcmp(k, "gid")) {
+			p->gid_mode = strcmp(v, "follow") ? 1 : 2;
+			if (p->gid_mode == 1)
+				p->gid = (gid_t)number(v, NULL);
+		} else if (!strcmp(k, "preserve"))
+			p->preserve = 1;
+		else if (!strcmp(k, "keepcaps"))
+			p->keepcaps = 1;
+		else if (!strcmp(k, "fork"))
+			p->fork = 1;
+		else if (!strcmp(k, "cgroup") && p->ncgroups < MAX_FILES) {
+			struct file *f = &p->cgroups[p->ncgroups++];
+			f->path = fd_and_path(v, &f->fd);
+		} else if (!strcmp(k, "label"))
+			p->label = v;
+		else
+			die(0, "internal error: unknown plan entry %s", k);
+	}
+	if (i == argc)
+		die(0, "internal error: the plan has no \"--\"");
+	p->argv = i + 1 < argc ? argv + i + 1 : NULL;
+}
+
+static int wanted(const struct plan *p)
+{
+	int mask = p->pidfd_mask;
+	for (int i = 0; i < p->nns; i++)
+		mask |= p->ns[i].flag;
+	return mask;
+}
+
+static void __attribute__((noreturn)) die_setns(const struct plan *p, int err, int mask, const char *path)
+{
+	char names[96] = "";
+	for (size_t i = 0; i < NKINDS; i++) {
+		if (!(mask & kinds[i].flag))
+			continue;
+		if (names[0])
+			strcat(names, ",");
+		strcat(names, kinds[i].name);
+	}
+	if (path)
+		die(err, "cannot enter the %s namespace %s", names, path);
+	if (err == ESRCH)
+		die(0, "process %ld exited before its namespaces could be entered", p->target);
+	die(err, "cannot enter the %s namespace%s of process %ld", names, strchr(names, ',') ? "s" : "",
+	    p->target);
+}
+
+// enter joins the namespaces in mask not joined yet (*done). With the pidfd,
+// setns(2) enters several kinds at once, all or nothing, and cannot reach
+// another process that took over the PID. When ignore_errors is set a
+// failure leaves the kind for the next pass.
+static void enter(const struct plan *p, int mask, int *done, int ignore_errors)
+{
+	int m = p->pidfd_mask & mask & ~*done;
+	if (p->pidfd >= 0 && m) {
+		if (setns(p->pidfd, m) == 0)
+			*done |= m;
+		else if (!ignore_errors)
+			die_setns(p, errno, m, NULL);
+	}
+	for (int i = 0; i < p->nns; i++) {
+		const struct file *f = &p->ns[i];
+		if (!(f->flag & mask) || (f->flag & *done))
+			continue;
+		if (setns(f->fd, f->flag) == 0)
+			*done |= f->flag;
+		else if (!ignore_errors)
+			die_setns(p, errno, f->flag, f->path);
+	}
+}
+
+// read_env reads a NUL-separated environment, as in /proc/PID/environ.
+static char **read_env(int fd)
+{
+	size_t len = 0, cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	ssize_t r;
+	if (!buf)
+		die(ENOMEM, "cannot read the target's environment");
+	while ((r = read(fd, buf + len, cap - len - 1)) != 0) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			die(errno, "cannot read the target's environment");
+		}
+		len += (size_t)r;
+		if (cap - len < 2) {
+			char *b = realloc(buf, cap *= 2);
+			if (!b)
+				die(ENOMEM, "cannot read the target's environment");
+			buf = b;
+		}
+	}
+	buf[len] = '\0';
+	for (size_t i = 0; i < len; i++)
+		n += buf[i] == '\0';
+	char **env = calloc(n + 2, sizeof(char *));
+	if (!env)
+		die(ENOMEM, "cannot read the target's environment");
+	n = 0;
+	for (size_t i = 0; i < len; i += strlen(buf + i) + 1)
+		if (strchr(buf + i, '=')) // skip entries that are not NAME=VALUE
+			env[n++] = buf + i;
+	return env;
+}
+
+// permitted_to_ambient keeps, across execve, the capabilities that entering a
+// user namespace granted us: a capability must be permitted and inheritable
+// before PR_CAP_AMBIENT_RAISE accepts it.
+static void permitted_to_ambient(void)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2];
+	if (syscall(SYS_capget, &h, d) != 0)
+		die(errno, "--keep-caps: cannot read capabilities");
+	d[0].inheritable = d[0].permitted;
+	d[1].inheritable = d[1].permitted;
+	if (syscall(SYS_capset, &h, d) != 0)
+		die(errno, "--keep-caps: cannot set inheritable capabilities");
+	for (int cap = 0; cap < 64; cap++) {
+		if (!(d[cap / 32].permitted & (1u << (cap % 32))))
+			continue;
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0 && errno != EINVAL)
+			die(errno, "--keep-caps: cannot raise capability %d to the ambient set", cap);
+	}
+}
+
+static void exit_like(int status)
+{
+	if (WIFEXITED(status))
+		_exit(WEXITSTATUS(status));
+	if (WIFSIGNALED(status)) {
+		// Die of the same signal, so our caller sees what happened, but do not
+		// dump a core of our own: the program already did if it was allowed to.
+		int sig = WTERMSIG(status);
+		struct rlimit none = {0, 0};
+		sigset_t set;
+		setrlimit(RLIMIT_CORE, &none);
+		signal(sig, SIG_DFL);
+		sigemptyset(&set);
+		sigaddset(&set, sig);
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+		kill(getpid(), sig);
+	}
+	_exit(1);
+}
+
+// wait_for waits for the program, passing on the signals sent to us. A signal
+// the terminal generated (si_code SI_KERNEL) has already reached the program,
+// which shares our process group; sending it again would deliver it twice.
+static void __attribute__((noreturn)) wait_for(pid_t child, const sigset_t *set)
+{
+	for (;;) {
+		siginfo_t si;
+		int status;
+		if (sigwaitinfo(set, &si) < 0) {
+			if (errno == EINTR)
+				continue;
+			die(errno, "waiting for the program failed");
+		}
+		if (si.si_signo != SIGCHLD) {
+			if (si.si_code != SI_KERNEL)
+				kill(child, si.si_signo);
+			continue;
+		}
+		for (;;) {
+			pid_t r = waitpid(child, &status, WNOHANG | WUNTRACED);
+			if (r == 0)
+				break;
+			if (r < 0) {
+				if (errno == EINTR)
+					continue;
+				die(errno, "waiting for the program failed");
+			}
+			if (!WIFSTOPPED(status))
+				exit_like(status);
+			// The program was stopped (^Z): stop too, so the shell sees the
+			// job stop, and continue it when we are continued.
+			kill(getpid(), SIGSTOP);
+			kill(child, SIGCONT);
+		}
+	}
+}
+
+static void __attribute__((noreturn)) run(const struct plan *p)
+{
+	int done = 0, setgroups_failed = 0;
+	int mask = wanted(p);
+
+	// Drop supplementary groups before a user namespace hides them from us;
+	// they are dropped again after entering, and only both failing is fatal.
+	if ((mask & CLONE_NEWUSER) && !p->preserve && setgroups(0, NULL) != 0)
+		setgroups_failed = 1;
+
+	// Two passes, as util-linux: everything but the user namespace first,
+	// ignoring errors (a privileged caller leaving its privileges behind),
+	// then what is left with the user namespace (an unprivileged owner of the
+	// user namespace, who only gains the right to enter the others there).
+	enter(p, mask & ~CLONE_NEWUSER, &done, 1);
+	enter(p, mask, &done, 0);
+
+	// Keep the current directory across --root unless told otherwise.
+	struct file wd = p->wd;
+	if (p->root.fd >= 0 && wd.fd < 0 && !p->wdns) {
+		wd.fd = open(".", O_RDONLY | O_CLOEXEC);
+		wd.path = "the current directory";
+		if (wd.fd < 0)
+			die(errno, "cannot open the current working directory");
+	}
+	if (p->root.fd >= 0) {
+		if (fchdir(p->root.fd) != 0 || chroot(".") != 0 || chdir("/") != 0)
+			die(errno, "cannot change the root directory to %s", p->root.path);
+	}
+	if (p->wdns) {
+		wd.fd = open(p->wdns, O_RDONLY | O_CLOEXEC);
+		wd.path = p->wdns;
+		if (wd.fd < 0)
+			die(errno, "cannot open the working directory %s inside the namespaces", p->wdns);
+	}
+	if (wd.fd >= 0 && fchdir(wd.fd) != 0)
+		die(errno, "cannot change the working directory to %s", wd.path);
+
+	if (p->env_fd >= 0)
+		environ = read_env(p->env_fd);
+
+	uid_t uid = p->uid;
+	gid_t gid = p->gid;
+	if (p->uid_mode == 2 || p->gid_mode == 2) {
+		// Read after entering the user namespace, so that the owner of
+		// /proc/PID is given as the target sees its own IDs.
+		struct stat st;
+		if (fstat(p->ids_fd, &st) != 0)
+			die(errno, "cannot read the credentials of process %ld", p->target);
+		if (p->uid_mode == 2)
+			uid = st.st_uid;
+		if (p->gid_mode == 2)
+			gid = st.st_gid;
+	}
+
+	pid_t parent = getpid();
+	sigset_t forwarded, saved;
+	if (p->fork) {
+		// Block what we forward before forking, so nothing is lost between
+		// the fork and sigwaitinfo; the child restores the mask it had.
+		signal(SIGCHLD, SIG_DFL);
+		sigemptyset(&forwarded);
+		int sigs[] = {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+			sigaddset(&forwarded, sigs[i]);
+		sigprocmask(SIG_BLOCK, &forwarded, &saved);
+		pid_t child = fork();
+		if (child < 0)
+			die(errno, "fork failed");
+		if (child > 0)
+			wait_for(child, &forwarded);
+		sigprocmask(SIG_SETMASK, &saved, NULL);
+	}
+
+	// Join the target's cgroups only now, in the process that runs the
+	// program, so that the waiting parent is never counted in them.
+	for (int i = 0; i < p->ncgroups; i++)
+		if (write(p->cgroups[i].fd, "0", 1) != 1)
+			die(errno, "cannot join the cgroup %s", p->cgroups[i].path);
+
+	if (p->gid_mode) {
+		if (setgroups(0, NULL) != 0 && setgroups_failed)
+			die(errno, "cannot drop supplementary groups");
+		if (setgid(gid) != 0)
+			die(errno, "cannot set gid %u (is it mapped in the user namespace?)", (unsigned)gid);
+	}
+	if (p->uid_mode && setuid(uid) != 0)
+		die(errno, "cannot set uid %u (is it mapped in the user namespace?)", (unsigned)uid);
+
+	if (p->keepcaps && (mask & CLONE_NEWUSER))
+		permitted_to_ambient();
+
+	if (p->label) {
+		int fd = openat(p->proc_fd, "thread-self/attr/exec", O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, p->label, strlen(p->label)) < 0)
+			die(errno, "--follow-context: cannot set the SELinux context %s", p->label);
+		close(fd);
+	}
+
+	if (p->fork) {
+		// Do not outlive the waiting parent. Set last: changing credentials
+		// clears it. If the parent is already gone, getppid() changed.
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent && getppid() != 0)
+			_exit(1);
+	}
+
+	const char *file;
+	char *shell_argv[2];
+	char *const *argv = p->argv;
+	if (argv) {
+		file = argv[0];
+		execvp(file, argv);
+	} else {
+		// No program: a login shell, $SHELL from the (possibly new)
+		// environment, else /bin/sh; argv[0] is "-" and its base name.
+		static char arg0[PATH_MAX];
+		const char *shell = getenv("SHELL");
+		char copy[PATH_MAX];
+		file = shell && *shell ? shell : "/bin/sh";
+		snprintf(copy, sizeof(copy), "%s", file);
+		snprintf(arg0, sizeof(arg0), "-%s", basename(copy));
+		shell_argv[0] = arg0;
+		shell_argv[1] = NULL;
+		execv(file, shell_argv);
+	}
+	int err = errno;
+	fprintf(stderr, "%s: failed to execute %s: %s\n", me, file, strerror(err));
+	_exit(err == ENOENT ? 127 : 126);
+}
+
+__attribute__((constructor)) static void stage2(int argc, char **argv, char **envp)
+{
+	(void)envp;
+	if (argc < 2 || !argv || !argv[0] || strcmp(argv[0], STAGE2_ARGV0) != 0)
+		return; // an ordinary start: let the Go runtime run
+	struct plan p;
+	parse(&p, argc, argv);
+	prctl(PR_SET_NAME, me); // otherwise ps shows the waiting parent as "exe"
+	run(&p);
+}

@@ -1,0 +1,112 @@
+package enter
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// target is a process pinned by a pidfd, with its /proc directory.
+type target struct {
+	pid   int
+	pidfd int // refers to this very process, whatever happens to its PID
+	dir   int // /proc/PID, opened while the pidfd's process was alive
+}
+
+func pin(pid int) (*target, error) {
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		if errors.Is(err, unix.ESRCH) {
+			return nil, fmt.Errorf("process %d does not exist: check the PID given to --target", pid)
+		}
+		return nil, fmt.Errorf("cannot pin process %d with pidfd_open (Linux 5.3 or later is needed): %w", pid, err)
+	}
+	dir, err := unix.Open(fmt.Sprintf("/proc/%d", pid), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		unix.Close(pidfd)
+		if errors.Is(err, unix.ENOENT) {
+			return nil, fmt.Errorf("process %d exited before it could be entered", pid)
+		}
+		return nil, fmt.Errorf("cannot open /proc/%d: %w", pid, err)
+	}
+	t := &target{pid: pid, pidfd: pidfd, dir: dir}
+	// The directory is the pidfd's process only if that process was still
+	// there after the directory was opened: a PID is not reused before its
+	// process has exited and been reaped.
+	if err := t.alive(); err != nil {
+		unix.Close(dir)
+		unix.Close(pidfd)
+		return nil, err
+	}
+	return t, nil
+}
+
+// alive fails once the pinned process has been reaped.
+func (t *target) alive() error {
+	err := unix.PidfdSendSignal(t.pidfd, 0, nil, 0)
+	if err == nil || errors.Is(err, unix.EPERM) {
+		return nil
+	}
+	if errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("process %d exited before it could be entered", t.pid)
+	}
+	return fmt.Errorf("cannot check that process %d is alive: %w", t.pid, err)
+}
+
+// openError explains a failure to open /proc/PID/name.
+func (t *target) openError(name string, err error) error {
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) {
+		if t.alive() != nil {
+			return fmt.Errorf("process %d exited before it could be entered", t.pid)
+		}
+	}
+	return fmt.Errorf("cannot open /proc/%d/%s: %w", t.pid, name, err)
+}
+
+// usable tells whether --all enters a kind: the kernel must have it, and the
+// caller's own user namespace is skipped, since setns(2) refuses to re-enter
+// it and entering it would hand back capabilities the caller dropped.
+func (t *target) usable(k Kind) (bool, error) {
+	if !kernelHas(k) {
+		return false, nil
+	}
+	if k != User {
+		return true, nil
+	}
+	var mine, theirs unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/user", &mine); err != nil {
+		return false, fmt.Errorf("cannot read our own user namespace: %w", err)
+	}
+	if err := unix.Fstatat(t.dir, "ns/user", &theirs, 0); err != nil {
+		return false, t.openError("ns/user", err)
+	}
+	return mine.Ino != theirs.Ino || mine.Dev != theirs.Dev, nil
+}
+
+// socketNetns opens the network namespace of a socket the target holds.
+func (t *target) socketNetns(sockfd int) (int, error) {
+	sock, err := unix.PidfdGetfd(t.pidfd, sockfd, 0)
+	if err != nil {
+		return -1, fmt.Errorf("--net-socket: cannot get descriptor %d of process %d: %w", sockfd, t.pid, err)
+	}
+	defer unix.Close(sock)
+	ns, err := unix.IoctlRetInt(sock, unix.SIOCGSKNS)
+	if err != nil {
+		return -1, fmt.Errorf("--net-socket: descriptor %d of process %d is not a socket with a network namespace: %w", sockfd, t.pid, err)
+	}
+	return ns, nil
+}
+
+// readAllAt reads a small file below a directory descriptor.
+func readAllAt(dir int, name string) ([]byte, error) {
+	fd, err := unix.Openat(dir, name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), name)
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, 1<<20))
+}
