@@ -494,7 +494,7 @@ static void __attribute__((noreturn)) run(const struct plan *p)
 		static char arg0[PATH_MAX];
 		const char *shell = getenv("SHELL");
 		char copy[PATH_MAX];
-		file = shell && *shell ? shell : "/bin/sh";
+		file = shell ? shell : "/bin/sh"; // an empty $SHELL fails, as in util-linux
 		snprintf(copy, sizeof(copy), "%s", file);
 		snprintf(arg0, sizeof(arg0), "-%s", basename(copy));
 		shell_argv[0] = arg0;
