@@ -135,7 +135,7 @@ func TestSameAsNsenterChrootedTarget(t *testing.T) {
 	for _, args := range [][]string{
 		{"-t", T, "-m", "-r", "cat", "/marker"},
 		{"-t", T, "-m", "-r", "-w", "/bin/sh", "-c", "pwd; ls /"},
-		{"-t", T, "-u", "-r", "/bin/pwd"},           // keeps our directory, seen from the new root
+		{"-t", T, "-u", "-r", "/bin/pwd"}, // keeps our directory, seen from the new root
 		{"-t", T, "-u", "-r" + root, "cat", "/marker"},
 		{"-t", T, "-u", "--root=" + root, "-w", "/bin/pwd"},
 		{"-t", T, "-m", "-r", "-W", "/work", "/bin/pwd"},

@@ -20,7 +20,7 @@ import (
 )
 
 var (
-	cnsenter string                // the binary under test
+	cnsenter string               // the binary under test
 	nsenter  = "/usr/bin/nsenter" // util-linux, the reference
 )
 
