@@ -1,0 +1,122 @@
+package enter
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The test binary links stage2.c like any other, so it can play cnsenter:
+// with ENTER_TEST_HELPER=pinned it prepares an entry into the target's
+// network namespace, says "prepared", waits for a line on stdin, then execs.
+func TestMain(m *testing.M) {
+	if os.Getenv("ENTER_TEST_HELPER") == "pinned" {
+		pinnedHelper()
+	}
+	os.Exit(m.Run())
+}
+
+func pinnedHelper() {
+	pid, _ := strconv.Atoi(os.Getenv("ENTER_TEST_TARGET"))
+	p, err := Prepare(Request{Target: pid, Namespaces: map[Kind]string{Net: ""}, Program: []string{"readlink", "/proc/self/ns/net"}})
+	if err != nil {
+		fmt.Println("prepare:", err)
+		os.Exit(2)
+	}
+	fmt.Println("prepared")
+	bufio.NewReader(os.Stdin).ReadString('\n')
+	fmt.Println(p.Exec())
+	os.Exit(3)
+}
+
+// TestTargetExitsDuringEntry kills the target between preparation and entry
+// and tries to hand its PID to a process in another network namespace: the
+// entry must fail, or (without pidfd setns) enter the namespace the original
+// target had, never the newcomer's.
+func TestTargetExitsDuringEntry(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to enter namespaces and to choose the next PID")
+	}
+	ours, _ := os.Readlink("/proc/self/ns/net")
+	for _, viaProc := range []bool{false, true} {
+		t.Run(fmt.Sprintf("without pidfd setns=%v", viaProc), func(t *testing.T) {
+			target := exec.Command("sleep", "1000")
+			if err := target.Start(); err != nil {
+				t.Fatal(err)
+			}
+			pid := target.Process.Pid
+			helper := exec.Command(os.Args[0], "-test.run=^$")
+			helper.Env = append(os.Environ(), "ENTER_TEST_HELPER=pinned", "ENTER_TEST_TARGET="+strconv.Itoa(pid))
+			if viaProc {
+				helper.Env = append(helper.Env, "CNSENTER_NO_PIDFD_SETNS=1")
+			}
+			var stderr bytes.Buffer
+			helper.Stderr = &stderr
+			in, _ := helper.StdinPipe()
+			out, _ := helper.StdoutPipe()
+			if err := helper.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer helper.Process.Kill()
+			lines := bufio.NewReader(out)
+			if line, _ := lines.ReadString('\n'); line != "prepared\n" {
+				t.Fatalf("helper: %q %s", line, stderr.String())
+			}
+			target.Process.Kill()
+			target.Wait()
+
+			newcomer, newcomerNet := takePID(t, pid)
+			in.Write([]byte("go\n"))
+			rest, _ := lines.ReadString(0)
+			err := helper.Wait()
+			t.Logf("PID %d reused by a process in %s: %v; the entry printed %q, said %q (%v)", pid, newcomerNet, newcomer, rest, stderr.String(), err)
+			if newcomer && newcomerNet != "" && strings.Contains(rest, newcomerNet) {
+				t.Fatalf("entered the process that took over PID %d", pid)
+			}
+			if viaProc {
+				if strings.TrimSpace(rest) != ours {
+					t.Errorf("want the original target's namespace %s, got %q (%s)", ours, rest, stderr.String())
+				}
+				return
+			}
+			if helper.ProcessState.ExitCode() != 1 || !strings.Contains(stderr.String(), fmt.Sprintf("process %d exited before its namespaces could be entered", pid)) {
+				t.Errorf("want exit 1 saying the target exited, got %v: %q", err, stderr.String())
+			}
+		})
+	}
+}
+
+// takePID tries to start a process in a new network namespace with the given
+// PID, through ns_last_pid; it reports whether that worked.
+func takePID(t *testing.T, pid int) (bool, string) {
+	for try := 0; try < 20; try++ {
+		if err := os.WriteFile("/proc/sys/kernel/ns_last_pid", []byte(strconv.Itoa(pid-1)), 0); err != nil {
+			t.Logf("cannot choose the next PID: %v", err)
+			return false, ""
+		}
+		cmd := exec.Command("unshare", "--net", "sleep", "1000")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		if cmd.Process.Pid != pid {
+			cmd.Process.Kill()
+			continue
+		}
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			if link, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid)); link != "" {
+				if ours, _ := os.Readlink("/proc/self/ns/net"); link != ours {
+					return true, link
+				}
+			}
+		}
+		return true, ""
+	}
+	return false, ""
+}
