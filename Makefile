@@ -1,0 +1,51 @@
+# cnsenter: `make build` builds bin/cnsenter; `make test` installs what the
+# tests need (Debian packages), then runs every test, the real-engine ones
+# included. See README.md.
+
+PREFIX  ?= /usr/local
+GO      ?= go
+VERSION ?= $(shell git describe --tags --dirty 2>/dev/null || echo 0.1.0-dev)
+COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# Static: no dynamic loader in either stage (faster start, and nothing from
+# the environment is loaded into a process about to enter a container).
+# netgo/osusergo keep the static glibc's NSS out of the Go side.
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -linkmode external -extldflags -static
+GOFLAGS_BUILD := -trimpath -tags netgo,osusergo
+
+.PHONY: build test deps check unit integration fuzz clean install uninstall
+
+build:
+	$(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/cnsenter ./cmd/cnsenter
+
+# Debian packages the tests use: containerd, runc, docker.io, busybox-static.
+deps:
+	bash test/install-deps.sh
+
+check:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: the files above need formatting'; exit 1; }
+	$(GO) vet ./...
+
+# Everything but the end-to-end tests, with the race detector. The
+# privileged tests skip with their reason when not run as root.
+unit:
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/)
+
+# cnsenter against util-linux nsenter and real targets, then against the
+# real engines the tests start themselves.
+integration: build
+	CNSENTER_BIN=$(CURDIR)/bin/cnsenter $(GO) test -count=1 -timeout 20m ./test/...
+
+# Each fuzz target for a bounded time.
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzAgainstGlibc$$' -fuzztime 20s ./internal/getopt
+
+test: deps check unit integration fuzz
+
+install: build
+	install -D -m 0755 bin/cnsenter $(DESTDIR)$(PREFIX)/bin/cnsenter
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/cnsenter
+
+clean:
+	rm -rf bin dist
