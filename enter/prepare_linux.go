@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -17,13 +19,13 @@ const stage2Argv0 = "cnsenter-enter"
 // to be looked up in the caller's namespaces is opened here, so that stage 2
 // only has to enter and exec.
 type Plan struct {
-	entries []string // stage 2 plan entries (see stage2.c)
-	fds     []int    // every descriptor the plan holds
+	entries []string // stage 2 plan entries (see stage2.c), descriptors as refs
+	fds     []int    // every descriptor the plan holds, in ref order
 	program []string
 }
 
-// Close releases the plan's descriptors; Exec does not return after a
-// success, so only a plan that is not executed needs it.
+// Close releases the plan's descriptors: after a failed Exec, or once the
+// Command has started.
 func (p *Plan) Close() {
 	for _, fd := range p.fds {
 		unix.Close(fd)
@@ -31,27 +33,61 @@ func (p *Plan) Close() {
 	p.fds = nil
 }
 
-func (p *Plan) keep(fd int) int {
+// ref holds a descriptor for stage 2 and stands for it in an entry until the
+// entry is rendered: the number it has in stage 2 depends on how stage 2 is
+// started (Exec keeps numbers, Command renumbers from 3).
+func (p *Plan) ref(fd int) string {
 	p.fds = append(p.fds, fd)
-	return fd
+	return fmt.Sprintf("\x00%d\x00", len(p.fds)-1)
 }
 
 func (p *Plan) add(format string, args ...any) {
 	p.entries = append(p.entries, fmt.Sprintf(format, args...))
 }
 
-// Exec runs stage 2 in place of this process. It returns only on failure.
+// argv renders stage 2's command line; number gives a ref's descriptor.
+func (p *Plan) argv(number func(ref int) int) []string {
+	argv := []string{stage2Argv0}
+	for _, e := range p.entries {
+		parts := strings.Split(e, "\x00") // text, ref, text, ref, ..., text
+		for i := 1; i < len(parts); i += 2 {
+			ref, _ := strconv.Atoi(parts[i])
+			parts[i] = strconv.Itoa(number(ref))
+		}
+		argv = append(argv, strings.Join(parts, ""))
+	}
+	argv = append(argv, "--")
+	return append(argv, p.program...)
+}
+
+// Exec runs stage 2 in place of this process, as nsenter does: the program
+// (or, when it forks, the waiting parent) keeps our PID. It returns only on
+// failure.
 func (p *Plan) Exec() error {
 	for _, fd := range p.fds {
 		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0); err != nil {
 			return fmt.Errorf("cannot pass descriptor %d on: %w", fd, err)
 		}
 	}
-	argv := append([]string{stage2Argv0}, p.entries...)
-	argv = append(argv, "--")
-	argv = append(argv, p.program...)
+	argv := p.argv(func(ref int) int { return p.fds[ref] })
 	err := unix.Exec("/proc/self/exe", argv, os.Environ())
 	return fmt.Errorf("cannot re-execute /proc/self/exe to enter the namespaces: %w", err)
+}
+
+// Command is stage 2 as a child process, for a caller that stays to relay a
+// terminal. The caller sets its standard streams, starts it, then closes
+// the plan.
+func (p *Plan) Command() *exec.Cmd {
+	files := make([]*os.File, len(p.fds))
+	for i, fd := range p.fds {
+		files[i] = os.NewFile(uintptr(fd), "plan")
+	}
+	return &exec.Cmd{
+		Path:       "/proc/self/exe",
+		Args:       p.argv(func(ref int) int { return 3 + ref }), // ExtraFiles start at 3
+		Env:        os.Environ(),
+		ExtraFiles: files,
+	}
 }
 
 // Run prepares and executes a request. It returns only on failure.
@@ -68,6 +104,7 @@ func Run(req Request) error {
 // source is a namespace file to enter, with its name for messages.
 type source struct {
 	fd    int
+	ref   string // the plan's ref for fd
 	label string
 }
 
@@ -89,12 +126,12 @@ func Prepare(req Request) (plan *Plan, err error) {
 	p.add("name=%s", name)
 
 	var t *target
+	var pidfdRef, dirRef string
 	if req.Target > 0 {
 		if t, err = pin(req.Target); err != nil {
 			return nil, err
 		}
-		p.keep(t.pidfd)
-		p.keep(t.dir)
+		pidfdRef, dirRef = p.ref(t.pidfd), p.ref(t.dir)
 		p.add("target=%d", t.pid)
 	} else if req.Target < 0 {
 		return nil, fmt.Errorf("%d is not a valid PID for --target", req.Target)
@@ -121,7 +158,7 @@ func Prepare(req Request) (plan *Plan, err error) {
 		if err != nil {
 			return nil, err
 		}
-		files[k] = source{p.keep(fd), path}
+		files[k] = source{fd, p.ref(fd), path}
 	}
 	if req.All {
 		if err := needTarget("--all"); err != nil {
@@ -147,15 +184,16 @@ func Prepare(req Request) (plan *Plan, err error) {
 			return nil, err
 		}
 		want[Net] = true
-		files[Net] = source{p.keep(fd), fmt.Sprintf("of socket %d of process %d", *req.NetSocket, t.pid)}
+		files[Net] = source{fd, p.ref(fd), fmt.Sprintf("of socket %d of process %d", *req.NetSocket, t.pid)}
 	}
 	if req.UserParent {
 		src, err := parentUserNamespace(t, files)
 		if err != nil {
 			return nil, err
 		}
+		src.ref = p.ref(src.fd)
 		want[User] = true
-		files[User] = source{p.keep(src.fd), src.label}
+		files[User] = src
 	}
 
 	mask := 0
@@ -177,34 +215,27 @@ func Prepare(req Request) (plan *Plan, err error) {
 		if err != nil {
 			return nil, t.openError("ns/"+string(k), err)
 		}
-		files[k] = source{p.keep(fd), fmt.Sprintf("/proc/%d/ns/%s", t.pid, k)}
+		files[k] = source{fd, p.ref(fd), fmt.Sprintf("/proc/%d/ns/%s", t.pid, k)}
 	}
 	if len(want) == 0 || !anyTrue(want) {
 		return nil, errors.New("no namespace to enter: name at least one (-m -u -i -n -p -C -U -T) or use --all with --target")
 	}
 	if mask != 0 {
-		p.add("pidfd=%d:%d", t.pidfd, mask)
+		p.add("pidfd=%s:%d", pidfdRef, mask)
 	}
 	for _, k := range Kinds {
 		if src, ok := files[k]; ok {
-			p.add("ns=%d:%s:%s", src.fd, k, src.label)
+			p.add("ns=%s:%s:%s", src.ref, k, src.label)
 		}
 	}
 
 	if err := p.directories(req, t, needTarget); err != nil {
 		return nil, err
 	}
-	if req.Env {
-		if err := needTarget("--env"); err != nil {
-			return nil, err
-		}
-		fd, err := unix.Openat(t.dir, "environ", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return nil, t.openError("environ", err)
-		}
-		p.add("env=%d", p.keep(fd))
+	if err := p.environment(req, t, needTarget); err != nil {
+		return nil, err
 	}
-	if err := p.credentials(req, t, want[User], needTarget); err != nil {
+	if err := p.credentials(req, t, dirRef, want[User], needTarget); err != nil {
 		return nil, err
 	}
 	if want[PID] && !req.NoFork {
@@ -275,7 +306,7 @@ func (p *Plan) directories(req Request, t *target, needTarget func(string) error
 		} else if fd, err = unix.Open(label, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
 			return fmt.Errorf("cannot open %s (given to %s): %w", label, d.option, err)
 		}
-		p.add("%s=%d:%s", d.entry, p.keep(fd), label)
+		p.add("%s=%s:%s", d.entry, p.ref(fd), label)
 	}
 	if req.WorkDirInNS != "" {
 		if req.WorkDir.Set {
@@ -286,10 +317,51 @@ func (p *Plan) directories(req Request, t *target, needTarget func(string) error
 	return nil
 }
 
+// environment passes the program's environment, when it is not ours, as a
+// descriptor: never as stage 2's own environment, which a container could
+// otherwise fill with variables the C library acts on (GLIBC_TUNABLES...)
+// in a process that still runs as root on the host.
+func (p *Plan) environment(req Request, t *target, needTarget func(string) error) error {
+	switch {
+	case req.Environ != nil && req.Env:
+		return errors.New("--env and an explicit environment are mutually exclusive")
+	case req.Environ != nil:
+		fd, err := unix.MemfdCreate("cnsenter-environ", unix.MFD_CLOEXEC)
+		if err != nil {
+			return fmt.Errorf("cannot pass the environment on: %w", err)
+		}
+		p.add("env=%s", p.ref(fd))
+		var b strings.Builder
+		for _, kv := range req.Environ {
+			if strings.IndexByte(kv, 0) >= 0 || !strings.Contains(kv, "=") {
+				return fmt.Errorf("environment entry %q is not KEY=VALUE", kv)
+			}
+			b.WriteString(kv)
+			b.WriteByte(0)
+		}
+		if _, err := unix.Write(fd, []byte(b.String())); err != nil {
+			return fmt.Errorf("cannot pass the environment on: %w", err)
+		}
+		if _, err := unix.Seek(fd, 0, 0); err != nil {
+			return fmt.Errorf("cannot pass the environment on: %w", err)
+		}
+	case req.Env:
+		if err := needTarget("--env"); err != nil {
+			return err
+		}
+		fd, err := unix.Openat(t.dir, "environ", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return t.openError("environ", err)
+		}
+		p.add("env=%s", p.ref(fd))
+	}
+	return nil
+}
+
 // credentials decides the uid and gid of the program. Entering a user
 // namespace always sets both (to 0 unless told), as util-linux does, unless
 // --preserve-credentials.
-func (p *Plan) credentials(req Request, t *target, user bool, needTarget func(string) error) error {
+func (p *Plan) credentials(req Request, t *target, dirRef string, user bool, needTarget func(string) error) error {
 	uid, gid := req.UID, req.GID
 	if user && !req.PreserveCredentials {
 		uid.Set, gid.Set = true, true
@@ -298,7 +370,7 @@ func (p *Plan) credentials(req Request, t *target, user bool, needTarget func(st
 		if err := needTarget("follow"); err != nil {
 			return err
 		}
-		p.add("ids=%d", t.dir)
+		p.add("ids=%s", dirRef)
 	}
 	for _, c := range []struct {
 		entry string
@@ -310,6 +382,16 @@ func (p *Plan) credentials(req Request, t *target, user bool, needTarget func(st
 		case c.id.Set:
 			p.add("%s=%d", c.entry, c.id.Value)
 		}
+	}
+	if len(req.Groups) > 0 {
+		if !gid.Set {
+			return errors.New("supplementary groups need a gid to go with them")
+		}
+		ids := make([]string, len(req.Groups))
+		for i, g := range req.Groups {
+			ids[i] = strconv.FormatUint(uint64(g), 10)
+		}
+		p.add("groups=%s", strings.Join(ids, ","))
 	}
 	if req.PreserveCredentials {
 		p.add("preserve")
@@ -338,7 +420,7 @@ func (p *Plan) joinCgroups(t *target) error {
 		if err != nil {
 			return fmt.Errorf("--join-cgroup: cannot open %s: %w", path, err)
 		}
-		p.add("cgroup=%d:%s", p.keep(fd), strings.TrimSuffix(path, "/cgroup.procs"))
+		p.add("cgroup=%s:%s", p.ref(fd), strings.TrimSuffix(path, "/cgroup.procs"))
 	}
 	return nil
 }
@@ -355,7 +437,7 @@ func (p *Plan) followContext(t *target) error {
 	if err != nil {
 		return fmt.Errorf("--follow-context: cannot open /proc: %w", err)
 	}
-	p.add("proc=%d", p.keep(proc))
+	p.add("proc=%s", p.ref(proc))
 	p.add("label=%s", strings.TrimRight(string(label), "\x00\n"))
 	return nil
 }
@@ -410,7 +492,7 @@ func parentUserNamespace(t *target, files map[Kind]source) (source, error) {
 	if err != nil {
 		return source{}, fmt.Errorf("--user-parent: cannot open the parent of the user namespace %s: %w", label, err)
 	}
-	return source{parent, "parent of " + label}, nil
+	return source{fd: parent, label: "parent of " + label}, nil
 }
 
 // pidfdSetnsWorks tells whether setns(2) takes a pidfd (Linux 5.8).

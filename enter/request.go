@@ -10,6 +10,7 @@ type Request struct {
 	UserParent bool            // enter the parent of the user namespace (--user-parent)
 
 	UID, GID            ID
+	Groups              []uint32 // supplementary groups when GID is set; none when empty
 	PreserveCredentials bool
 	KeepCaps            bool
 
@@ -17,7 +18,8 @@ type Request struct {
 	WorkDir     Dir    // -w: working directory opened before entering
 	WorkDirInNS string // -W: working directory resolved after entering
 
-	Env           bool // the target's environment instead of ours (-e)
+	Env           bool     // the target's environment instead of ours (-e)
+	Environ       []string // exactly this environment ("KEY=VALUE"), when not nil
 	NoFork        bool // never fork, even for a PID namespace (-F)
 	JoinCgroup    bool // join the target's cgroups (-c)
 	FollowContext bool // the target's SELinux context (-Z)

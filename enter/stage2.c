@@ -19,6 +19,7 @@
 //   env=FD               replace the environment with FD's NUL-separated list
 //   ids=FD               fstat(FD) after entering gives uid/gid for "follow"
 //   uid=N|follow gid=N|follow   switch credentials
+//   groups=G,G,...       supplementary groups set with gid= (default: none)
 //   preserve             --preserve-credentials: leave groups alone
 //   keepcaps             raise the permitted capabilities into the ambient set
 //   cgroup=FD:PATH       cgroup.procs files to join, after the fork
@@ -50,6 +51,7 @@
 
 #define STAGE2_ARGV0 "cnsenter-enter"
 #define MAX_FILES 16
+#define MAX_GROUPS 64
 
 extern char **environ;
 
@@ -86,6 +88,8 @@ struct plan {
 	int uid_mode, gid_mode; // 0: leave, 1: set to uid/gid, 2: follow the target
 	uid_t uid;
 	gid_t gid;
+	gid_t groups[MAX_GROUPS];
+	int ngroups;
 	int preserve, keepcaps, fork;
 	const char *label;
 	char **argv; // NULL: run the shell
@@ -193,6 +197,12 @@ static void parse(struct plan *p, int argc, char **argv)
 			p->gid_mode = strcmp(v, "follow") ? 1 : 2;
 			if (p->gid_mode == 1)
 				p->gid = (gid_t)number(v, NULL);
+		} else if (!strcmp(k, "groups")) {
+			for (char *g = v, *e; *g && p->ngroups < MAX_GROUPS; g = *e ? e + 1 : e) {
+				p->groups[p->ngroups++] = (gid_t)number(g, &e);
+				if (*e && *e != ',')
+					die(0, "internal error: bad groups entry");
+			}
 		} else if (!strcmp(k, "preserve"))
 			p->preserve = 1;
 		else if (!strcmp(k, "keepcaps"))
@@ -456,7 +466,10 @@ static void __attribute__((noreturn)) run(const struct plan *p)
 			die(errno, "cannot join the cgroup %s", p->cgroups[i].path);
 
 	if (p->gid_mode) {
-		if (setgroups(0, NULL) != 0 && setgroups_failed)
+		if (p->ngroups > 0) {
+			if (setgroups((size_t)p->ngroups, p->groups) != 0)
+				die(errno, "cannot set the supplementary groups");
+		} else if (setgroups(0, NULL) != 0 && setgroups_failed)
 			die(errno, "cannot drop supplementary groups");
 		if (setgid(gid) != 0)
 			die(errno, "cannot set gid %u (is it mapped in the user namespace?)", (unsigned)gid);
