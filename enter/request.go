@@ -20,9 +20,9 @@ type Request struct {
 
 	Env           bool     // the target's environment instead of ours (-e)
 	Environ       []string // exactly this environment ("KEY=VALUE"), when not nil
-	NoFork        bool // never fork, even for a PID namespace (-F)
-	JoinCgroup    bool // join the target's cgroups (-c)
-	FollowContext bool // the target's SELinux context (-Z)
+	NoFork        bool     // never fork, even for a PID namespace (-F)
+	JoinCgroup    bool     // join the target's cgroups (-c)
+	FollowContext bool     // the target's SELinux context (-Z)
 
 	Program []string // argv of the program; empty runs $SHELL, else /bin/sh
 }
