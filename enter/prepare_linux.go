@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -196,6 +197,12 @@ func Prepare(req Request) (plan *Plan, err error) {
 		files[User] = src
 	}
 
+	if req.HostTools || req.ReadOnly {
+		if err := p.mountModes(&req, t, want, files, dirRef); err != nil {
+			return nil, err
+		}
+	}
+
 	mask := 0
 	for _, k := range Kinds {
 		if !want[k] {
@@ -314,6 +321,87 @@ func (p *Plan) directories(req Request, t *target, needTarget func(string) error
 		}
 		p.add("wdns=%s", req.WorkDirInNS)
 	}
+	return nil
+}
+
+// mountModes sets up host-tools and read-only mode. In host-tools mode the
+// mount namespace is the source of the container's tree, not entered, and
+// the program gets the caller's environment (host tools want the host's
+// PATH) or, with --env, the target's, plus CONTAINER_ROOT.
+func (p *Plan) mountModes(req *Request, t *target, want map[Kind]bool, files map[Kind]source, dirRef string) error {
+	if !req.HostTools {
+		if !want[Mount] {
+			return errors.New("--read-only needs the mount namespace: add --mount (or --all), or use --host-tools")
+		}
+		if req.Root.Set || req.WorkDir.Set {
+			// Their directories are opened before entering, on the mounts
+			// the container writes to, not on the read-only copy.
+			return errors.New("--read-only does not go with --root or --wd: use --wdns, or --host-tools")
+		}
+		p.add("readonly")
+		return nil
+	}
+	if req.Root.Set || req.WorkDirInNS != "" {
+		return errors.New("--host-tools keeps the host's root: it does not go with --root or --wdns")
+	}
+	path := req.ContainerRoot
+	if path == "" {
+		path = DefaultContainerRoot
+	}
+	if st, err := os.Stat(path); err != nil || !st.IsDir() || !strings.HasPrefix(path, "/") {
+		return fmt.Errorf("--container-root: %s is not an existing directory given by absolute path: give one (the session mounts over it, the host does not see it)", path)
+	}
+	mnt, root := "", "-1"
+	if src, ok := files[Mount]; ok {
+		mnt = src.ref
+	} else if t == nil {
+		return errors.New("--host-tools needs a target: give --target, or the container's mount namespace as --mount=FILE")
+	} else {
+		fd, err := unix.Openat(t.dir, "ns/mnt", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return t.openError("ns/mnt", err)
+		}
+		mnt = p.ref(fd)
+	}
+	if t != nil {
+		// The target's own root, which a chroot may have moved below its
+		// namespace's.
+		fd, err := unix.Openat(t.dir, "root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return t.openError("root", err)
+		}
+		root = p.ref(fd)
+	}
+	p.add("hosttools=%s:%s:%s", mnt, root, path)
+	if req.ReadOnly {
+		p.add("readonly")
+	}
+	want[Mount] = false
+	delete(files, Mount)
+
+	env := req.Environ
+	switch {
+	case req.Env:
+		if t == nil {
+			return errors.New("--env needs a target process: give --target PID")
+		}
+		data, err := readAllAt(t.dir, "environ")
+		if err != nil {
+			return t.openError("environ", err)
+		}
+		env = nil
+		for _, kv := range strings.Split(string(data), "\x00") {
+			if strings.Contains(kv, "=") {
+				env = append(env, kv)
+			}
+		}
+	case env == nil:
+		env = os.Environ()
+	}
+	req.Env = false
+	req.Environ = append(slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
+		return strings.HasPrefix(kv, "CONTAINER_ROOT=")
+	}), "CONTAINER_ROOT="+path)
 	return nil
 }
 

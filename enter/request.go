@@ -24,8 +24,21 @@ type Request struct {
 	JoinCgroup    bool     // join the target's cgroups (-c)
 	FollowContext bool     // the target's SELinux context (-Z)
 
+	// Host-tools mode: every namespace asked for but mount, in a private
+	// mount namespace that is the host's, with the container's whole tree at
+	// ContainerRoot (given to the program as $CONTAINER_ROOT) and a /proc of
+	// the container's PID namespace.
+	HostTools     bool
+	ContainerRoot string // DefaultContainerRoot when empty
+	ReadOnly      bool   // the container's files are read-only for this session
+
 	Program []string // argv of the program; empty runs $SHELL, else /bin/sh
 }
+
+// DefaultContainerRoot is where host-tools mode mounts the container's root:
+// the FHS place for a temporarily mounted filesystem, which every host has.
+// Only the session sees the mount.
+const DefaultContainerRoot = "/mnt"
 
 // ID is a uid or gid choice: a number, or the target's own ("follow").
 type ID struct {

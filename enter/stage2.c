@@ -25,6 +25,11 @@
 //   cgroup=FD:PATH       cgroup.procs files to join, after the fork
 //   fork                 fork after entering; this process waits
 //   label=CTX proc=FD    SELinux exec context, written via the host's /proc
+//   hosttools=MNT:ROOT:PATH  host tools: a private copy of our mount namespace
+//                        with the tree of mount namespace MNT (from directory
+//                        ROOT, -1 for its root) at PATH, and a fresh /proc
+//   readonly             every mount the program sees of the container is
+//                        read-only, in a private copy of its mount namespace
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +45,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -92,6 +98,9 @@ struct plan {
 	int ngroups;
 	int preserve, keepcaps, fork;
 	const char *label;
+	int tools_mnt, tools_root; // hosttools=: -1 when not in host-tools mode
+	const char *tools_path;
+	int readonly;
 	char **argv; // NULL: run the shell
 };
 
@@ -157,6 +166,7 @@ static void parse(struct plan *p, int argc, char **argv)
 	int i;
 	memset(p, 0, sizeof(*p));
 	p->pidfd = p->root.fd = p->wd.fd = p->env_fd = p->ids_fd = p->proc_fd = -1;
+	p->tools_mnt = p->tools_root = -1;
 	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		char *k = argv[i], *v = strchr(k, '=');
 		if (v)
@@ -214,6 +224,15 @@ static void parse(struct plan *p, int argc, char **argv)
 			f->path = fd_and_path(v, &f->fd);
 		} else if (!strcmp(k, "label"))
 			p->label = v;
+		else if (!strcmp(k, "hosttools")) {
+			// MNT:ROOT:PATH, ROOT being -1 for the namespace's own root
+			char *rest = (char *)fd_and_path(v, &p->tools_mnt);
+			if (!strncmp(rest, "-1:", 3))
+				p->tools_path = rest + 3;
+			else
+				p->tools_path = fd_and_path(rest, &p->tools_root);
+		} else if (!strcmp(k, "readonly"))
+			p->readonly = 1;
 		else
 			die(0, "internal error: unknown plan entry %s", k);
 	}
@@ -385,6 +404,59 @@ static void __attribute__((noreturn)) wait_for(pid_t child, const sigset_t *set)
 	}
 }
 
+// mount_container_tree gives host-tools mode its filesystem: a private copy
+// of our own mount namespace (so nothing mounted here reaches the host) with
+// a detached copy of the container's whole tree (volumes, /proc, all its
+// mounts) at tools_path. The tree can only be cloned from inside the
+// container's mount namespace: a bind of /proc/PID/root made from ours would
+// show our own root. Neither mount table changes.
+static void mount_container_tree(const struct plan *p)
+{
+	int cwd = open(".", O_PATH | O_CLOEXEC); // setns(CLONE_NEWNS) resets it
+	if (unshare(CLONE_NEWNS) != 0)
+		die(errno, "--host-tools: cannot make a private mount namespace");
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		die(errno, "--host-tools: cannot make the private mount namespace private");
+	int private = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	if (private < 0)
+		die(errno, "--host-tools: cannot hold the private mount namespace");
+	if (setns(p->tools_mnt, CLONE_NEWNS) != 0)
+		die(errno, "--host-tools: cannot enter the container's mount namespace");
+	int tree = p->tools_root >= 0
+			   ? open_tree(p->tools_root, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH)
+			   : open_tree(AT_FDCWD, "/", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (tree < 0)
+		die(errno, "--host-tools: cannot copy the container's mount tree");
+	if (p->readonly) {
+		struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+		if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof(ro)) != 0)
+			die(errno, "--read-only: cannot make the container's tree read-only");
+	}
+	if (setns(private, CLONE_NEWNS) != 0)
+		die(errno, "--host-tools: cannot return to the private mount namespace");
+	if (move_mount(tree, "", AT_FDCWD, p->tools_path, MOVE_MOUNT_F_EMPTY_PATH) != 0)
+		die(errno, "--host-tools: cannot mount the container's root at %s", p->tools_path);
+	close(tree);
+	close(private);
+	if (cwd >= 0 && fchdir(cwd) != 0)
+		chdir("/");
+	if (cwd >= 0)
+		close(cwd);
+}
+
+// make_readonly makes everything the program sees read-only, in a private
+// copy of the mount namespace it is in: the container keeps writing.
+static void make_readonly(void)
+{
+	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+	if (unshare(CLONE_NEWNS) != 0)
+		die(errno, "--read-only: cannot make a private mount namespace");
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		die(errno, "--read-only: cannot make the private mount namespace private");
+	if (mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof(ro)) != 0)
+		die(errno, "--read-only: cannot make the mounts read-only");
+}
+
 static void __attribute__((noreturn)) run(const struct plan *p)
 {
 	int done = 0, setgroups_failed = 0;
@@ -399,8 +471,20 @@ static void __attribute__((noreturn)) run(const struct plan *p)
 	// ignoring errors (a privileged caller leaving its privileges behind),
 	// then what is left with the user namespace (an unprivileged owner of the
 	// user namespace, who only gains the right to enter the others there).
-	enter(p, mask & ~CLONE_NEWUSER, &done, 1);
-	enter(p, mask, &done, 0);
+	//
+	// In host-tools mode the user namespace waits until /proc is mounted:
+	// the private mount namespace belongs to our user namespace, where we
+	// would lose the right to mount once in the container's.
+	int hosttools = p->tools_mnt >= 0;
+	int later = hosttools ? mask & CLONE_NEWUSER : 0;
+	if (hosttools)
+		mount_container_tree(p);
+	enter(p, mask & ~CLONE_NEWUSER & ~later, &done, 1);
+	enter(p, mask & ~later, &done, 0);
+	// Before anything is looked up in the container's tree, from its
+	// namespace's root: the copy must be made where every mount is a root.
+	if (p->readonly && !hosttools)
+		make_readonly();
 
 	// Keep the current directory across --root unless told otherwise.
 	struct file wd = p->wd;
@@ -426,20 +510,6 @@ static void __attribute__((noreturn)) run(const struct plan *p)
 	if (p->env_fd >= 0)
 		environ = read_env(p->env_fd);
 
-	uid_t uid = p->uid;
-	gid_t gid = p->gid;
-	if (p->uid_mode == 2 || p->gid_mode == 2) {
-		// Read after entering the user namespace, so that the owner of
-		// /proc/PID is given as the target sees its own IDs.
-		struct stat st;
-		if (fstat(p->ids_fd, &st) != 0)
-			die(errno, "cannot read the credentials of process %ld", p->target);
-		if (p->uid_mode == 2)
-			uid = st.st_uid;
-		if (p->gid_mode == 2)
-			gid = st.st_gid;
-	}
-
 	pid_t parent = getpid();
 	sigset_t forwarded, saved;
 	if (p->fork) {
@@ -464,6 +534,26 @@ static void __attribute__((noreturn)) run(const struct plan *p)
 	for (int i = 0; i < p->ncgroups; i++)
 		if (write(p->cgroups[i].fd, "0", 1) != 1)
 			die(errno, "cannot join the cgroup %s", p->cgroups[i].path);
+
+	// A proc of the PID namespace we are now in, over the host's, in the
+	// private mount namespace: ps shows the container's processes.
+	if (hosttools && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+		die(errno, "--host-tools: cannot mount /proc for the container's PID namespace");
+	enter(p, later, &done, 0);
+
+	uid_t uid = p->uid;
+	gid_t gid = p->gid;
+	if (p->uid_mode == 2 || p->gid_mode == 2) {
+		// Read after entering the user namespace, so that the owner of
+		// /proc/PID is given as the target sees its own IDs.
+		struct stat st;
+		if (fstat(p->ids_fd, &st) != 0)
+			die(errno, "cannot read the credentials of process %ld", p->target);
+		if (p->uid_mode == 2)
+			uid = st.st_uid;
+		if (p->gid_mode == 2)
+			gid = st.st_gid;
+	}
 
 	if (p->gid_mode) {
 		if (p->ngroups > 0) {

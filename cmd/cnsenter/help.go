@@ -39,6 +39,13 @@ Containers (cnsenter only):
                                /run/containerd/containerd.sock)
      --timeout <duration>      deadline of each engine call (default 5s; CNSENTER_TIMEOUT)
 
+Debugging (cnsenter only):
+     --host-tools              the target's namespaces but mount, with the host's files
+                               and the target's root at --container-root ($CONTAINER_ROOT)
+                               and its own /proc; alone, it means every namespace
+     --container-root <dir>    where --host-tools mounts the target's root (default /mnt)
+     --read-only               the target's files are read-only for this session
+
  <container> is docker://NAME|ID, containerd://[NAMESPACE/]ID, or a bare name.
 
  -h, --help                    display this help

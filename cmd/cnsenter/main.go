@@ -12,6 +12,7 @@ import (
 
 	"github.com/cnsenter/cnsenter/enter"
 	"github.com/cnsenter/cnsenter/internal/getopt"
+	"golang.org/x/sys/unix"
 )
 
 // Set at build time (see the Makefile).
@@ -57,6 +58,13 @@ func run(args []string) int {
 		inv.req.Target = pid
 	}
 	inv.req.Name = name
+	if inv.req.HostTools && isTerminal(0) {
+		root := inv.req.ContainerRoot
+		if root == "" {
+			root = enter.DefaultContainerRoot
+		}
+		fmt.Fprintf(os.Stderr, "%s: host tools in %s: the host's files, its root at %s ($CONTAINER_ROOT), its processes in /proc\n", name, inv.targetRef, root)
+	}
 	return fail(enter.Run(inv.req))
 }
 
@@ -83,6 +91,11 @@ func isNumber(s string) bool {
 		}
 	}
 	return true
+}
+
+func isTerminal(fd int) bool {
+	_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	return err == nil
 }
 
 // fail prints an error as our one line and gives the exit status.

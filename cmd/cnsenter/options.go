@@ -43,6 +43,9 @@ var options = []getopt.Option{
 	{Long: "docker-host", Arg: getopt.RequiredArg, Extension: true},
 	{Long: "containerd-address", Arg: getopt.RequiredArg, Extension: true},
 	{Long: "timeout", Arg: getopt.RequiredArg, Extension: true},
+	{Long: "host-tools", Extension: true},
+	{Long: "container-root", Arg: getopt.RequiredArg, Extension: true},
+	{Long: "read-only", Extension: true},
 }
 
 // invocation is a parsed command line.
@@ -136,6 +139,12 @@ func parseArgs(args []string) (*invocation, error) {
 			inv.dockerHost = value
 		case "containerd-address":
 			inv.containerdAddress = value
+		case "host-tools":
+			r.HostTools = true
+		case "container-root":
+			r.ContainerRoot = value
+		case "read-only":
+			r.ReadOnly = true
 		case "timeout":
 			if inv.timeout, err = parseTimeout(value, "--timeout"); err != nil {
 				return nil, err
@@ -144,6 +153,9 @@ func parseArgs(args []string) (*invocation, error) {
 	}
 	if r.WorkDir.Set && r.WorkDirInNS != "" {
 		return nil, fmt.Errorf("--wd and --wdns are mutually exclusive: give one of them")
+	}
+	if r.HostTools && len(r.Namespaces) == 0 {
+		r.All = true // every namespace of the target but its mount namespace
 	}
 	if inv.json && !inv.list {
 		return nil, fmt.Errorf("--json goes with --list")

@@ -163,7 +163,7 @@ func busyboxRoot(t *testing.T) string {
 	if err := os.WriteFile(filepath.Join(bin, "busybox"), busybox, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, applet := range []string{"sh", "cat", "ls", "pwd", "sleep", "id", "hostname", "env", "ps"} {
+	for _, applet := range []string{"sh", "cat", "ls", "pwd", "sleep", "id", "hostname", "env", "ps", "mount", "touch", "mkdir"} {
 		if err := os.Symlink("busybox", filepath.Join(bin, applet)); err != nil {
 			t.Fatal(err)
 		}
