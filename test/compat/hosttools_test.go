@@ -141,4 +141,3 @@ func mountinfo(t *testing.T, pid int) string {
 	}
 	return string(data)
 }
-
