@@ -61,10 +61,9 @@
 
 extern char **environ;
 
-// The namespace kinds, in the order util-linux enters them: user first when
-// it raises our privileges (second pass), cgroup before mnt so that the
-// cgroup namespace is still found through the old mount table, mnt late
-// because it changes what later paths mean.
+// The namespace kinds, in util-linux's order: user first, for the passes
+// of run(); mnt late, since entering it resets the root and the working
+// directory that later steps start from.
 static const struct kind {
 	const char *name;
 	int flag;
@@ -82,7 +81,6 @@ struct file {
 };
 
 struct plan {
-	const char *name;
 	long target;
 	int pidfd, pidfd_mask;
 	struct file ns[MAX_FILES];
@@ -174,7 +172,7 @@ static void parse(struct plan *p, int argc, char **argv)
 		else
 			v = "";
 		if (!strcmp(k, "name"))
-			me = p->name = v;
+			me = v;
 		else if (!strcmp(k, "target"))
 			p->target = number(v, NULL);
 		else if (!strcmp(k, "pidfd"))
