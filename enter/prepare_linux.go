@@ -198,7 +198,7 @@ func Prepare(req Request) (plan *Plan, err error) {
 	}
 
 	if req.HostTools || req.ReadOnly {
-		if err := p.mountModes(&req, t, want, files, dirRef); err != nil {
+		if err := p.mountModes(&req, t, want, files); err != nil {
 			return nil, err
 		}
 	}
@@ -224,7 +224,7 @@ func Prepare(req Request) (plan *Plan, err error) {
 		}
 		files[k] = source{fd, p.ref(fd), fmt.Sprintf("/proc/%d/ns/%s", t.pid, k)}
 	}
-	if len(want) == 0 || !anyTrue(want) {
+	if !anyTrue(want) {
 		return nil, errors.New("no namespace to enter: name at least one (-m -u -i -n -p -C -U -T) or use --all with --target")
 	}
 	if mask != 0 {
@@ -328,7 +328,7 @@ func (p *Plan) directories(req Request, t *target, needTarget func(string) error
 // mount namespace is the source of the container's tree, not entered, and
 // the program gets the caller's environment (host tools want the host's
 // PATH) or, with --env, the target's, plus CONTAINER_ROOT.
-func (p *Plan) mountModes(req *Request, t *target, want map[Kind]bool, files map[Kind]source, dirRef string) error {
+func (p *Plan) mountModes(req *Request, t *target, want map[Kind]bool, files map[Kind]source) error {
 	if !req.HostTools {
 		if !want[Mount] {
 			return errors.New("--read-only needs the mount namespace: add --mount (or --all), or use --host-tools")
