@@ -16,6 +16,7 @@ GOFLAGS_BUILD := -trimpath -tags netgo,osusergo
 
 build:
 	$(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/cnsenter ./cmd/cnsenter
+	$(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/cnsenter-resolve ./cmd/cnsenter-resolve
 
 # Debian packages the tests use: containerd, runc, docker.io, busybox-static.
 deps:
@@ -43,9 +44,11 @@ test: deps check unit integration fuzz
 
 install: build
 	install -D -m 0755 bin/cnsenter $(DESTDIR)$(PREFIX)/bin/cnsenter
+	install -D -m 0755 bin/cnsenter-resolve $(DESTDIR)$(PREFIX)/libexec/cnsenter/cnsenter-resolve
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/cnsenter
+	rm -f $(DESTDIR)$(PREFIX)/bin/cnsenter $(DESTDIR)$(PREFIX)/libexec/cnsenter/cnsenter-resolve
+	-rmdir $(DESTDIR)$(PREFIX)/libexec/cnsenter
 
 clean:
 	rm -rf bin dist

@@ -1,12 +1,86 @@
 package main
 
-import "errors"
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+)
+
+// errReported is an error the resolver has already printed.
+var errReported = errors.New("")
+
+// resolver finds cnsenter-resolve, which holds the engine clients (see its
+// package comment): CNSENTER_RESOLVE, else beside this binary (a build
+// tree), else in ../libexec/cnsenter (an install).
+func resolver() (string, error) {
+	if path := os.Getenv("CNSENTER_RESOLVE"); path != "" {
+		return path, nil
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("cannot find cnsenter-resolve: %w", err)
+	}
+	dir := filepath.Dir(self)
+	for _, path := range []string{filepath.Join(dir, "cnsenter-resolve"), filepath.Join(dir, "..", "libexec", "cnsenter", "cnsenter-resolve")} {
+		if _, err := os.Stat(path); err == nil {
+			return path, nil
+		}
+	}
+	return "", fmt.Errorf("container references need cnsenter-resolve beside %s or in %s: install both (make install)", self, filepath.Join(dir, "..", "libexec", "cnsenter"))
+}
+
+// resolverArgs passes the engine options on.
+func resolverArgs(inv *invocation) []string {
+	var args []string
+	if inv.dockerHost != "" {
+		args = append(args, "--docker-host", inv.dockerHost)
+	}
+	if inv.containerdAddress != "" {
+		args = append(args, "--containerd-address", inv.containerdAddress)
+	}
+	if inv.timeout != 0 {
+		args = append(args, "--timeout", inv.timeout.String())
+	}
+	return args
+}
 
 // resolveContainer finds the init PID of the container --target names.
 func resolveContainer(inv *invocation) (int, error) {
-	return 0, errors.New("--target " + inv.targetRef + ": container references are not wired yet")
+	path, err := resolver()
+	if err != nil {
+		return 0, err
+	}
+	var out bytes.Buffer
+	cmd := exec.Command(path, append(resolverArgs(inv), "--", inv.targetRef)...)
+	cmd.Stdout, cmd.Stderr = &out, os.Stderr
+	if err := cmd.Run(); err != nil {
+		if cmd.ProcessState != nil && cmd.ProcessState.ExitCode() == 1 {
+			return 0, errReported
+		}
+		return 0, fmt.Errorf("running %s: %w", path, err)
+	}
+	var c struct{ PID int }
+	if err := json.Unmarshal(out.Bytes(), &c); err != nil || c.PID <= 0 {
+		return 0, fmt.Errorf("%s gave no PID for %s: %q", path, inv.targetRef, out.String())
+	}
+	return c.PID, nil
 }
 
+// listContainers becomes the resolver's --list.
 func listContainers(inv *invocation) error {
-	return errors.New("--list is not wired yet")
+	path, err := resolver()
+	if err != nil {
+		return err
+	}
+	args := append([]string{path}, resolverArgs(inv)...)
+	args = append(args, "--list")
+	if inv.json {
+		args = append(args, "--json")
+	}
+	return syscall.Exec(path, args, os.Environ())
 }

@@ -103,6 +103,9 @@ func fail(err error) int {
 	if err == nil {
 		return 0
 	}
+	if errors.Is(err, errReported) {
+		return 1
+	}
 	fmt.Fprintf(os.Stderr, "%s: %s\n", name, err)
 	return 1
 }

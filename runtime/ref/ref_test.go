@@ -1,0 +1,63 @@
+package ref
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	for in, want := range map[string]Ref{
+		"42":                     {Kind: PID, PID: 42},
+		"007":                    {Kind: PID, PID: 7},
+		"docker://web":           {Kind: Docker, Name: "web"},
+		"docker:///web":          {Kind: Docker, Name: "web"},
+		"docker://3f2a":          {Kind: Docker, Name: "3f2a"},
+		"containerd://k8s.io/c1": {Kind: Containerd, Namespace: "k8s.io", Name: "c1"},
+		"containerd://c1":        {Kind: Containerd, Namespace: "dflt", Name: "c1"},
+		"web-1":                  {Kind: Bare, Name: "web-1"},
+	} {
+		got, err := Parse(in, "dflt")
+		if err != nil || got != want {
+			t.Errorf("Parse(%q) = %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                     "empty target",
+		"0":                    "0 is not a valid PID",
+		"99999999999999999999": "is not a valid PID",
+		"docker://":            "give a container name or ID after docker://",
+		"containerd://":        "give containerd://NAMESPACE/ID",
+		"containerd://a/b/c":   "give containerd://NAMESPACE/ID",
+		"containerd:///x":      "give containerd://NAMESPACE/ID",
+		"foo://x":              `unknown scheme "foo://"`,
+		"a b":                  `' ' cannot be in a container name`,
+		"docker://a/b":         `'/' cannot be in a container name`,
+	} {
+		_, err := Parse(in, "default")
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%q) error = %v, want it to say %q", in, err, want)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"42", "docker://web", "containerd://ns/id", "containerd://id", "web", "", "x://", "docker://a/b", "containerd://a/b/c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := Parse(s, "default")
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("Parse(%q): error has several lines: %q", s, err)
+			}
+			return
+		}
+		again, err := Parse(r.String(), "default")
+		if err != nil || again != r {
+			t.Errorf("Parse(%q) = %+v, but its String %q parses to %+v, %v", s, r, r.String(), again, err)
+		}
+	})
+}
