@@ -124,4 +124,3 @@ func printList(e *resolve.Engines, asJSON bool) error {
 	}
 	return w.Flush()
 }
-
