@@ -34,11 +34,12 @@ unit:
 # cnsenter against util-linux nsenter and real targets, then against the
 # real engines the tests start themselves.
 integration: build
-	CNSENTER_BIN=$(CURDIR)/bin/cnsenter $(GO) test -count=1 -timeout 20m ./test/...
+	CNSENTER_BIN=$(CURDIR)/bin/cnsenter CNSENTER_BIN_DIR=$(CURDIR)/bin $(GO) test -count=1 -timeout 20m ./test/...
 
 # Each fuzz target for a bounded time.
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzAgainstGlibc$$' -fuzztime 20s ./internal/getopt
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./runtime/ref
 
 test: deps check unit integration fuzz
 

@@ -118,7 +118,7 @@ func (a *Adapter) Resolve(ctx context.Context, name string) (runtime.Container, 
 		switch {
 		case errors.As(err, &e) && e.status == http.StatusNotFound:
 			return runtime.Container{}, fmt.Errorf("%s: %w (see 'cnsenter --list')", ref, runtime.ErrNotFound)
-		case errors.As(err, &e) && strings.Contains(e.Message, "multiple IDs found"):
+		case errors.As(err, &e) && strings.Contains(strings.ToLower(e.Message), "multiple ids found"):
 			return runtime.Container{}, fmt.Errorf("%s: the ID prefix matches several containers: give more of the ID", ref)
 		}
 		return runtime.Container{}, a.explain(ctx, ref, err)
