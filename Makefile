@@ -3,6 +3,8 @@
 # included. See README.md.
 
 PREFIX  ?= /usr/local
+# The Docker CLI looks for plugins here (see README for system-wide places).
+PLUGINDIR ?= $(or $(DOCKER_CONFIG),$(HOME)/.docker)/cli-plugins
 GO      ?= go
 VERSION ?= $(shell git describe --tags --dirty 2>/dev/null || echo 0.1.0-dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -17,6 +19,7 @@ GOFLAGS_BUILD := -trimpath -tags netgo,osusergo
 build:
 	$(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/cnsenter ./cmd/cnsenter
 	$(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/cnsenter-resolve ./cmd/cnsenter-resolve
+	$(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/docker-nsenter ./cmd/docker-nsenter
 
 # Debian packages the tests use: containerd, runc, docker.io, busybox-static.
 deps:
@@ -46,9 +49,10 @@ test: deps check unit integration fuzz
 install: build
 	install -D -m 0755 bin/cnsenter $(DESTDIR)$(PREFIX)/bin/cnsenter
 	install -D -m 0755 bin/cnsenter-resolve $(DESTDIR)$(PREFIX)/libexec/cnsenter/cnsenter-resolve
+	install -D -m 0755 bin/docker-nsenter $(DESTDIR)$(PLUGINDIR)/docker-nsenter
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/cnsenter $(DESTDIR)$(PREFIX)/libexec/cnsenter/cnsenter-resolve
+	rm -f $(DESTDIR)$(PREFIX)/bin/cnsenter $(DESTDIR)$(PREFIX)/libexec/cnsenter/cnsenter-resolve $(DESTDIR)$(PLUGINDIR)/docker-nsenter
 	-rmdir $(DESTDIR)$(PREFIX)/libexec/cnsenter
 
 clean:

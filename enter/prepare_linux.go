@@ -49,6 +49,14 @@ func (p *Plan) add(format string, args ...any) {
 // argv renders stage 2's command line; number gives a ref's descriptor.
 func (p *Plan) argv(number func(ref int) int) []string {
 	argv := []string{stage2Argv0}
+	// Every descriptor of the plan is closed on exec, used or not.
+	all := make([]string, len(p.fds))
+	for i := range p.fds {
+		all[i] = strconv.Itoa(number(i))
+	}
+	if len(all) > 0 {
+		argv = append(argv, "cloexec="+strings.Join(all, ","))
+	}
 	for _, e := range p.entries {
 		parts := strings.Split(e, "\x00") // text, ref, text, ref, ..., text
 		for i := 1; i < len(parts); i += 2 {
@@ -125,6 +133,12 @@ func Prepare(req Request) (plan *Plan, err error) {
 		name = "cnsenter"
 	}
 	p.add("name=%s", name)
+	if req.NotFoundHint != "" {
+		p.add("hint=%s", req.NotFoundHint)
+	}
+	if req.OnlyStdio {
+		p.add("onlystdio")
+	}
 
 	var t *target
 	var pidfdRef, dirRef string

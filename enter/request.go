@@ -33,6 +33,11 @@ type Request struct {
 	ReadOnly      bool   // the container's files are read-only for this session
 
 	Program []string // argv of the program; empty runs $SHELL, else /bin/sh
+	// NotFoundHint ends the message when the program does not exist.
+	NotFoundHint string
+	// OnlyStdio: the program starts with descriptors 0, 1 and 2 only, as
+	// docker exec's; nsenter passes the caller's others on.
+	OnlyStdio bool
 }
 
 // DefaultContainerRoot is where host-tools mode mounts the container's root:

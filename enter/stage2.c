@@ -12,6 +12,9 @@
 // It only joins existing namespaces, never creates any. Plan entries
 // (argv[1..], up to "--"; the program's argv follows):
 //   name=NAME            our name in messages ("cnsenter")
+//   hint=TEXT            said after "not found" when the program does not exist
+//   cloexec=FD,FD,...    every descriptor of the plan, closed on exec
+//   onlystdio            close every descriptor but 0, 1 and 2 on exec
 //   target=PID           the target PID, for messages only
 //   pidfd=FD:MASK        enter the target's namespaces in MASK through its pidfd
 //   ns=FD:KIND:PATH      enter the namespace file FD (PATH is for messages)
@@ -103,6 +106,8 @@ struct plan {
 };
 
 static const char *me = "cnsenter";
+static const char *hint; // hint=
+static int onlystdio;    // onlystdio
 
 static void __attribute__((noreturn, format(printf, 2, 3))) die(int err, const char *fmt, ...)
 {
@@ -173,6 +178,17 @@ static void parse(struct plan *p, int argc, char **argv)
 			v = "";
 		if (!strcmp(k, "name"))
 			me = v;
+		else if (!strcmp(k, "hint"))
+			hint = v;
+		else if (!strcmp(k, "onlystdio"))
+			onlystdio = 1;
+		else if (!strcmp(k, "cloexec")) {
+			for (char *f = v, *e; *f; f = *e ? e + 1 : e) {
+				fcntl((int)number(f, &e), F_SETFD, FD_CLOEXEC);
+				if (*e && *e != ',')
+					die(0, "internal error: bad cloexec entry");
+			}
+		}
 		else if (!strcmp(k, "target"))
 			p->target = number(v, NULL);
 		else if (!strcmp(k, "pidfd"))
@@ -583,6 +599,9 @@ static void __attribute__((noreturn)) run(const struct plan *p)
 			_exit(1);
 	}
 
+	if (onlystdio && syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */) != 0)
+		die(errno, "cannot close the descriptors the program must not inherit");
+
 	const char *file;
 	char *shell_argv[2];
 	char *const *argv = p->argv;
@@ -603,7 +622,8 @@ static void __attribute__((noreturn)) run(const struct plan *p)
 		execv(file, shell_argv);
 	}
 	int err = errno;
-	fprintf(stderr, "%s: failed to execute %s: %s\n", me, file, strerror(err));
+	fprintf(stderr, "%s: failed to execute %s: %s%s%s\n", me, file, strerror(err), err == ENOENT && hint ? ": " : "",
+		err == ENOENT && hint ? hint : "");
 	_exit(err == ENOENT ? 127 : 126);
 }
 

@@ -1,0 +1,117 @@
+// Package plugin speaks the Docker CLI's plugin protocol, which is small
+// enough to implement rather than import the CLI (its plugin package alone
+// would add some 14 MiB and hundreds of packages).
+//
+// The CLI finds docker-NAME in its plugin directories, asks it for metadata
+// with the single argument "docker-cli-plugin-metadata", and on use runs it
+// with the CLI's whole argument list: its global flags, then NAME, then the
+// plugin's own arguments.
+package plugin
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+)
+
+// MetadataCommand is how the CLI asks for Metadata.
+const MetadataCommand = "docker-cli-plugin-metadata"
+
+// Metadata is what the CLI reads; docker CLI 28 accepts SchemaVersion
+// "0.1.0" only.
+type Metadata struct {
+	SchemaVersion    string
+	Vendor           string
+	Version          string
+	ShortDescription string
+	URL              string `json:",omitempty"`
+}
+
+// MetadataJSON is the answer to MetadataCommand.
+func MetadataJSON(version, description string) []byte {
+	data, _ := json.Marshal(Metadata{SchemaVersion: "0.1.0", Vendor: "cnsenter", Version: version, ShortDescription: description})
+	return data
+}
+
+// Global holds the CLI's global flags that matter here: they choose the
+// endpoint, in the CLI's own order (see runtime/docker.Endpoint).
+type Global struct {
+	Host    string // -H, --host
+	Context string // -c, --context
+	Config  string // --config
+}
+
+// Invocation is one run of the plugin.
+type Invocation struct {
+	Global Global
+	Help   bool     // "docker help NAME"
+	Args   []string // the plugin's own arguments
+}
+
+// globalWithValue are the CLI's global flags that take a value.
+var globalWithValue = map[string]bool{
+	"-H": true, "--host": true, "-c": true, "--context": true, "--config": true,
+	"-l": true, "--log-level": true, "--tlscacert": true, "--tlscert": true, "--tlskey": true,
+}
+
+// Parse splits the CLI's argument list at the plugin's name.
+func Parse(name string, args []string) (Invocation, error) {
+	var inv Invocation
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == name {
+			inv.Args = args[i+1:]
+			return inv, nil
+		}
+		if a == "help" && i+1 < len(args) && args[i+1] == name {
+			inv.Help = true
+			return inv, nil
+		}
+		flag, value, hasValue := strings.Cut(a, "=")
+		if !strings.HasPrefix(a, "-") {
+			return inv, fmt.Errorf("unexpected %q before %q: run this as 'docker %s'", a, name, name)
+		}
+		if globalWithValue[flag] && !hasValue {
+			if i+1 >= len(args) {
+				return inv, fmt.Errorf("flag %s needs a value", flag)
+			}
+			i++
+			value = args[i]
+		}
+		switch flag {
+		case "-H", "--host":
+			inv.Global.Host = value
+		case "-c", "--context":
+			inv.Global.Context = value
+		case "--config":
+			inv.Global.Config = value
+		}
+	}
+	return inv, errors.New("run this as 'docker " + name + "' (a Docker CLI plugin)")
+}
+
+// WatchCancel calls cancel when the CLI says the user cancelled: it closes
+// the socket it names in DOCKER_CLI_PLUGIN_SOCKET. Without that variable
+// (the plugin run by hand) it does nothing.
+func WatchCancel(cancel func()) {
+	socket := os.Getenv("DOCKER_CLI_PLUGIN_SOCKET")
+	if socket == "" {
+		return
+	}
+	conn, err := net.Dial("unix", "@"+socket)
+	if err != nil {
+		return
+	}
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			if _, err := conn.Read(buf); err != nil {
+				cancel()
+				return
+			}
+		}
+	}()
+}

@@ -1,0 +1,187 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// dockerCLI runs the real docker CLI with docker-nsenter installed as a
+// plugin in a DOCKER_CONFIG of the test's own.
+type dockerCLI struct {
+	config string
+	env    []string
+}
+
+func newDockerCLI(t *testing.T) *dockerCLI {
+	t.Helper()
+	requireEngines(t)
+	config := t.TempDir()
+	plugins := filepath.Join(config, "cli-plugins")
+	os.MkdirAll(plugins, 0o755)
+	data, err := os.ReadFile(filepath.Join(bin, "docker-nsenter"))
+	if err != nil {
+		t.Fatalf("docker-nsenter is not built: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(plugins, "docker-nsenter"), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return &dockerCLI{config: config, env: []string{"DOCKER_CONFIG=" + config, "CONTAINERD_ADDRESS=" + eng.ContainerdAddress}}
+}
+
+// run runs `docker -H ENGINE ARGS` with stdin.
+func (d *dockerCLI) run(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	return d.runRaw(t, stdin, nil, append([]string{"-H", eng.DockerHost}, args...)...)
+}
+
+func (d *dockerCLI) runRaw(t *testing.T, stdin string, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command("docker", args...)
+	cmd.Env = append(append(os.Environ(), d.env...), env...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Run()
+	return result{out.String(), errb.String(), cmd.ProcessState.ExitCode()}
+}
+
+func TestPluginProtocol(t *testing.T) {
+	d := newDockerCLI(t)
+	if r := d.runRaw(t, "", nil, "--help"); !strings.Contains(r.stdout, "nsenter*") {
+		t.Errorf("docker --help does not list the plugin: %v", r)
+	}
+	for _, args := range [][]string{{"nsenter", "--help"}, {"help", "nsenter"}} {
+		if r := d.runRaw(t, "", nil, args...); r.code != 0 || !strings.Contains(r.stdout, "docker nsenter [OPTIONS] CONTAINER [COMMAND] [ARG...]") {
+			t.Errorf("docker %q: want the usage, got %v", args, r)
+		}
+	}
+}
+
+func TestPluginDefaults(t *testing.T) {
+	d := newDockerCLI(t)
+	pid := dockerInspect(t, "web", "{{.State.Pid}}")
+	cgroups, _ := readFile("/proc/" + pid + "/cgroup")
+	r := d.run(t, "", "nsenter", "web", "sh", "-c", "hostname; pwd; echo $FOO; id -u; id -g; cat /proc/self/cgroup")
+	if want := "webhost\n/tmp\nbar\n0\n0\n" + cgroups; r.stdout != want || r.code != 0 {
+		t.Errorf("defaults: want %q, got %v", want, r)
+	}
+	// No program: the container's /bin/sh, on our stdin.
+	if r := d.run(t, "echo hi $FOO; exit 3\n", "nsenter", "web"); r.stdout != "hi bar\n" || r.code != 3 {
+		t.Errorf("no program: %v", r)
+	}
+	if r := d.run(t, "piped\n", "nsenter", "web", "cat"); r.stdout != "piped\n" {
+		t.Errorf("stdin piped: %v", r)
+	}
+}
+
+func TestPluginEndpoints(t *testing.T) {
+	d := newDockerCLI(t)
+	if _, err := exec.Command("docker", "--config", d.config, "context", "create", "testctx", "--docker", "host="+eng.DockerHost).CombinedOutput(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		env  []string
+		args []string
+	}{
+		{nil, []string{"-H", eng.DockerHost, "nsenter", "web", "hostname"}},
+		{nil, []string{"--context", "testctx", "nsenter", "web", "hostname"}},
+		{[]string{"DOCKER_HOST=" + eng.DockerHost}, []string{"nsenter", "web", "hostname"}},
+		{[]string{"DOCKER_CONTEXT=testctx"}, []string{"nsenter", "web", "hostname"}},
+	} {
+		if r := d.runRaw(t, "", c.env, c.args...); r.stdout != "webhost\n" {
+			t.Errorf("%v %q: %v", c.env, c.args, r)
+		}
+	}
+	if r := d.runRaw(t, "", nil, "-H", "unix:///nonexistent/docker.sock", "nsenter", "web", "true"); r.code != 1 || !strings.Contains(r.stderr, "cannot reach Docker at unix:///nonexistent/docker.sock") {
+		t.Errorf("a daemon that does not answer: %v", r)
+	}
+	if r := d.runRaw(t, "", nil, "-H", "tcp://127.0.0.1:1", "nsenter", "web", "true"); r.code != 1 || !strings.Contains(r.stderr, "is not a local unix socket") {
+		t.Errorf("a tcp endpoint: %v", r)
+	}
+}
+
+func TestPluginFlags(t *testing.T) {
+	d := newDockerCLI(t)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-u", "web", "web", "id"}, "uid=1234(web) gid=2345(webgroup) groups=2345(webgroup),3456(extra)\n"},
+		{[]string{"--user", "1234:3456", "web", "id", "-u"}, "1234\n"},
+		{[]string{"-u", "web:extra", "web", "id", "-g"}, "3456\n"},
+		{[]string{"-e", "A=1", "-e", "FOO=override", "web", "sh", "-c", "echo $A $FOO"}, "1 override\n"},
+		{[]string{"-w", "/etc", "web", "pwd"}, "/etc\n"},
+		{[]string{"--ns", "uts", "web", "hostname"}, "webhost\n"},
+	} {
+		if r := d.run(t, "", append([]string{"nsenter"}, c.args...)...); r.stdout != c.want {
+			t.Errorf("%q: want %q, got %v", c.args, c.want, r)
+		}
+	}
+	// --ns net: the container's network, the host's files and tools.
+	pid := dockerInspect(t, "web", "{{.State.Pid}}")
+	r := d.run(t, "", "nsenter", "--ns", "net", "web", "sh", "-c", "readlink /proc/self/ns/net; test -x /usr/bin/env && echo host files")
+	if want := nsLink(t, pid, "net") + "\nhost files\n"; r.stdout != want {
+		t.Errorf("--ns net: want %q, got %v", want, r)
+	}
+	// --no-cgroup: our cgroups, not the container's.
+	own, _ := readFile("/proc/self/cgroup")
+	if r := d.run(t, "", "nsenter", "--no-cgroup", "--ns", "uts", "web", "cat", "/proc/self/cgroup"); r.stdout != own {
+		t.Errorf("--no-cgroup: want our cgroups %q, got %v", own, r)
+	}
+}
+
+func TestPluginExitCodes(t *testing.T) {
+	d := newDockerCLI(t)
+	for _, c := range []struct {
+		args   []string
+		code   int
+		stderr string
+	}{
+		{[]string{"web", "sh", "-c", "exit 7"}, 7, ""},
+		{[]string{"web", "sh", "-c", "kill -9 $$"}, 137, ""},
+		{[]string{"web", "no-such-program"}, 127, "the container has no such program (--host-tools runs the host's)"},
+		{[]string{"noshell"}, 127, "failed to execute /bin/sh"},
+		{[]string{"web", "/etc/passwd"}, 126, "Permission denied"},
+		{[]string{"nope", "true"}, 1, "nope: no such container (see 'docker ps')"},
+		{[]string{"created", "true"}, 1, "is not running (created): start it first"},
+		{[]string{"--ns", "bogus", "web", "true"}, 1, `--ns: unknown namespace "bogus"`},
+		{[]string{"-u", "nobody-here", "web", "true"}, 1, "unable to find user nobody-here"},
+		{[]string{"--bogus-flag", "web"}, 125, "unknown flag: --bogus-flag"},
+		{[]string{}, 125, "requires at least 1 arg"},
+	} {
+		r := d.run(t, "", append([]string{"nsenter"}, c.args...)...)
+		if r.code != c.code || !strings.Contains(r.stderr, c.stderr) {
+			t.Errorf("%q: want exit %d saying %q, got %v", c.args, c.code, c.stderr, r)
+		}
+	}
+}
+
+// TestPluginTerminal runs docker nsenter under script(1), which gives it a
+// terminal: the program gets a pseudo-terminal of its own with our window
+// size, and our terminal's modes are the same afterwards.
+func TestPluginTerminal(t *testing.T) {
+	d := newDockerCLI(t)
+	inner := "stty -g; stty rows 33 cols 99; docker -H " + eng.DockerHost + " nsenter web sh -c 'tty; stty size'; stty -g"
+	cmd := exec.Command("script", "-qec", inner, "/dev/null")
+	cmd.Env = append(os.Environ(), d.env...)
+	// A stdin that stays open and silent, as a person who types nothing
+	// (at the end of /dev/null script would send a byte of its own).
+	stdin, hold, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Close()
+	cmd.Stdin = stdin
+	out, err := cmd.Output()
+	stdin.Close()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	lines := strings.Split(strings.ReplaceAll(strings.TrimSpace(string(out)), "\r", ""), "\n")
+	if len(lines) != 4 || !strings.HasPrefix(lines[1], "/dev/pts/") || lines[2] != "33 99" || lines[0] != lines[3] {
+		t.Errorf("want our modes, a pty of its own, our size, our modes again; got %q", lines)
+	}
+}
