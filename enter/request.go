@@ -1,5 +1,7 @@
 package enter
 
+import "fmt"
+
 // Request is one entry, described as nsenter's options describe it.
 type Request struct {
 	Name       string          // our name in messages; "cnsenter" when empty
@@ -35,6 +37,10 @@ type Request struct {
 	Program []string // argv of the program; empty runs $SHELL, else /bin/sh
 	// NotFoundHint ends the message when the program does not exist.
 	NotFoundHint string
+	// Audit, when set, appends a JSON record to a log when the session
+	// starts and one when it ends.
+	Audit *Audit
+
 	// OnlyStdio: the program starts with descriptors 0, 1 and 2 only, as
 	// docker exec's; nsenter passes the caller's others on.
 	OnlyStdio bool
@@ -56,4 +62,20 @@ type ID struct {
 type Dir struct {
 	Set  bool
 	Path string
+}
+
+// Audit describes a session for its audit records.
+type Audit struct {
+	Path        string // the log, appended to
+	Target      string // the reference given: a PID, docker://web, ...
+	Runtime     string // "docker", "containerd"; empty for a PID
+	ContainerID string
+}
+
+// HostToolsBanner is the line an interactive host-tools session starts with.
+func HostToolsBanner(name, target, root string) string {
+	if root == "" {
+		root = DefaultContainerRoot
+	}
+	return fmt.Sprintf("%s: host tools in %s: the host's files and tools, the container's root at %s ($CONTAINER_ROOT), its processes in /proc", name, target, root)
 }

@@ -15,6 +15,8 @@
 //   hint=TEXT            said after "not found" when the program does not exist
 //   cloexec=FD,FD,...    every descriptor of the plan, closed on exec
 //   onlystdio            close every descriptor but 0, 1 and 2 on exec
+//   audit=FD:PREFIX      append the session's end record to FD: PREFIX, the
+//                        record's start, then the time and how it ended
 //   target=PID           the target PID, for messages only
 //   pidfd=FD:MASK        enter the target's namespaces in MASK through its pidfd
 //   ns=FD:KIND:PATH      enter the namespace file FD (PATH is for messages)
@@ -52,6 +54,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef CLONE_NEWTIME
@@ -109,16 +112,60 @@ static const char *me = "cnsenter";
 static const char *hint; // hint=
 static int onlystdio;    // onlystdio
 
+static int audit_fd = -1;        // audit=: only the process that reports the end holds it
+static const char *audit_prefix;
+
+// audit_end appends the end record, in one write so that O_APPEND keeps
+// records whole: the exit status, the signal, or the error that stopped
+// the entry before the program ran.
+static void audit_end(int status, const char *error)
+{
+	if (audit_fd < 0)
+		return;
+	char line[4096], when[32], esc[1024];
+	size_t j = 0;
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	int n;
+	if (error) {
+		for (const char *s = error; *s && j + 7 < sizeof(esc); s++) {
+			unsigned char ch = (unsigned char)*s;
+			if (ch == '"' || ch == '\\')
+				j += (size_t)snprintf(esc + j, sizeof(esc) - j, "\\%c", ch);
+			else if (ch < 0x20)
+				j += (size_t)snprintf(esc + j, sizeof(esc) - j, "\\u%04x", ch);
+			else
+				esc[j++] = (char)ch;
+		}
+		esc[j] = '\0';
+		n = snprintf(line, sizeof(line), "%s\"time\":\"%s.%03ldZ\",\"exit_status\":1,\"error\":\"%s\"}\n", audit_prefix, when,
+			     ts.tv_nsec / 1000000, esc);
+	} else if (WIFSIGNALED(status)) {
+		n = snprintf(line, sizeof(line), "%s\"time\":\"%s.%03ldZ\",\"exit_status\":%d,\"signal\":%d}\n", audit_prefix, when,
+			     ts.tv_nsec / 1000000, 128 + WTERMSIG(status), WTERMSIG(status));
+	} else {
+		n = snprintf(line, sizeof(line), "%s\"time\":\"%s.%03ldZ\",\"exit_status\":%d}\n", audit_prefix, when,
+			     ts.tv_nsec / 1000000, WEXITSTATUS(status));
+	}
+	if (n > 0 && (size_t)n < sizeof(line) && write(audit_fd, line, (size_t)n) != n)
+		fprintf(stderr, "%s: cannot write the audit log: %s\n", me, strerror(errno));
+	audit_fd = -1;
+}
+
 static void __attribute__((noreturn, format(printf, 2, 3))) die(int err, const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
-	fprintf(stderr, "%s: ", me);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (err)
-		fprintf(stderr, ": %s", strerror(err));
-	fputc('\n', stderr);
+	if (err && n >= 0 && (size_t)n < sizeof(msg))
+		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", strerror(err));
+	fprintf(stderr, "%s: %s\n", me, msg);
+	audit_end(0, msg);
 	_exit(1);
 }
 
@@ -182,6 +229,8 @@ static void parse(struct plan *p, int argc, char **argv)
 			hint = v;
 		else if (!strcmp(k, "onlystdio"))
 			onlystdio = 1;
+		else if (!strcmp(k, "audit"))
+			audit_prefix = fd_and_path(v, &audit_fd);
 		else if (!strcmp(k, "cloexec")) {
 			for (char *f = v, *e; *f; f = *e ? e + 1 : e) {
 				fcntl((int)number(f, &e), F_SETFD, FD_CLOEXEC);
@@ -363,6 +412,7 @@ static void permitted_to_ambient(void)
 
 static void exit_like(int status)
 {
+	audit_end(status, NULL);
 	if (WIFEXITED(status))
 		_exit(WEXITSTATUS(status));
 	if (WIFSIGNALED(status)) {
@@ -541,6 +591,7 @@ static void __attribute__((noreturn)) run(const struct plan *p)
 		if (child > 0)
 			wait_for(child, &forwarded);
 		sigprocmask(SIG_SETMASK, &saved, NULL);
+		audit_fd = -1; // the waiting parent reports the end, not us
 	}
 
 	// Join the target's cgroups only now, in the process that runs the

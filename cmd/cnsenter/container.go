@@ -64,9 +64,16 @@ func resolveContainer(inv *invocation) (int, error) {
 		}
 		return 0, fmt.Errorf("running %s: %w", path, err)
 	}
-	var c struct{ PID int }
+	var c struct {
+		PID     int    `json:"pid"`
+		Runtime string `json:"runtime"`
+		ID      string `json:"id"`
+	}
 	if err := json.Unmarshal(out.Bytes(), &c); err != nil || c.PID <= 0 {
 		return 0, fmt.Errorf("%s gave no PID for %s: %q", path, inv.targetRef, out.String())
+	}
+	if a := inv.req.Audit; a != nil {
+		a.Runtime, a.ContainerID = c.Runtime, c.ID
 	}
 	return c.PID, nil
 }

@@ -45,6 +45,8 @@ Debugging (cnsenter only):
                                and its own /proc; alone, it means every namespace
      --container-root <dir>    where --host-tools mounts the target's root (default /mnt)
      --read-only               the target's files are read-only for this session
+     --audit-log <file>        append a JSON record when the session starts and ends
+                               (default: CNSENTER_AUDIT_LOG)
 
  <container> is docker://NAME|ID, containerd://[NAMESPACE/]ID, or a bare name.
 

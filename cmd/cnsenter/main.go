@@ -50,6 +50,12 @@ func run(args []string) int {
 	case inv.list:
 		return fail(listContainers(inv))
 	}
+	if inv.auditLog == "" {
+		inv.auditLog = os.Getenv("CNSENTER_AUDIT_LOG")
+	}
+	if inv.auditLog != "" {
+		inv.req.Audit = &enter.Audit{Path: inv.auditLog, Target: inv.targetRef}
+	}
 	if inv.targetRef != "" {
 		pid, err := targetPID(inv)
 		if err != nil {
@@ -59,11 +65,7 @@ func run(args []string) int {
 	}
 	inv.req.Name = name
 	if inv.req.HostTools && isTerminal(0) {
-		root := inv.req.ContainerRoot
-		if root == "" {
-			root = enter.DefaultContainerRoot
-		}
-		fmt.Fprintf(os.Stderr, "%s: host tools in %s: the host's files, its root at %s ($CONTAINER_ROOT), its processes in /proc\n", name, inv.targetRef, root)
+		fmt.Fprintln(os.Stderr, enter.HostToolsBanner(name, inv.targetRef, inv.req.ContainerRoot))
 	}
 	return fail(enter.Run(inv.req))
 }

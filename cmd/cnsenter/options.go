@@ -46,6 +46,7 @@ var options = []getopt.Option{
 	{Long: "host-tools", Extension: true},
 	{Long: "container-root", Arg: getopt.RequiredArg, Extension: true},
 	{Long: "read-only", Extension: true},
+	{Long: "audit-log", Arg: getopt.RequiredArg, Extension: true},
 }
 
 // invocation is a parsed command line.
@@ -55,6 +56,7 @@ type invocation struct {
 	help      bool
 	version   bool
 
+	auditLog          string
 	list              bool
 	json              bool
 	dockerHost        string
@@ -145,6 +147,8 @@ func parseArgs(args []string) (*invocation, error) {
 			r.ContainerRoot = value
 		case "read-only":
 			r.ReadOnly = true
+		case "audit-log":
+			inv.auditLog = value
 		case "timeout":
 			if inv.timeout, err = parseTimeout(value, "--timeout"); err != nil {
 				return nil, err

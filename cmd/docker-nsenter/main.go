@@ -78,6 +78,7 @@ type options struct {
 	hostTools         bool
 	containerRoot     string
 	readOnly          bool
+	auditLog          string
 	containerdAddress string
 	timeout           time.Duration
 }
@@ -122,6 +123,7 @@ the container's /bin/sh. When stdin is a terminal the program gets one.`,
 	f.BoolVar(&o.hostTools, "host-tools", false, "Use the host's files and tools; the container's root is at --container-root")
 	f.StringVar(&o.containerRoot, "container-root", enter.DefaultContainerRoot, "Where --host-tools mounts the container's root ($CONTAINER_ROOT)")
 	f.BoolVar(&o.readOnly, "read-only", false, "The container's files are read-only for this session")
+	f.StringVar(&o.auditLog, "audit-log", os.Getenv("CNSENTER_AUDIT_LOG"), "Append a JSON record when the session starts and ends (default: CNSENTER_AUDIT_LOG)")
 	f.StringVar(&o.containerdAddress, "containerd-address", "", "containerd socket holding Docker's OCI specs (default: CONTAINERD_ADDRESS, /run/containerd/containerd.sock)")
 	f.DurationVar(&o.timeout, "timeout", 5*time.Second, "Deadline of each engine call")
 	return cmd
@@ -152,7 +154,7 @@ func run(global plugin.Global, o options, name string, program []string) error {
 	if err != nil {
 		return err
 	}
-	return session(req)
+	return session(req, c.Name)
 }
 
 // strip makes a runtime error read in docker's terms ("web", not
@@ -175,6 +177,9 @@ func request(ctx context.Context, o options, c cruntime.Container, program []str
 		Program:       program,
 		NotFoundHint:  "the container has no such program (--host-tools runs the host's)",
 		OnlyStdio:     true,
+	}
+	if o.auditLog != "" {
+		req.Audit = &enter.Audit{Path: o.auditLog, Target: c.Name, Runtime: "docker", ContainerID: c.ID}
 	}
 	if err := chooseNamespaces(&req, o.ns); err != nil {
 		return req, err

@@ -44,13 +44,16 @@ var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, sys
 // session runs the entry as our child and waits for it, relaying a pseudo
 // terminal when stdin is one (as docker exec -it), passing signals on, and
 // exits as docker exec does: the program's status, 128+N for signal N.
-func session(req enter.Request) error {
+func session(req enter.Request, container string) error {
 	p, err := enter.Prepare(req)
 	if err != nil {
 		return err
 	}
 	cmd := p.Command()
 	var tty *terminal
+	if req.HostTools && isTerminal(0) {
+		fmt.Fprintln(os.Stderr, enter.HostToolsBanner("docker nsenter", container, req.ContainerRoot))
+	}
 	if isTerminal(0) {
 		root := -1
 		if _, mount := req.Namespaces[enter.Mount]; (mount || req.All) && !req.HostTools {

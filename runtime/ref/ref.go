@@ -96,12 +96,16 @@ func digits(s string) bool {
 	return s != ""
 }
 
-// checkName accepts what Docker and containerd accept in names and IDs:
-// letters, digits and . _ - (Docker's leading "/" aside), nothing else.
+// checkName accepts what Docker and containerd accept in names and IDs: a
+// letter or digit, then letters, digits and . _ - (Docker's leading "/"
+// aside), nothing else.
 func checkName(name, whole string) error {
 	name = strings.TrimPrefix(name, "/")
 	if name == "" || len(name) > 255 {
 		return fmt.Errorf("%q is not a container reference: a name must have 1 to 255 characters", whole)
+	}
+	if c := name[0]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+		return fmt.Errorf("%q is not a container reference: a name starts with a letter or a digit", whole)
 	}
 	for _, r := range name {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
