@@ -14,7 +14,7 @@ COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -linkmode external -extldflags -static
 GOFLAGS_BUILD := -trimpath -tags netgo,osusergo
 
-.PHONY: build test deps check unit integration fuzz clean install uninstall
+.PHONY: build test deps check unit integration fuzz bench clean install uninstall
 
 build:
 	$(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/cnsenter ./cmd/cnsenter
@@ -45,6 +45,12 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./runtime/ref
 
 test: deps check unit integration fuzz
+
+# Timings against util-linux nsenter, docker exec and ctr task exec, with
+# the same private engines as the tests (root). It prints; it never fails
+# because something is slow.
+bench: deps build
+	$(GO) run ./test/bench -bin bin
 
 install: build
 	install -D -m 0755 bin/cnsenter $(DESTDIR)$(PREFIX)/bin/cnsenter
