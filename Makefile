@@ -43,6 +43,7 @@ integration: build
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzAgainstGlibc$$' -fuzztime 20s ./internal/getopt
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./runtime/ref
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./internal/passwd
 
 test: deps check unit integration fuzz
 

@@ -287,6 +287,11 @@ func Prepare(req Request) (plan *Plan, err error) {
 			return nil, err
 		}
 	}
+	if req.Confine != nil {
+		if err := p.confine(req.Confine); err != nil {
+			return nil, err
+		}
+	}
 	if req.Audit != nil {
 		if err := p.audit(req, t, want); err != nil {
 			return nil, err

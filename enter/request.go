@@ -37,6 +37,9 @@ type Request struct {
 	Program []string // argv of the program; empty runs $SHELL, else /bin/sh
 	// NotFoundHint ends the message when the program does not exist.
 	NotFoundHint string
+	// Confine, when set, applies the container's own process security.
+	Confine *Confinement
+
 	// Audit, when set, appends a JSON record to a log when the session
 	// starts and one when it ends.
 	Audit *Audit

@@ -17,6 +17,11 @@
 //   onlystdio            close every descriptor but 0, 1 and 2 on exec
 //   audit=FD:PREFIX      append the session's end record to FD: PREFIX, the
 //                        record's start, then the time and how it ended
+//   caps=B:E:P:I:A       --confine: bounding, effective, permitted, inheritable
+//                        and ambient capabilities (hex masks)
+//   nnp                  --confine: no_new_privileges
+//   apparmor=PROFILE     --confine: the AppArmor profile to exec into
+//   seccomp=FD           --confine: a BPF program (compiled by stage 1) to install
 //   target=PID           the target PID, for messages only
 //   pidfd=FD:MASK        enter the target's namespaces in MASK through its pidfd
 //   ns=FD:KIND:PATH      enter the namespace file FD (PATH is for messages)
@@ -42,6 +47,8 @@
 #include <libgen.h>
 #include <limits.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -105,6 +112,10 @@ struct plan {
 	int tools_mnt, tools_root; // hosttools=: -1 when not in host-tools mode
 	const char *tools_path;
 	int readonly;
+	int confine_caps; // caps= given
+	unsigned long long caps[5]; // bounding, effective, permitted, inheritable, ambient
+	int nnp, seccomp_fd;
+	const char *apparmor;
 	char **argv; // NULL: run the shell
 };
 
@@ -216,7 +227,7 @@ static void parse(struct plan *p, int argc, char **argv)
 	int i;
 	memset(p, 0, sizeof(*p));
 	p->pidfd = p->root.fd = p->wd.fd = p->env_fd = p->ids_fd = p->proc_fd = -1;
-	p->tools_mnt = p->tools_root = -1;
+	p->tools_mnt = p->tools_root = p->seccomp_fd = -1;
 	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		char *k = argv[i], *v = strchr(k, '=');
 		if (v)
@@ -296,6 +307,23 @@ static void parse(struct plan *p, int argc, char **argv)
 				p->tools_path = fd_and_path(rest, &p->tools_root);
 		} else if (!strcmp(k, "readonly"))
 			p->readonly = 1;
+		else if (!strcmp(k, "caps")) {
+			char *s = v;
+			for (int j = 0; j < 5; j++) {
+				char *e;
+				errno = 0;
+				p->caps[j] = strtoull(s, &e, 16);
+				if (errno || e == s || *e != (j < 4 ? ':' : '\0'))
+					die(0, "internal error: bad caps entry");
+				s = e + 1;
+			}
+			p->confine_caps = 1;
+		} else if (!strcmp(k, "nnp"))
+			p->nnp = 1;
+		else if (!strcmp(k, "apparmor"))
+			p->apparmor = v;
+		else if (!strcmp(k, "seccomp"))
+			p->seccomp_fd = plain_fd(v);
 		else
 			die(0, "internal error: unknown plan entry %s", k);
 	}
@@ -521,6 +549,53 @@ static void make_readonly(void)
 		die(errno, "--read-only: cannot make the mounts read-only");
 }
 
+// install_seccomp installs the container's filter, compiled by stage 1.
+static void install_seccomp(int fd)
+{
+	static struct sock_filter prog[BPF_MAXINSNS];
+	size_t len = 0;
+	ssize_t r;
+	while ((r = read(fd, (char *)prog + len, sizeof(prog) - len)) > 0)
+		len += (size_t)r;
+	if (r < 0 || len == 0 || len % sizeof(prog[0]) != 0)
+		die(r < 0 ? errno : 0, "--confine: cannot read the seccomp filter");
+	struct sock_fprog fprog = {.len = (unsigned short)(len / sizeof(prog[0])), .filter = prog};
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) != 0)
+		die(errno, "--confine: cannot install the container's seccomp filter");
+}
+
+// drop_bounding leaves in the bounding set only what the container has.
+// It needs CAP_SETPCAP, so it comes before the uid changes.
+static void drop_bounding(unsigned long long keep)
+{
+	for (int cap = 0; cap < 64; cap++) {
+		if (keep & (1ULL << cap))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
+			die(errno, "--confine: cannot drop capability %d from the bounding set", cap);
+	}
+}
+
+// set_capabilities gives the effective, permitted and inheritable sets,
+// then the ambient one, as the container's processes have them.
+static void set_capabilities(const unsigned long long *caps)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2];
+	for (int i = 0; i < 2; i++) {
+		d[i].effective = (unsigned)(caps[1] >> (32 * i));
+		d[i].permitted = (unsigned)(caps[2] >> (32 * i));
+		d[i].inheritable = (unsigned)(caps[3] >> (32 * i));
+	}
+	if (syscall(SYS_capset, &h, d) != 0)
+		die(errno, "--confine: cannot set the container's capabilities");
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
+		die(errno, "--confine: cannot clear the ambient capabilities");
+	for (int cap = 0; cap < 64; cap++)
+		if ((caps[4] & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0)
+			die(errno, "--confine: cannot raise ambient capability %d", cap);
+}
+
 static void __attribute__((noreturn)) run(const struct plan *p)
 {
 	int done = 0, setgroups_failed = 0;
@@ -620,6 +695,22 @@ static void __attribute__((noreturn)) run(const struct plan *p)
 			gid = st.st_gid;
 	}
 
+	// The program gets only 0, 1 and 2 when asked; done before a seccomp
+	// filter could refuse close_range.
+	if (onlystdio && syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */) != 0)
+		die(errno, "cannot close the descriptors the program must not inherit");
+
+	// Without no_new_privileges a filter can only be installed while we
+	// still have CAP_SYS_ADMIN: before the credentials change, as runc does
+	// (the container's profile lets the calls that follow through).
+	if (p->seccomp_fd >= 0 && !p->nnp)
+		install_seccomp(p->seccomp_fd);
+	if (p->confine_caps) {
+		drop_bounding(p->caps[0]);
+		if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) // keep them across setuid
+			die(errno, "--confine: cannot keep capabilities across the uid change");
+	}
+
 	if (p->gid_mode) {
 		if (p->ngroups > 0) {
 			if (setgroups((size_t)p->ngroups, p->groups) != 0)
@@ -632,8 +723,20 @@ static void __attribute__((noreturn)) run(const struct plan *p)
 	if (p->uid_mode && setuid(uid) != 0)
 		die(errno, "cannot set uid %u (is it mapped in the user namespace?)", (unsigned)uid);
 
+	if (p->confine_caps)
+		set_capabilities(p->caps);
 	if (p->keepcaps && (mask & CLONE_NEWUSER))
 		permitted_to_ambient();
+	if (p->apparmor) {
+		char profile[512];
+		int n = snprintf(profile, sizeof(profile), "exec %s", p->apparmor);
+		int fd = openat(p->proc_fd, "thread-self/attr/apparmor/exec", O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			fd = openat(p->proc_fd, "thread-self/attr/exec", O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, profile, (size_t)n) != n)
+			die(errno, "--confine: cannot set the AppArmor profile %s", p->apparmor);
+		close(fd);
+	}
 
 	if (p->label) {
 		int fd = openat(p->proc_fd, "thread-self/attr/exec", O_WRONLY | O_CLOEXEC);
@@ -650,8 +753,12 @@ static void __attribute__((noreturn)) run(const struct plan *p)
 			_exit(1);
 	}
 
-	if (onlystdio && syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */) != 0)
-		die(errno, "cannot close the descriptors the program must not inherit");
+	if (p->nnp) {
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+			die(errno, "--confine: cannot set no_new_privileges");
+		if (p->seccomp_fd >= 0)
+			install_seccomp(p->seccomp_fd);
+	}
 
 	const char *file;
 	char *shell_argv[2];

@@ -5,7 +5,7 @@
 # end-to-end tests start on private sockets), hyperfine (make bench), and the
 # static C library the build links. Idempotent; needs root.
 set -euo pipefail
-want=(util-linux busybox-static containerd runc docker.io libc6-dev gcc make hyperfine time bsdutils strace)
+want=(util-linux busybox-static containerd runc docker.io libc6-dev libseccomp-dev gcc make hyperfine time bsdutils strace)
 missing=()
 for p in "${want[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

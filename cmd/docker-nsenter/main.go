@@ -130,9 +130,6 @@ the container's /bin/sh. When stdin is a terminal the program gets one.`,
 }
 
 func run(global plugin.Global, o options, name string, program []string) error {
-	if o.confine {
-		return errors.New("--confine is not implemented yet: the container's capabilities, seccomp filter and LSM profile are not applied")
-	}
 	if o.timeout <= 0 {
 		return errors.New("--timeout must be positive")
 	}
@@ -185,33 +182,49 @@ func request(ctx context.Context, o options, c cruntime.Container, program []str
 		return req, err
 	}
 	_, mount := req.Namespaces[enter.Mount]
-	mount = mount || req.All && !o.hostTools
-	if !mount || o.hostTools {
-		// The host's files: the host's environment and shell.
+	inContainer := (mount || req.All) && !o.hostTools
+	var spec *specs.Spec
+	if inContainer || o.confine {
+		var err error
+		if spec, err = containerSpec(ctx, o, c); err != nil {
+			return req, err
+		}
+	}
+	if inContainer {
+		var env []string
+		cwd := "/"
+		if spec.Process != nil {
+			env, cwd = spec.Process.Env, spec.Process.Cwd
+		}
+		req.Environ = mergeEnv(env, o.env)
+		req.WorkDirInNS = cwd
+		if o.workdir != "" {
+			req.WorkDirInNS = o.workdir
+		}
 		if len(program) == 0 {
-			req.Program = nil
+			req.Program = []string{"/bin/sh"}
 		}
-		if len(o.env) > 0 {
-			req.Environ = mergeEnv(os.Environ(), o.env)
+	} else if len(o.env) > 0 {
+		// The host's files: the host's environment and shell.
+		req.Environ = mergeEnv(os.Environ(), o.env)
+	}
+	if o.confine && spec.Process != nil {
+		req.Confine = &enter.Confinement{
+			Capabilities:    spec.Process.Capabilities,
+			NoNewPrivileges: spec.Process.NoNewPrivileges,
+			AppArmorProfile: spec.Process.ApparmorProfile,
+			SELinuxLabel:    spec.Process.SelinuxLabel,
 		}
-		return req, withUser(&req, o.user, c.PID)
-	}
-	spec, err := containerSpec(ctx, o, c)
-	if err != nil {
-		return req, err
-	}
-	var env []string
-	cwd := "/"
-	if spec.Process != nil {
-		env, cwd = spec.Process.Env, spec.Process.Cwd
-	}
-	req.Environ = mergeEnv(env, o.env)
-	req.WorkDirInNS = cwd
-	if o.workdir != "" {
-		req.WorkDirInNS = o.workdir
-	}
-	if len(program) == 0 {
-		req.Program = []string{"/bin/sh"}
+		if spec.Linux != nil {
+			req.Confine.Seccomp = spec.Linux.Seccomp
+		}
+		if o.user == "" {
+			// The container's own user, as its processes run.
+			u := spec.Process.User
+			req.UID, req.GID = enter.ID{Set: true, Value: u.UID}, enter.ID{Set: true, Value: u.GID}
+			req.Groups = append([]uint32{u.GID}, u.AdditionalGids...)
+			return req, nil
+		}
 	}
 	return req, withUser(&req, o.user, c.PID)
 }

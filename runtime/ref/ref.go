@@ -48,7 +48,7 @@ func Parse(s, defaultNamespace string) (Ref, error) {
 	if digits(s) {
 		pid, err := strconv.Atoi(s)
 		if err != nil || pid <= 0 {
-			return Ref{}, fmt.Errorf("%s is not a valid PID", s)
+			return Ref{}, fmt.Errorf("%s is not a valid PID", shown(s))
 		}
 		return Ref{Kind: PID, PID: pid}, nil
 	}
@@ -62,7 +62,7 @@ func Parse(s, defaultNamespace string) (Ref, error) {
 	switch scheme {
 	case "docker":
 		if rest == "" {
-			return Ref{}, fmt.Errorf("%s: give a container name or ID after docker://", s)
+			return Ref{}, fmt.Errorf("%s: give a container name or ID after docker://", shown(s))
 		}
 		if err := checkName(rest, s); err != nil {
 			return Ref{}, err
@@ -74,7 +74,7 @@ func Parse(s, defaultNamespace string) (Ref, error) {
 			ns, id = defaultNamespace, rest
 		}
 		if id == "" || ns == "" || strings.Contains(id, "/") {
-			return Ref{}, fmt.Errorf("%s: give containerd://NAMESPACE/ID or containerd://ID", s)
+			return Ref{}, fmt.Errorf("%s: give containerd://NAMESPACE/ID or containerd://ID", shown(s))
 		}
 		if err := checkName(ns, s); err != nil {
 			return Ref{}, err
@@ -84,7 +84,16 @@ func Parse(s, defaultNamespace string) (Ref, error) {
 		}
 		return Ref{Kind: Containerd, Namespace: ns, Name: id}, nil
 	}
-	return Ref{}, fmt.Errorf("%s: unknown scheme %q: use docker://, containerd://, a container name or a PID", s, scheme+"://")
+	return Ref{}, fmt.Errorf("%s: unknown scheme %q: use docker://, containerd://, a container name or a PID", shown(s), scheme+"://")
+}
+
+// shown is a reference as an error message shows it: quoted when it has
+// anything but printable characters, so that the message stays one line.
+func shown(s string) string {
+	if q := strconv.Quote(s); q[1:len(q)-1] != s || strings.ContainsRune(s, ' ') {
+		return q
+	}
+	return s
 }
 
 func digits(s string) bool {
