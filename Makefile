@@ -35,9 +35,10 @@ unit:
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/)
 
 # cnsenter against util-linux nsenter and real targets, then against the
-# real engines the tests start themselves.
+# real engines the tests start themselves. One package at a time: both
+# count the processes running the binary under test.
 integration: build
-	CNSENTER_BIN=$(CURDIR)/bin/cnsenter CNSENTER_BIN_DIR=$(CURDIR)/bin $(GO) test -count=1 -timeout 20m ./test/...
+	CNSENTER_BIN=$(CURDIR)/bin/cnsenter CNSENTER_BIN_DIR=$(CURDIR)/bin $(GO) test -p 1 -count=1 -timeout 20m ./test/...
 
 # Each fuzz target for a bounded time.
 fuzz:

@@ -2,9 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"strings"
+	"time"
+
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cnsenter/cnsenter/runtime/docker"
+	"github.com/cnsenter/cnsenter/runtime/ref"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,6 +57,9 @@ func resolverArgs(inv *invocation) []string {
 
 // resolveContainer finds the init PID of the container --target names.
 func resolveContainer(inv *invocation) (int, error) {
+	if strings.HasPrefix(inv.targetRef, "docker://") {
+		return resolveDocker(inv)
+	}
 	path, err := resolver()
 	if err != nil {
 		return 0, err
@@ -71,6 +80,42 @@ func resolveContainer(inv *invocation) (int, error) {
 	}
 	if err := json.Unmarshal(out.Bytes(), &c); err != nil || c.PID <= 0 {
 		return 0, fmt.Errorf("%s gave no PID for %s: %q", path, inv.targetRef, out.String())
+	}
+	if a := inv.req.Audit; a != nil {
+		a.Runtime, a.ContainerID = c.Runtime, c.ID
+	}
+	return c.PID, nil
+}
+
+// resolveDocker resolves docker:// here: the Engine API needs only net/http,
+// one round trip, and no second program.
+func resolveDocker(inv *invocation) (int, error) {
+	r, err := ref.Parse(inv.targetRef, "")
+	if err != nil {
+		return 0, err
+	}
+	host, err := docker.Endpoint(docker.EndpointOptions{Host: inv.dockerHost})
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", inv.targetRef, err)
+	}
+	timeout := inv.timeout
+	if timeout == 0 {
+		if env := os.Getenv("CNSENTER_TIMEOUT"); env != "" {
+			if timeout, err = parseTimeout(env, "CNSENTER_TIMEOUT"); err != nil {
+				return 0, err
+			}
+		} else {
+			timeout = 5 * time.Second
+		}
+	}
+	d, err := docker.New(host, timeout)
+	if err != nil {
+		return 0, err
+	}
+	defer d.Close()
+	c, err := d.Resolve(context.Background(), r.Name)
+	if err != nil {
+		return 0, err
 	}
 	if a := inv.req.Audit; a != nil {
 		a.Runtime, a.ContainerID = c.Runtime, c.ID
