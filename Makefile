@@ -14,14 +14,18 @@ COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -linkmode external -extldflags -static
 GOFLAGS_BUILD := -trimpath -tags netgo,osusergo
 
-.PHONY: build test deps check unit integration fuzz bench clean install uninstall
+.PHONY: build build-deps test deps check unit integration fuzz bench clean install uninstall
 
-build:
+build: build-deps
 	$(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/cnsenter ./cmd/cnsenter
 	$(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/cnsenter-resolve ./cmd/cnsenter-resolve
 	$(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/docker-nsenter ./cmd/docker-nsenter
 
-# Debian packages the tests use: containerd, runc, docker.io, busybox-static.
+# Debian packages: build-deps for the build (gcc, static glibc, libseccomp),
+# deps for the tests too (containerd, runc, docker.io, busybox-static, ...).
+build-deps:
+	@bash test/install-deps.sh --build
+
 deps:
 	bash test/install-deps.sh
 

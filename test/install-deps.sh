@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
-# Installs, if missing, the Debian packages the tests use: util-linux's
-# nsenter and unshare (the reference and the target maker), busybox-static
-# (test images and chroots), containerd, runc and docker.io (the engines the
-# end-to-end tests start on private sockets), hyperfine (make bench), and the
-# static C library the build links. Idempotent; needs root.
+# Installs, if missing, the Debian packages cnsenter needs. Idempotent.
+#   install-deps.sh --build   what `make build` needs: gcc, the static C
+#                             library and libseccomp
+#   install-deps.sh           and what the tests and benchmarks use:
+#                             util-linux's nsenter and unshare (reference and
+#                             target maker), busybox-static (test images and
+#                             chroots), containerd, runc and docker.io (the
+#                             engines the end-to-end tests start on private
+#                             sockets), script, strace, hyperfine and time.
 set -euo pipefail
-want=(util-linux busybox-static containerd runc docker.io libc6-dev libseccomp-dev gcc make hyperfine time bsdutils strace)
+want=(gcc make libc6-dev libseccomp-dev)
+if [ "${1:-}" != --build ]; then
+	want+=(util-linux bsdutils busybox-static containerd runc docker.io strace hyperfine time)
+fi
 missing=()
 for p in "${want[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
-	echo "install-deps: missing packages ${missing[*]}; run as root (sudo make deps)" >&2
+	echo "install-deps: missing Debian packages ${missing[*]}: install them, or run this as root" >&2
 	exit 1
 fi
 echo "install-deps: installing ${missing[*]}"

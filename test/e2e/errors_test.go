@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -72,6 +73,18 @@ func TestEngineFaults(t *testing.T) {
 		"is not a local unix socket")
 	oneLineError(t, cnsenter(t, nil, "--containerd-address", "/nonexistent/containerd.sock", "-t", "containerd://"+engines.Namespace+"/task1", "-n", "true"),
 		"cannot reach containerd at /nonexistent/containerd.sock")
+	// A socket nobody listens on refuses.
+	refusing := filepath.Join(t.TempDir(), "refusing.sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: refusing, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.SetUnlinkOnClose(false)
+	l.Close()
+	oneLineError(t, cnsenter(t, nil, "--docker-host", "unix://"+refusing, "-t", "docker://web", "-n", "true"),
+		"cannot reach Docker at unix://"+refusing)
+	oneLineError(t, cnsenter(t, nil, "--containerd-address", refusing, "-t", "containerd://"+engines.Namespace+"/task1", "-n", "true"),
+		"cannot reach containerd at "+refusing)
 	oneLineError(t, cnsenter(t, nil, "--timeout", "never", "-t", "web", "-n", "true"), "'never' is not a positive duration")
 	oneLineError(t, cnsenter(t, []string{"CNSENTER_TIMEOUT=never"}, "-t", "web", "-n", "true"), "CNSENTER_TIMEOUT: 'never' is not a positive duration")
 
