@@ -96,12 +96,9 @@ func (a *Adapter) Get(ctx context.Context, namespace, id string) (runtime.Contai
 	ref := "containerd://" + namespace + "/" + id
 	cctx, cancel := a.call(ctx, namespace)
 	defer cancel()
-	rec, err := containersapi.NewContainersClient(a.conn).Get(cctx, &containersapi.GetContainerRequest{ID: id})
+	rec, err := a.record(cctx, ref, id)
 	if err != nil {
-		if status.Code(err) == codes.NotFound {
-			return runtime.Container{}, fmt.Errorf("%s: %w (see 'cnsenter --list')", ref, runtime.ErrNotFound)
-		}
-		return runtime.Container{}, a.explain(cctx, ref, err)
+		return runtime.Container{}, err
 	}
 	c := runtime.Container{Runtime: "containerd", Namespace: namespace, ID: id, Name: id, Image: rec.GetContainer().GetImage()}
 	t, err := tasksapi.NewTasksClient(a.conn).Get(cctx, &tasksapi.GetRequest{ContainerID: id})
@@ -113,6 +110,18 @@ func (a *Adapter) Get(ctx context.Context, namespace, id string) (runtime.Contai
 		return c, a.explain(cctx, ref, err)
 	}
 	return c, withTask(&c, t.GetProcess(), ref)
+}
+
+// record reads a container's record, in the namespace ctx carries.
+func (a *Adapter) record(ctx context.Context, ref, id string) (*containersapi.GetContainerResponse, error) {
+	rec, err := containersapi.NewContainersClient(a.conn).Get(ctx, &containersapi.GetContainerRequest{ID: id})
+	if err != nil {
+		if status.Code(err) == codes.NotFound {
+			return nil, fmt.Errorf("%s: %w (see 'cnsenter --list')", ref, runtime.ErrNotFound)
+		}
+		return nil, a.explain(ctx, ref, err)
+	}
+	return rec, nil
 }
 
 // withTask fills in what a task says, and fails unless it runs.
@@ -196,12 +205,9 @@ func (a *Adapter) Spec(ctx context.Context, namespace, id string) (*specs.Spec, 
 	ref := "containerd://" + namespace + "/" + id
 	cctx, cancel := a.call(ctx, namespace)
 	defer cancel()
-	rec, err := containersapi.NewContainersClient(a.conn).Get(cctx, &containersapi.GetContainerRequest{ID: id})
+	rec, err := a.record(cctx, ref, id)
 	if err != nil {
-		if status.Code(err) == codes.NotFound {
-			return nil, fmt.Errorf("%s: %w", ref, runtime.ErrNotFound)
-		}
-		return nil, a.explain(cctx, ref, err)
+		return nil, err
 	}
 	var spec specs.Spec
 	if err := json.Unmarshal(rec.GetContainer().GetSpec().GetValue(), &spec); err != nil {
