@@ -14,7 +14,7 @@ COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -linkmode external -extldflags -static
 GOFLAGS_BUILD := -trimpath -tags netgo,osusergo
 
-.PHONY: build build-deps test deps check unit integration fuzz bench clean install uninstall
+.PHONY: build build-deps demo test deps check unit integration fuzz bench clean install uninstall
 
 build: build-deps
 	$(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/cnsenter ./cmd/cnsenter
@@ -51,6 +51,11 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./internal/passwd
 
 test: deps check unit integration fuzz
+
+# What cnsenter is for, on an image with nothing inside (root; uses the
+# running Docker engine, else starts private ones).
+demo: deps build
+	$(GO) run ./test/demo -bin bin
 
 # Timings against util-linux nsenter, docker exec and ctr task exec, with
 # the same private engines as the tests (root). It prints; it never fails
