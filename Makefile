@@ -5,6 +5,11 @@
 PREFIX  ?= /usr/local
 # The Docker CLI looks for plugins here (see README for system-wide places).
 PLUGINDIR ?= $(or $(DOCKER_CONFIG),$(HOME)/.docker)/cli-plugins
+MANDIR     ?= $(PREFIX)/share/man/man1
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
+DEB_VERSION = $(shell echo '$(VERSION)' | sed 's/^v//; s/-dev/~dev/')
+DEB_ARCH    = $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
 GO      ?= go
 VERSION ?= $(shell git describe --tags --dirty 2>/dev/null || echo 0.1.0-dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -14,7 +19,7 @@ COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -linkmode external -extldflags -static
 GOFLAGS_BUILD := -trimpath -tags netgo,osusergo
 
-.PHONY: build build-deps demo test deps check unit integration fuzz bench clean install uninstall
+.PHONY: build build-deps demo docs deb test deps check unit integration fuzz bench clean install uninstall
 
 build: build-deps
 	$(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/cnsenter ./cmd/cnsenter
@@ -29,7 +34,14 @@ build-deps:
 deps:
 	bash test/install-deps.sh
 
-check:
+# The man pages, written from the programs' own --help (docs/gen).
+docs: build
+	$(GO) run ./docs/gen -bin bin -out docs
+
+check: build
+	@d=$$(mktemp -d) && $(GO) run ./docs/gen -bin bin -out $$d -date "$$(sed -n 's/^\.TH [^ ]* 1 "\([^"]*\)".*/\1/p' docs/cnsenter.1)" && \
+		diff -u docs/cnsenter.1 $$d/cnsenter.1 && diff -u docs/docker-nsenter.1 $$d/docker-nsenter.1; rc=$$?; rm -rf $$d; \
+		test $$rc -eq 0 || { echo 'docs/*.1 differ from --help: run make docs'; exit 1; }
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: the files above need formatting'; exit 1; }
 	$(GO) vet ./...
 
@@ -41,8 +53,8 @@ unit:
 # cnsenter against util-linux nsenter and real targets, then against the
 # real engines the tests start themselves. One package at a time: both
 # count the processes running the binary under test.
-integration: build
-	CNSENTER_BIN=$(CURDIR)/bin/cnsenter CNSENTER_BIN_DIR=$(CURDIR)/bin $(GO) test -p 1 -count=1 -timeout 20m ./test/...
+integration: build deb
+	CNSENTER_BIN=$(CURDIR)/bin/cnsenter CNSENTER_BIN_DIR=$(CURDIR)/bin CNSENTER_DEB=$(CURDIR)/dist/cnsenter_$(DEB_VERSION)_$(DEB_ARCH).deb $(GO) test -p 1 -count=1 -timeout 20m ./test/...
 
 # Each fuzz target for a bounded time.
 fuzz:
@@ -67,10 +79,33 @@ install: build
 	install -D -m 0755 bin/cnsenter $(DESTDIR)$(PREFIX)/bin/cnsenter
 	install -D -m 0755 bin/cnsenter-resolve $(DESTDIR)$(PREFIX)/libexec/cnsenter/cnsenter-resolve
 	install -D -m 0755 bin/docker-nsenter $(DESTDIR)$(PLUGINDIR)/docker-nsenter
+	install -D -m 0644 docs/cnsenter.1 $(DESTDIR)$(MANDIR)/cnsenter.1
+	install -D -m 0644 docs/docker-nsenter.1 $(DESTDIR)$(MANDIR)/docker-nsenter.1
+	install -D -m 0644 completions/cnsenter.bash $(DESTDIR)$(BASHCOMPDIR)/cnsenter
+	install -D -m 0644 completions/_cnsenter $(DESTDIR)$(ZSHCOMPDIR)/_cnsenter
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/cnsenter $(DESTDIR)$(PREFIX)/libexec/cnsenter/cnsenter-resolve $(DESTDIR)$(PLUGINDIR)/docker-nsenter
+	rm -f $(DESTDIR)$(MANDIR)/cnsenter.1 $(DESTDIR)$(MANDIR)/docker-nsenter.1 $(DESTDIR)$(BASHCOMPDIR)/cnsenter $(DESTDIR)$(ZSHCOMPDIR)/_cnsenter
 	-rmdir $(DESTDIR)$(PREFIX)/libexec/cnsenter
+
+# A Debian package, with dpkg-deb: both programs, the plugin where every
+# user's docker CLI finds it, man pages and completions.
+deb: build
+	rm -rf dist/deb && mkdir -p dist/deb/DEBIAN
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/dist/deb PREFIX=/usr PLUGINDIR=/usr/libexec/docker/cli-plugins
+	gzip -9n dist/deb/usr/share/man/man1/*.1
+	install -D -m 0644 README.md dist/deb/usr/share/doc/cnsenter/README.md
+	printf '%s\n' 'Package: cnsenter' 'Version: $(DEB_VERSION)' 'Architecture: $(DEB_ARCH)' \
+		'Maintainer: cnsenter developers <dev@cnsenter.invalid>' 'Section: admin' 'Priority: optional' \
+		'Recommends: docker.io | containerd' \
+		'Description: container-aware nsenter, and docker nsenter' \
+		' cnsenter is util-linux nsenter whose --target also takes docker:// and' \
+		' containerd:// references; docker nsenter is a Docker CLI plugin that runs a' \
+		' program in a container without the exec API, with the host tools if asked.' \
+		>dist/deb/DEBIAN/control
+	dpkg-deb --root-owner-group --build dist/deb dist/cnsenter_$(DEB_VERSION)_$(DEB_ARCH).deb
+	rm -rf dist/deb
 
 clean:
 	rm -rf bin dist

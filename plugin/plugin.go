@@ -46,10 +46,16 @@ type Global struct {
 
 // Invocation is one run of the plugin.
 type Invocation struct {
-	Global Global
-	Help   bool     // "docker help NAME"
-	Args   []string // the plugin's own arguments
+	Global   Global
+	Help     bool     // "docker help NAME"
+	Complete bool     // "__complete NAME ...": the CLI asks for shell completions
+	Args     []string // the plugin's own arguments
 }
+
+// CompleteCommand is how the CLI asks a plugin for completions, with cobra's
+// protocol: "docker-NAME __complete NAME ARGS..." prints candidates, then a
+// directive line.
+const CompleteCommand = "__complete"
 
 // globalWithValue are the CLI's global flags that take a value.
 var globalWithValue = map[string]bool{
@@ -68,6 +74,10 @@ func Parse(name string, args []string) (Invocation, error) {
 		}
 		if a == "help" && i+1 < len(args) && args[i+1] == name {
 			inv.Help = true
+			return inv, nil
+		}
+		if a == CompleteCommand && i+1 < len(args) && args[i+1] == name {
+			inv.Complete, inv.Args = true, args[i+2:]
 			return inv, nil
 		}
 		flag, value, hasValue := strings.Cut(a, "=")

@@ -16,9 +16,10 @@ func TestParse(t *testing.T) {
 		{[]string{"--context=ctx", "-D", "--config", "/cfg", "nsenter", "-u", "1", "web"}, Invocation{Global: Global{Context: "ctx", Config: "/cfg"}, Args: []string{"-u", "1", "web"}}},
 		{[]string{"-l", "debug", "--tlsverify", "nsenter", "--help"}, Invocation{Args: []string{"--help"}}},
 		{[]string{"help", "nsenter"}, Invocation{Help: true}},
+		{[]string{"__complete", "nsenter", "-u", ""}, Invocation{Complete: true, Args: []string{"-u", ""}}},
 	} {
 		got, err := Parse("nsenter", c.args)
-		if err != nil || got.Global != c.want.Global || got.Help != c.want.Help || !slices.Equal(got.Args, c.want.Args) {
+		if err != nil || got.Global != c.want.Global || got.Help != c.want.Help || got.Complete != c.want.Complete || !slices.Equal(got.Args, c.want.Args) {
 			t.Errorf("Parse(%q) = %+v, %v; want %+v", c.args, got, err, c.want)
 		}
 	}

@@ -11,7 +11,7 @@
 set -euo pipefail
 want=(gcc make libc6-dev libseccomp-dev)
 if [ "${1:-}" != --build ]; then
-	want+=(util-linux bsdutils busybox-static containerd runc docker.io strace hyperfine time)
+	want+=(util-linux bsdutils busybox-static containerd runc docker.io strace hyperfine time zsh groff-base man-db)
 fi
 missing=()
 for p in "${want[@]}"; do

@@ -50,9 +50,12 @@ func main() {
 		os.Exit(125)
 	}
 	cmd := newCommand(inv.Global)
-	if inv.Help {
+	switch {
+	case inv.Help:
 		cmd.SetArgs([]string{"--help"})
-	} else {
+	case inv.Complete:
+		cmd.SetArgs(append([]string{cobra.ShellCompRequestCmd}, inv.Args...))
+	default:
 		cmd.SetArgs(inv.Args)
 	}
 	err = cmd.Execute()
@@ -108,6 +111,15 @@ the container's /bin/sh. When stdin is a terminal the program gets one.`,
 			return run(global, o, args[0], args[1:])
 		},
 	}
+	// docker nsenter <TAB>: the running containers' names.
+	cmd.ValidArgsFunction = func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveDefault // the program and its arguments
+		}
+		return runningNames(global), cobra.ShellCompDirectiveNoFileComp
+	}
+	cmd.DisableFlagsInUseLine = true
+	cmd.SetVersionTemplate("docker nsenter {{.Version}}\n")
 	cmd.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		fmt.Fprintf(os.Stderr, "docker nsenter: %s\nSee 'docker nsenter --help'.\n", err)
 		return errUsage
@@ -126,6 +138,15 @@ the container's /bin/sh. When stdin is a terminal the program gets one.`,
 	f.StringVar(&o.auditLog, "audit-log", os.Getenv("CNSENTER_AUDIT_LOG"), "Append a JSON record when the session starts and ends (default: CNSENTER_AUDIT_LOG)")
 	f.StringVar(&o.containerdAddress, "containerd-address", "", "containerd socket holding Docker's OCI specs (default: CONTAINERD_ADDRESS, /run/containerd/containerd.sock)")
 	f.DurationVar(&o.timeout, "timeout", 5*time.Second, "Deadline of each engine call")
+	f.BoolP("help", "h", false, "Print usage")
+	f.Bool("version", false, "Print version, commit and Go version")
+	cmd.RegisterFlagCompletionFunc("ns", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		var kinds []string
+		for _, k := range enter.Kinds {
+			kinds = append(kinds, string(k))
+		}
+		return kinds, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+	})
 	return cmd
 }
 
@@ -152,6 +173,26 @@ func run(global plugin.Global, o options, name string, program []string) error {
 		return err
 	}
 	return session(req, c.Name)
+}
+
+// runningNames lists the running containers' names, for completion; an
+// engine that does not answer completes nothing.
+func runningNames(global plugin.Global) []string {
+	host, err := docker.Endpoint(docker.EndpointOptions{Host: global.Host, Context: global.Context, ConfigDir: global.Config})
+	if err != nil {
+		return nil
+	}
+	d, err := docker.New(host, 2*time.Second)
+	if err != nil {
+		return nil
+	}
+	defer d.Close()
+	list, _ := d.List(context.Background())
+	var names []string
+	for _, c := range list {
+		names = append(names, c.Name)
+	}
+	return names
 }
 
 // strip makes a runtime error read in docker's terms ("web", not
