@@ -120,3 +120,21 @@ func takePID(t *testing.T, pid int) (bool, string) {
 	}
 	return false, ""
 }
+
+// TestContainerNoLongerThere: a PID that the engine gave for a container
+// but whose process is not in the container's cgroups (its init exited and
+// the PID went to someone else) is refused.
+func TestContainerNoLongerThere(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to enter namespaces")
+	}
+	other := exec.Command("sleep", "1000")
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { other.Process.Kill(); other.Wait() }()
+	_, err := Prepare(Request{Target: other.Process.Pid, Container: "docker://web", ContainerID: "0123456789abcdef", Namespaces: map[Kind]string{Net: ""}})
+	if err == nil || !strings.Contains(err.Error(), "docker://web stopped while entering: process") {
+		t.Errorf("want the container to be said gone, got %v", err)
+	}
+}

@@ -150,6 +150,14 @@ func Prepare(req Request) (plan *Plan, err error) {
 		}
 		pidfdRef, dirRef = p.ref(t.pidfd), p.ref(t.dir)
 		p.add("target=%d", t.pid)
+		if req.Container != "" {
+			p.add("container=%s", req.Container)
+		}
+		if req.ContainerID != "" {
+			if err := t.belongsTo(req.Container, req.ContainerID); err != nil {
+				return nil, err
+			}
+		}
 	} else if req.Target < 0 {
 		return nil, fmt.Errorf("%d is not a valid PID for --target", req.Target)
 	}

@@ -4,12 +4,18 @@ import "fmt"
 
 // Request is one entry, described as nsenter's options describe it.
 type Request struct {
-	Name       string          // our name in messages; "cnsenter" when empty
-	Target     int             // the target PID; 0 when there is none
-	Namespaces map[Kind]string // kinds to enter: a namespace file, or "" for the target's
-	All        bool            // every namespace of the target (-a)
-	NetSocket  *int            // enter the network namespace of this socket of the target (-N)
-	UserParent bool            // enter the parent of the user namespace (--user-parent)
+	Name   string // our name in messages; "cnsenter" when empty
+	Target int    // the target PID; 0 when there is none
+	// Container, when the target was named as a container: its reference,
+	// for messages, and its ID, which the pinned process's cgroups must
+	// name, so that an init that exited and whose PID was taken over after
+	// the engine answered is never entered.
+	Container   string
+	ContainerID string
+	Namespaces  map[Kind]string // kinds to enter: a namespace file, or "" for the target's
+	All         bool            // every namespace of the target (-a)
+	NetSocket   *int            // enter the network namespace of this socket of the target (-N)
+	UserParent  bool            // enter the parent of the user namespace (--user-parent)
 
 	UID, GID            ID
 	Groups              []uint32 // supplementary groups when GID is set; none when empty

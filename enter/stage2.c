@@ -23,6 +23,7 @@
 //   apparmor=PROFILE     --confine: the AppArmor profile to exec into
 //   seccomp=FD           --confine: a BPF program (compiled by stage 1) to install
 //   target=PID           the target PID, for messages only
+//   container=REF        the container it is the init of, for messages only
 //   pidfd=FD:MASK        enter the target's namespaces in MASK through its pidfd
 //   ns=FD:KIND:PATH      enter the namespace file FD (PATH is for messages)
 //   root=FD:PATH wd=FD:PATH wdns=PATH
@@ -95,6 +96,7 @@ struct file {
 
 struct plan {
 	long target;
+	const char *container;
 	int pidfd, pidfd_mask;
 	struct file ns[MAX_FILES];
 	int nns;
@@ -251,6 +253,8 @@ static void parse(struct plan *p, int argc, char **argv)
 		}
 		else if (!strcmp(k, "target"))
 			p->target = number(v, NULL);
+		else if (!strcmp(k, "container"))
+			p->container = v;
 		else if (!strcmp(k, "pidfd"))
 			p->pidfd_mask = (int)number(fd_and_path(v, &p->pidfd), NULL);
 		else if (!strcmp(k, "ns") && p->nns < MAX_FILES) {
@@ -352,6 +356,8 @@ static void __attribute__((noreturn)) die_setns(const struct plan *p, int err, i
 	}
 	if (path)
 		die(err, "cannot enter the %s namespace %s", names, path);
+	if (err == ESRCH && p->container)
+		die(0, "%s stopped while entering: its init, process %ld, exited", p->container, p->target);
 	if (err == ESRCH)
 		die(0, "process %ld exited before its namespaces could be entered", p->target);
 	die(err, "cannot enter the %s namespace%s of process %ld", names, strchr(names, ',') ? "s" : "",

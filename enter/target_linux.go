@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -64,6 +65,17 @@ func (t *target) openError(name string, err error) error {
 		}
 	}
 	return fmt.Errorf("cannot open /proc/%d/%s: %w", t.pid, name, err)
+}
+
+// belongsTo checks that the pinned process is still the container's: its
+// cgroups name the container's ID, as runc, Docker and containerd make them
+// (/docker/ID, docker-ID.scope, /NAMESPACE/ID).
+func (t *target) belongsTo(ref, id string) error {
+	cgroups, err := readAllAt(t.dir, "cgroup")
+	if err != nil || !strings.Contains(string(cgroups), id) {
+		return fmt.Errorf("%s stopped while entering: process %d is no longer its init (start it again, or look with --list)", ref, t.pid)
+	}
+	return nil
 }
 
 // usable tells whether --all enters a kind: the kernel must have it, and the

@@ -81,6 +81,7 @@ func resolveContainer(inv *invocation) (int, error) {
 	if err := json.Unmarshal(out.Bytes(), &c); err != nil || c.PID <= 0 {
 		return 0, fmt.Errorf("%s gave no PID for %s: %q", path, inv.targetRef, out.String())
 	}
+	inv.req.Container, inv.req.ContainerID = inv.targetRef, c.ID
 	if a := inv.req.Audit; a != nil {
 		a.Runtime, a.ContainerID = c.Runtime, c.ID
 	}
@@ -117,6 +118,7 @@ func resolveDocker(inv *invocation) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	inv.req.Container, inv.req.ContainerID = inv.targetRef, c.ID
 	if a := inv.req.Audit; a != nil {
 		a.Runtime, a.ContainerID = c.Runtime, c.ID
 	}

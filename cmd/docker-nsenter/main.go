@@ -208,6 +208,8 @@ func request(ctx context.Context, o options, c cruntime.Container, program []str
 	req := enter.Request{
 		Name:          "docker nsenter",
 		Target:        c.PID,
+		Container:     c.Name,
+		ContainerID:   c.ID,
 		JoinCgroup:    !o.noCgroup,
 		HostTools:     o.hostTools,
 		ContainerRoot: o.containerRoot,
