@@ -18,6 +18,9 @@ type Container struct {
 	Image     string `json:"image"`
 	Status    string `json:"status"` // "running", "created", "stopped", ...
 	PID       int    `json:"pid"`    // init PID in the caller's PID namespace; 0 when not running
+	// Note says how the container was found when not the usual way (the
+	// engine bypassed); the caller prints it.
+	Note string `json:"note,omitempty"`
 }
 
 // Ref is the container's full reference, unambiguous across runtimes.

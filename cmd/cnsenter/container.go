@@ -77,9 +77,13 @@ func resolveContainer(inv *invocation) (int, error) {
 		PID     int    `json:"pid"`
 		Runtime string `json:"runtime"`
 		ID      string `json:"id"`
+		Note    string `json:"note"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &c); err != nil || c.PID <= 0 {
 		return 0, fmt.Errorf("%s gave no PID for %s: %q", path, inv.targetRef, out.String())
+	}
+	if c.Note != "" {
+		fmt.Fprintf(os.Stderr, "%s: %s\n", name, c.Note)
 	}
 	inv.req.Container, inv.req.ContainerID = inv.targetRef, c.ID
 	if a := inv.req.Audit; a != nil {
@@ -117,6 +121,9 @@ func resolveDocker(inv *invocation) (int, error) {
 	c, err := d.Resolve(context.Background(), r.Name)
 	if err != nil {
 		return 0, err
+	}
+	if c.Note != "" {
+		fmt.Fprintf(os.Stderr, "%s: %s\n", name, c.Note)
 	}
 	inv.req.Container, inv.req.ContainerID = inv.targetRef, c.ID
 	if a := inv.req.Audit; a != nil {

@@ -168,6 +168,9 @@ func run(global plugin.Global, o options, name string, program []string) error {
 	if err != nil {
 		return strip(err, "docker://")
 	}
+	if c.Note != "" {
+		fmt.Fprintf(os.Stderr, "docker nsenter: %s\n", strip(errors.New(c.Note), "docker://"))
+	}
 	req, err := request(ctx, o, c, program)
 	if err != nil {
 		return err

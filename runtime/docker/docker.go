@@ -54,6 +54,15 @@ func (a *Adapter) Name() string { return "docker" }
 // Host is the endpoint the adapter talks to.
 func (a *Adapter) Host() string { return a.host }
 
+// quiet wraps an error for errors.Is without adding to the message.
+type quietError struct{ error }
+
+func (quietError) Error() string { return "" }
+
+func (q quietError) Unwrap() error { return q.error }
+
+func quiet(err error) error { return quietError{err} }
+
 // Close releases idle connections.
 func (a *Adapter) Close() error {
 	a.http.CloseIdleConnections()
@@ -121,7 +130,18 @@ func (a *Adapter) Resolve(ctx context.Context, name string) (runtime.Container, 
 		case errors.As(err, &e) && strings.Contains(strings.ToLower(e.Message), "multiple ids found"):
 			return runtime.Container{}, fmt.Errorf("%s: the ID prefix matches several containers: give more of the ID", ref)
 		}
-		return runtime.Container{}, a.explain(ctx, ref, err)
+		failure := a.explain(ctx, ref, err)
+		if !errors.Is(failure, errUnreachable) {
+			return runtime.Container{}, failure
+		}
+		// The daemon is down or hung; its containers may run on.
+		root := DataRoot(a.host)
+		c, diskErr := ResolveOnDisk(root, name)
+		if diskErr != nil && c.ID == "" {
+			return runtime.Container{}, fmt.Errorf("%w; %w", failure, diskErr)
+		}
+		c.Note = fmt.Sprintf("%s; found in dockerd's state on disk (%s): the daemon was bypassed", failure, root)
+		return c, diskErr
 	}
 	found := runtime.Container{
 		Runtime: "docker", Namespace: "moby", ID: c.ID, Name: strings.TrimPrefix(c.Name, "/"),
@@ -162,11 +182,11 @@ func (a *Adapter) List(ctx context.Context) ([]runtime.Container, error) {
 func (a *Adapter) explain(ctx context.Context, what string, err error) error {
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return fmt.Errorf("%s: Docker at %s did not answer within %s (is dockerd hung? --timeout or CNSENTER_TIMEOUT change the deadline)", what, a.host, a.timeout)
+		return fmt.Errorf("%s: Docker at %s did not answer within %s (is dockerd hung? --timeout or CNSENTER_TIMEOUT change the deadline)%w", what, a.host, a.timeout, quiet(errUnreachable))
 	case errors.Is(err, syscall.EACCES):
 		return fmt.Errorf("%s: permission denied on the Docker socket %s: run as root", what, a.host)
 	case errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Errorf("%s: cannot reach Docker at %s (is dockerd running? set DOCKER_HOST or --docker-host)", what, a.host)
+		return fmt.Errorf("%s: cannot reach Docker at %s (is dockerd running? set DOCKER_HOST or --docker-host)%w", what, a.host, quiet(errUnreachable))
 	}
 	return fmt.Errorf("%s: Docker at %s: %w", what, a.host, err)
 }

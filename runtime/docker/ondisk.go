@@ -1,0 +1,167 @@
+package docker
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/cnsenter/cnsenter/runtime"
+)
+
+// When dockerd is down or hung, its containers usually run on (containerd
+// and the shims keep them), and what it knows of them is on disk:
+// DATA-ROOT/containers/ID/config.v2.json holds each container's ID, name
+// and state, init PID included. Resolving from there lets a debugging tool
+// work when the daemon does not. The caller verifies that the PID is still
+// the container's (enter checks its cgroups).
+
+// DataRoot finds the data root of the dockerd that serves host: from the
+// arguments of that dockerd if it runs (--data-root, else data-root in its
+// --config-file), else CNSENTER_DOCKER_ROOT, else data-root in
+// /etc/docker/daemon.json, else /var/lib/docker.
+func DataRoot(host string) string {
+	if args := dockerdArgs(host); args != nil {
+		if root := flagValue(args, "--data-root"); root != "" {
+			return root
+		}
+		if root := configDataRoot(flagValue(args, "--config-file")); root != "" {
+			return root
+		}
+		return "/var/lib/docker"
+	}
+	if root := os.Getenv("CNSENTER_DOCKER_ROOT"); root != "" {
+		return root
+	}
+	if root := configDataRoot(""); root != "" {
+		return root
+	}
+	return "/var/lib/docker"
+}
+
+// dockerdArgs returns the arguments of the running dockerd listening on
+// host (dockerd without -H listens on DefaultHost), or nil.
+func dockerdArgs(host string) []string {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || len(data) == 0 {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(data), "\x00"), "\x00")
+		if filepath.Base(args[0]) != "dockerd" {
+			continue
+		}
+		hosts := flagValues(args[1:], "-H", "--host")
+		if len(hosts) == 0 {
+			hosts = []string{DefaultHost}
+		}
+		for _, h := range hosts {
+			if h == host || strings.TrimPrefix(h, "unix://") == strings.TrimPrefix(host, "unix://") {
+				return args[1:]
+			}
+		}
+	}
+	return nil
+}
+
+func flagValue(args []string, names ...string) string {
+	if v := flagValues(args, names...); len(v) > 0 {
+		return v[len(v)-1]
+	}
+	return ""
+}
+
+// flagValues reads "--name value" and "--name=value" occurrences.
+func flagValues(args []string, names ...string) []string {
+	var values []string
+	for i := 0; i < len(args); i++ {
+		for _, n := range names {
+			if args[i] == n && i+1 < len(args) {
+				values = append(values, args[i+1])
+			} else if v, ok := strings.CutPrefix(args[i], n+"="); ok {
+				values = append(values, v)
+			}
+		}
+	}
+	return values
+}
+
+// configDataRoot reads data-root from a daemon.json (default
+// /etc/docker/daemon.json).
+func configDataRoot(path string) string {
+	if path == "" {
+		path = "/etc/docker/daemon.json"
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	var config struct {
+		DataRoot string `json:"data-root"`
+	}
+	json.Unmarshal(data, &config)
+	return config.DataRoot
+}
+
+// onDisk is the part of config.v2.json that is used.
+type onDisk struct {
+	ID     string
+	Name   string
+	Config struct{ Image string }
+	State  struct {
+		Running, Paused bool
+		Pid             int
+	}
+}
+
+// ResolveOnDisk finds a container by name, ID or unique ID prefix in the
+// state dockerd keeps under root.
+func ResolveOnDisk(root, name string) (runtime.Container, error) {
+	ref := "docker://" + name
+	dirs, err := os.ReadDir(filepath.Join(root, "containers"))
+	if err != nil {
+		return runtime.Container{}, fmt.Errorf("%s: dockerd's state on disk: %w (CNSENTER_DOCKER_ROOT names its data root)", ref, err)
+	}
+	var matches []onDisk
+	for _, d := range dirs {
+		data, err := os.ReadFile(filepath.Join(root, "containers", d.Name(), "config.v2.json"))
+		if err != nil {
+			continue
+		}
+		var c onDisk
+		if json.Unmarshal(data, &c) != nil || c.ID == "" {
+			continue
+		}
+		if strings.TrimPrefix(c.Name, "/") == name || c.ID == name {
+			matches = []onDisk{c}
+			break
+		}
+		if strings.HasPrefix(c.ID, name) {
+			matches = append(matches, c)
+		}
+	}
+	switch {
+	case len(matches) == 0:
+		return runtime.Container{}, fmt.Errorf("%s: %w in dockerd's state on disk (%s)", ref, runtime.ErrNotFound, root)
+	case len(matches) > 1:
+		return runtime.Container{}, fmt.Errorf("%s: the ID prefix matches several containers: give more of the ID", ref)
+	}
+	c := matches[0]
+	found := runtime.Container{Runtime: "docker", Namespace: "moby", ID: c.ID, Name: strings.TrimPrefix(c.Name, "/"),
+		Image: c.Config.Image, PID: c.State.Pid, Status: "running"}
+	if !c.State.Running || c.State.Pid <= 0 {
+		found.Status = "exited"
+		return found, fmt.Errorf("%s: container %s is not running: start it first", ref, found.Name)
+	}
+	if c.State.Paused {
+		return found, fmt.Errorf("%s: container %s is paused: unpause it first", ref, found.Name)
+	}
+	return found, nil
+}
+
+// errUnreachable marks a failure to talk to the engine at all, after which
+// the state on disk is worth a try.
+var errUnreachable = errors.New("unreachable")
