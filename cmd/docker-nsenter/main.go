@@ -81,6 +81,7 @@ type options struct {
 	hostTools         bool
 	containerRoot     string
 	readOnly          bool
+	noPTY             bool
 	auditLog          string
 	containerdAddress string
 	timeout           time.Duration
@@ -135,6 +136,7 @@ the container's /bin/sh. When stdin is a terminal the program gets one.`,
 	f.BoolVar(&o.hostTools, "host-tools", false, "Use the host's files and tools; the container's root is at --container-root")
 	f.StringVar(&o.containerRoot, "container-root", enter.DefaultContainerRoot, "Where --host-tools mounts the container's root ($CONTAINER_ROOT)")
 	f.BoolVar(&o.readOnly, "read-only", false, "The container's files are read-only for this session")
+	f.BoolVar(&o.noPTY, "no-pty", false, "No pseudo-terminal even when stdin is one: the program gets our terminal")
 	f.StringVar(&o.auditLog, "audit-log", os.Getenv("CNSENTER_AUDIT_LOG"), "Append a JSON record when the session starts and ends (default: CNSENTER_AUDIT_LOG)")
 	f.StringVar(&o.containerdAddress, "containerd-address", "", "containerd socket holding Docker's OCI specs (default: CONTAINERD_ADDRESS, /run/containerd/containerd.sock)")
 	f.DurationVar(&o.timeout, "timeout", 5*time.Second, "Deadline of each engine call")
@@ -175,7 +177,7 @@ func run(global plugin.Global, o options, name string, program []string) error {
 	if err != nil {
 		return err
 	}
-	return session(req, c.Name)
+	return session(req, c.Name, !o.noPTY)
 }
 
 // runningNames lists the running containers' names, for completion; an

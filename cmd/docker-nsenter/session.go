@@ -44,7 +44,7 @@ var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, sys
 // session runs the entry as our child and waits for it, relaying a pseudo
 // terminal when stdin is one (as docker exec -it), passing signals on, and
 // exits as docker exec does: the program's status, 128+N for signal N.
-func session(req enter.Request, container string) error {
+func session(req enter.Request, container string, pty bool) error {
 	p, err := enter.Prepare(req)
 	if err != nil {
 		return err
@@ -54,7 +54,7 @@ func session(req enter.Request, container string) error {
 	if req.HostTools && isTerminal(0) {
 		fmt.Fprintln(os.Stderr, enter.HostToolsBanner("docker nsenter", container, req.ContainerRoot))
 	}
-	if isTerminal(0) {
+	if pty && isTerminal(0) {
 		root := -1
 		if _, mount := req.Namespaces[enter.Mount]; (mount || req.All) && !req.HostTools {
 			if root, err = unix.Open(fmt.Sprintf("/proc/%d/root", req.Target), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
@@ -70,12 +70,21 @@ func session(req enter.Request, container string) error {
 		defer tty.restore()
 	} else {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-		// A group of its own, so that a ^C on a terminal reaches it once,
-		// through us, and not a second time from the terminal.
+	}
+	toForward := forwarded
+	switch {
+	case tty != nil:
+	case isTerminal(0):
+		// --no-pty on a terminal: the program shares it, and our process
+		// group, so the terminal's own signals reach it without us.
+		toForward = []os.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2}
+	default:
+		// A group of its own, so that a ^C on a terminal our stdout may be
+		// reaches it once, through us.
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	}
 	signals := make(chan os.Signal, 8)
-	signal.Notify(signals, forwarded...)
+	signal.Notify(signals, toForward...)
 	defer signal.Stop(signals)
 	err = cmd.Start()
 	p.Close()

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -183,5 +184,43 @@ func TestPluginTerminal(t *testing.T) {
 	lines := strings.Split(strings.ReplaceAll(strings.TrimSpace(string(out)), "\r", ""), "\n")
 	if len(lines) != 4 || !strings.HasPrefix(lines[1], "/dev/pts/") || lines[2] != "33 99" || lines[0] != lines[3] {
 		t.Errorf("want our modes, a pty of its own, our size, our modes again; got %q", lines)
+	}
+}
+
+// TestPluginDescriptors: the program starts with 0, 1 and 2 only, whatever
+// the caller had open, and with a terminal it gets a pty of its own (not
+// ours: TIOCSTI on it cannot reach us) unless --no-pty.
+func TestPluginDescriptors(t *testing.T) {
+	d := newDockerCLI(t)
+	// The plugin run as the CLI runs it, with descriptors the CLI might leak.
+	cmd := exec.Command(filepath.Join(bin, "docker-nsenter"), "-H", eng.DockerHost, "nsenter", "web", "ls", "/proc/self/fd")
+	cmd.Env = append(os.Environ(), d.env...)
+	extra, err := os.Open("/etc/hostname")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extra.Close()
+	cmd.ExtraFiles = []*os.File{extra, extra, extra} // 3, 4 and 5
+	out, err := cmd.Output()
+	// ls shows its own directory descriptor too.
+	if fds := strings.Fields(string(out)); err != nil || !slices.Equal(fds, []string{"0", "1", "2", "3"}) {
+		t.Errorf("want descriptors 0 1 2 (and ls's 3), got %q %v", out, err)
+	}
+	for _, c := range []struct {
+		flags []string
+		same  bool
+	}{{nil, false}, {[]string{"--no-pty"}, true}} {
+		inner := "readlink /proc/self/fd/0; docker -H " + eng.DockerHost + " nsenter " + strings.Join(c.flags, " ") + " --ns uts web readlink /proc/self/fd/0"
+		cmd := exec.Command("script", "-qec", inner, "/dev/null")
+		cmd.Env = append(os.Environ(), d.env...)
+		stdin, hold, _ := os.Pipe()
+		cmd.Stdin = stdin
+		out, _ := cmd.Output()
+		hold.Close()
+		stdin.Close()
+		lines := strings.Fields(strings.ReplaceAll(string(out), "\r", ""))
+		if len(lines) != 2 || (lines[0] == lines[1]) != c.same {
+			t.Errorf("%q: our terminal and the program's: %q (want the same: %v)", c.flags, lines, c.same)
+		}
 	}
 }
