@@ -181,7 +181,7 @@ func (e *Engines) buildImages() error {
 	if err := BusyboxRoot(e.Rootfs); err != nil {
 		return err
 	}
-	if err := e.importDir(e.Rootfs, BusyboxImage); err != nil {
+	if err := e.ImportDir(e.Rootfs, BusyboxImage); err != nil {
 		return err
 	}
 	noshell := filepath.Join(e.Dir, "noshell")
@@ -191,10 +191,11 @@ func (e *Engines) buildImages() error {
 	if err := copyFile("/bin/busybox", filepath.Join(noshell, "busybox")); err != nil {
 		return err
 	}
-	return e.importDir(noshell, NoShellImage)
+	return e.ImportDir(noshell, NoShellImage)
 }
 
-func (e *Engines) importDir(dir, image string) error {
+// ImportDir makes an image of a directory, with PATH=/bin.
+func (e *Engines) ImportDir(dir, image string) error {
 	tar := exec.Command("tar", "-C", dir, "-c", ".")
 	var archive bytes.Buffer
 	tar.Stdout = &archive
