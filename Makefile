@@ -61,6 +61,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzAgainstGlibc$$' -fuzztime 20s ./internal/getopt
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./runtime/ref
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./internal/passwd
+	$(GO) test -run '^$$' -fuzz '^FuzzParseArgs$$' -fuzztime 20s ./cmd/cnsenter
+	$(GO) test -run '^$$' -fuzz '^FuzzCompileSeccomp$$' -fuzztime 20s ./enter
 
 test: deps check unit integration fuzz
 

@@ -76,7 +76,7 @@ func targetPID(inv *invocation) (int, error) {
 	if isNumber(inv.targetRef) {
 		pid, err := strconv.Atoi(inv.targetRef)
 		if err != nil || pid <= 0 {
-			return 0, fmt.Errorf("--target: '%s' is not a valid PID", inv.targetRef)
+			return 0, fmt.Errorf("--target: '%s' is not a valid PID", getopt.Printable(inv.targetRef))
 		}
 		return pid, nil
 	}

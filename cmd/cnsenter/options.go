@@ -101,7 +101,7 @@ func parseArgs(args []string) (*invocation, error) {
 		case "net-socket":
 			fd, err := strconv.ParseUint(value, 10, 31)
 			if err != nil {
-				return nil, fmt.Errorf("--net-socket: '%s' is not a file descriptor number", value)
+				return nil, fmt.Errorf("--net-socket: '%s' is not a file descriptor number", getopt.Printable(value))
 			}
 			n := int(fd)
 			r.NetSocket = &n
@@ -175,7 +175,7 @@ func parseID(value, option, what string) (enter.ID, error) {
 	}
 	n, err := strconv.ParseUint(value, 10, 32)
 	if err != nil || n == 1<<32-1 {
-		return enter.ID{}, fmt.Errorf("%s: '%s' is not a %s: give a number or 'follow'", option, value, what)
+		return enter.ID{}, fmt.Errorf("%s: '%s' is not a %s: give a number or 'follow'", option, getopt.Printable(value), what)
 	}
 	return enter.ID{Set: true, Value: uint32(n)}, nil
 }
@@ -183,7 +183,7 @@ func parseID(value, option, what string) (enter.ID, error) {
 func parseTimeout(value, source string) (time.Duration, error) {
 	d, err := time.ParseDuration(value)
 	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%s: '%s' is not a positive duration (for example 5s or 500ms)", source, value)
+		return 0, fmt.Errorf("%s: '%s' is not a positive duration (for example 5s or 500ms)", source, getopt.Printable(value))
 	}
 	return d, nil
 }

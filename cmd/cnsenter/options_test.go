@@ -2,6 +2,7 @@ package main
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/cnsenter/cnsenter/enter"
@@ -44,4 +45,18 @@ func TestParseArgsErrors(t *testing.T) {
 			t.Errorf("parseArgs(%q): want an error", args)
 		}
 	}
+}
+
+// FuzzParseArgs: any command line parses or fails with one line, never a
+// panic.
+func FuzzParseArgs(f *testing.F) {
+	f.Add("-t\x0142\x01-a\x01sh")
+	f.Add("--net=/x\x01-S\x01follow\x01-w/a\x01-W\x01/b")
+	f.Add("--list\x01--json\x01--timeout\x011s")
+	f.Fuzz(func(t *testing.T, line string) {
+		_, err := parseArgs(strings.Split(line, "\x01"))
+		if err != nil && strings.Contains(err.Error(), "\n") {
+			t.Errorf("error of several lines: %q", err)
+		}
+	})
 }

@@ -9,6 +9,7 @@ package getopt
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -44,7 +45,16 @@ type Error struct{ Msg string }
 
 func (e *Error) Error() string { return e.Msg }
 
-func errorf(format string, args ...any) error { return &Error{fmt.Sprintf(format, args...)} }
+func errorf(format string, args ...any) error { return &Error{Printable(fmt.Sprintf(format, args...))} }
+
+// Printable escapes what is not printable in a command-line word (a
+// newline, say), so that a message quoting it stays on one line.
+func Printable(s string) string {
+	if q := strconv.Quote(s); q[1:len(q)-1] != s {
+		return q[1 : len(q)-1]
+	}
+	return s
+}
 
 // Parse reads args (without the program name) and returns the options in
 // order and the operands: everything from the first word that is not an
@@ -125,7 +135,7 @@ func matchLong(name, word string, options []Option) (*Option, error) {
 			for _, o := range found {
 				fmt.Fprintf(&b, " '--%s'", o.Long)
 			}
-			return nil, &Error{b.String()}
+			return nil, &Error{Printable(b.String())}
 		}
 	}
 	return nil, errorf("unrecognized option '--%s'", word)
