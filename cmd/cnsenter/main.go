@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"runtime"
 	"strconv"
 
 	"github.com/cnsenter/cnsenter/enter"
 	"github.com/cnsenter/cnsenter/internal/getopt"
+	"github.com/cnsenter/cnsenter/internal/relay"
 	"golang.org/x/sys/unix"
 )
 
@@ -64,10 +66,44 @@ func run(args []string) int {
 		inv.req.Target = pid
 	}
 	inv.req.Name = name
-	if inv.req.HostTools && isTerminal(0) {
+	if inv.req.HostTools && relay.IsTerminal(0) {
 		fmt.Fprintln(os.Stderr, enter.HostToolsBanner(name, inv.targetRef, inv.req.ContainerRoot))
 	}
+	if inv.req.Container != "" && !inv.noPTY && relay.IsTerminal(0) {
+		return relayed(inv.req)
+	}
 	return fail(enter.Run(inv.req))
+}
+
+// relayed enters a container from a terminal: the program gets a
+// pseudo-terminal of its own, relayed by us (as docker exec -t), so that a
+// process in the container cannot inject keystrokes into ours. A PID
+// target keeps nsenter's behaviour (the program gets our terminal), as does
+// --no-pty. We end as the program did: its status, or its signal.
+func relayed(req enter.Request) int {
+	p, err := enter.Prepare(req)
+	if err != nil {
+		return fail(err)
+	}
+	root := -1
+	if _, mount := req.Namespaces[enter.Mount]; (mount || req.All) && !req.HostTools {
+		if root, err = unix.Open(fmt.Sprintf("/proc/%d/root", req.Target), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+			p.Close()
+			return fail(fmt.Errorf("cannot open the container's root: %w", err))
+		}
+		defer unix.Close(root)
+	}
+	ws, err := relay.Run(p, relay.Options{PTY: true, ContainerRoot: root})
+	if err != nil {
+		return fail(err)
+	}
+	if ws.Signaled() {
+		unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{}) // the program dumped its own
+		signal.Reset(ws.Signal())
+		unix.Kill(os.Getpid(), ws.Signal())
+		return 1
+	}
+	return ws.ExitStatus()
 }
 
 // targetPID turns --target into a PID: a number is a PID, as in util-linux;
@@ -93,11 +129,6 @@ func isNumber(s string) bool {
 		}
 	}
 	return true
-}
-
-func isTerminal(fd int) bool {
-	_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
-	return err == nil
 }
 
 // fail prints an error as our one line and gives the exit status.

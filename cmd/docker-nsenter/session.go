@@ -1,19 +1,14 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/cnsenter/cnsenter/enter"
 	"github.com/cnsenter/cnsenter/internal/passwd"
+	"github.com/cnsenter/cnsenter/internal/relay"
 	"github.com/cnsenter/cnsenter/plugin"
 )
 
@@ -38,214 +33,34 @@ func withUser(req *enter.Request, user string, pid int) error {
 	return nil
 }
 
-// forwarded are the signals passed on to the program.
-var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH}
-
-// session runs the entry as our child and waits for it, relaying a pseudo
-// terminal when stdin is one (as docker exec -it), passing signals on, and
-// exits as docker exec does: the program's status, 128+N for signal N.
+// session runs the entry as our child and waits for it (internal/relay),
+// and exits as docker exec does: the program's status, 128+N for signal N.
 func session(req enter.Request, container string, pty bool) error {
 	p, err := enter.Prepare(req)
 	if err != nil {
 		return err
 	}
-	cmd := p.Command()
-	var tty *terminal
-	if req.HostTools && isTerminal(0) {
+	if req.HostTools && relay.IsTerminal(0) {
 		fmt.Fprintln(os.Stderr, enter.HostToolsBanner("docker nsenter", container, req.ContainerRoot))
 	}
-	if pty && isTerminal(0) {
-		root := -1
-		if _, mount := req.Namespaces[enter.Mount]; (mount || req.All) && !req.HostTools {
-			if root, err = unix.Open(fmt.Sprintf("/proc/%d/root", req.Target), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
-				p.Close()
-				return fmt.Errorf("cannot open the container's root: %w", err)
-			}
-			defer unix.Close(root)
-		}
-		if tty, err = newTerminal(cmd, root); err != nil {
+	root := -1
+	if _, mount := req.Namespaces[enter.Mount]; (mount || req.All) && !req.HostTools {
+		if root, err = unix.Open(fmt.Sprintf("/proc/%d/root", req.Target), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
 			p.Close()
-			return err
+			return fmt.Errorf("cannot open the container's root: %w", err)
 		}
-		defer tty.restore()
-	} else {
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	}
-	toForward := forwarded
-	switch {
-	case tty != nil:
-	case isTerminal(0):
-		// --no-pty on a terminal: the program shares it, and our process
-		// group, so the terminal's own signals reach it without us.
-		toForward = []os.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2}
-	default:
-		// A group of its own, so that a ^C on a terminal our stdout may be
-		// reaches it once, through us.
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	}
-	signals := make(chan os.Signal, 8)
-	signal.Notify(signals, toForward...)
-	defer signal.Stop(signals)
-	err = cmd.Start()
-	p.Close()
-	if tty != nil {
-		tty.closeSlave()
-	}
-	if err != nil {
-		return fmt.Errorf("cannot start the entry: %w", err)
+		defer unix.Close(root)
 	}
 	cancelled := make(chan struct{}, 1)
 	plugin.WatchCancel(func() { cancelled <- struct{}{} })
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	for {
-		select {
-		case sig := <-signals:
-			if sig == syscall.SIGWINCH && tty != nil {
-				tty.resize()
-				continue
-			}
-			cmd.Process.Signal(sig)
-		case <-cancelled:
-			cmd.Process.Signal(syscall.SIGTERM)
-		case err := <-done:
-			if tty != nil {
-				tty.drain()
-			}
-			return exitStatus(cmd, err)
-		}
-	}
-}
-
-func exitStatus(cmd *exec.Cmd, err error) error {
-	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	ws, err := relay.Run(p, relay.Options{PTY: pty, ContainerRoot: root, Cancel: cancelled})
 	switch {
-	case ok && ws.Signaled():
-		return exitError{128 + int(ws.Signal())}
-	case ok && ws.Exited() && ws.ExitStatus() != 0:
-		return exitError{ws.ExitStatus()}
-	case err != nil && !errors.As(err, new(*exec.ExitError)):
+	case err != nil:
 		return err
+	case ws.Signaled():
+		return exitError{128 + int(ws.Signal())}
+	case ws.ExitStatus() != 0:
+		return exitError{ws.ExitStatus()}
 	}
 	return nil
 }
-
-func isTerminal(fd int) bool {
-	_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
-	return err == nil
-}
-
-// terminal is a pseudo-terminal for the program, relayed to ours: the
-// program never holds our terminal, so it cannot push keystrokes into it
-// (TIOCSTI) or reach what else is open on it.
-type terminal struct {
-	master, slave *os.File
-	saved         *unix.Termios
-	copied        chan struct{}
-}
-
-// newTerminal opens a pseudo-terminal in the devpts instance the program
-// will see: the container's when it runs in the container's mount
-// namespace (so that tty(1) and ttyname(3) work there, as with docker exec
-// -t), the host's otherwise.
-func newTerminal(cmd *exec.Cmd, containerRoot int) (*terminal, error) {
-	master, err := openPTMX(containerRoot)
-	if err != nil {
-		return nil, fmt.Errorf("cannot open a pseudo-terminal: %w", err)
-	}
-	t := &terminal{master: master, copied: make(chan struct{})}
-	fail := func(err error) (*terminal, error) {
-		master.Close()
-		if t.slave != nil {
-			t.slave.Close()
-		}
-		return nil, fmt.Errorf("cannot set up a pseudo-terminal: %w", err)
-	}
-	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		return fail(err)
-	}
-	// The peer by descriptor, not by a path that would be looked up in the
-	// wrong mount namespace.
-	slave, _, errno := unix.Syscall(unix.SYS_IOCTL, master.Fd(), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
-	if errno != 0 {
-		return fail(errno)
-	}
-	t.slave = os.NewFile(slave, "pty")
-	t.resize()
-	if t.saved, err = unix.IoctlGetTermios(0, unix.TCGETS); err != nil {
-		return fail(err)
-	}
-	raw := *t.saved
-	raw.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
-	raw.Oflag &^= unix.OPOST
-	raw.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
-	raw.Cflag &^= unix.CSIZE | unix.PARENB
-	raw.Cflag |= unix.CS8
-	raw.Cc[unix.VMIN], raw.Cc[unix.VTIME] = 1, 0
-	if err := unix.IoctlSetTermios(0, unix.TCSETS, &raw); err != nil {
-		return fail(err)
-	}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = t.slave, t.slave, t.slave
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	go io.Copy(master, os.Stdin)
-	go func() { io.Copy(os.Stdout, master); close(t.copied) }()
-	return t, nil
-}
-
-// closeSlave drops our copy of the program's side, so that reading the
-// master ends when the program's side is closed.
-func (t *terminal) closeSlave() { t.slave.Close() }
-
-// openPTMX opens the multiplexer of the container's devpts, found with
-// openat2(RESOLVE_IN_ROOT) so that a link in the container cannot send us
-// elsewhere on the host, and checked to be a ptmx device (5:2); without a
-// container root, the host's.
-func openPTMX(root int) (*os.File, error) {
-	if root < 0 {
-		return os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	}
-	var fd int
-	var err error
-	for _, path := range []string{"dev/pts/ptmx", "dev/ptmx"} {
-		fd, err = unix.Openat2(root, path, &unix.OpenHow{
-			Flags:   unix.O_RDWR | unix.O_NOCTTY | unix.O_CLOEXEC,
-			Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
-		})
-		if err == nil {
-			break
-		}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("the container has no usable /dev/pts/ptmx: %w", err)
-	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR || unix.Major(st.Rdev) != 5 || unix.Minor(st.Rdev) != 2 {
-		unix.Close(fd)
-		return nil, errors.New("the container's /dev/pts/ptmx is not a pseudo-terminal multiplexer")
-	}
-	return os.NewFile(uintptr(fd), "ptmx"), nil
-}
-
-// drain waits briefly for the program's last output.
-func (t *terminal) drain() {
-	select {
-	case <-t.copied:
-	case <-timeAfter():
-	}
-}
-
-// resize gives the program's terminal our window size.
-func (t *terminal) resize() {
-	if ws, err := unix.IoctlGetWinsize(0, unix.TIOCGWINSZ); err == nil {
-		unix.IoctlSetWinsize(int(t.master.Fd()), unix.TIOCSWINSZ, ws)
-	}
-}
-
-// restore puts our terminal back as it was; every exit path runs it.
-func (t *terminal) restore() {
-	if t.saved != nil {
-		unix.IoctlSetTermios(0, unix.TCSETS, t.saved)
-	}
-}
-
-func timeAfter() <-chan time.Time { return time.After(time.Second) }

@@ -185,7 +185,9 @@ func (a *Adapter) explain(ctx context.Context, what string, err error) error {
 		return fmt.Errorf("%s: Docker at %s did not answer within %s (is dockerd hung? --timeout or CNSENTER_TIMEOUT change the deadline)%w", what, a.host, a.timeout, quiet(errUnreachable))
 	case errors.Is(err, syscall.EACCES):
 		return fmt.Errorf("%s: permission denied on the Docker socket %s: run as root", what, a.host)
-	case errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED):
+	case errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		// Gone, never there, or dying as we spoke.
 		return fmt.Errorf("%s: cannot reach Docker at %s (is dockerd running? set DOCKER_HOST or --docker-host)%w", what, a.host, quiet(errUnreachable))
 	}
 	return fmt.Errorf("%s: Docker at %s: %w", what, a.host, err)

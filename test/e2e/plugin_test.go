@@ -224,3 +224,33 @@ func TestPluginDescriptors(t *testing.T) {
 		}
 	}
 }
+
+// TestCnsenterTerminal: from a terminal, cnsenter gives a container's
+// program a pseudo-terminal of its own (--no-pty: ours); with a PID it
+// keeps nsenter's behaviour, ours. Our modes are the same afterwards.
+func TestCnsenterTerminal(t *testing.T) {
+	requireEngines(t)
+	pid := dockerInspect(t, "web", "{{.State.Pid}}")
+	cns := filepath.Join(bin, "cnsenter")
+	for _, c := range []struct {
+		args string
+		same bool
+	}{
+		{"-t docker://web -u", false},
+		{"-t docker://web -u --no-pty", true},
+		{"-t " + pid + " -u", true},
+	} {
+		inner := "stty -g; readlink /proc/self/fd/0; " + cns + " " + c.args + " readlink /proc/self/fd/0; stty -g"
+		cmd := exec.Command("script", "-qec", inner, "/dev/null")
+		cmd.Env = append(os.Environ(), eng.Env()...)
+		stdin, hold, _ := os.Pipe()
+		cmd.Stdin = stdin
+		out, _ := cmd.Output()
+		hold.Close()
+		stdin.Close()
+		lines := strings.Fields(strings.ReplaceAll(string(out), "\r", ""))
+		if len(lines) != 4 || (lines[1] == lines[2]) != c.same || lines[0] != lines[3] {
+			t.Errorf("%q: modes, our terminal, the program's, modes: %q (want the same terminal: %v)", c.args, lines, c.same)
+		}
+	}
+}
