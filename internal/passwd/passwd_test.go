@@ -82,3 +82,18 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestHugeAndMalformed: a passwd of 8 MiB with endless lines, binary junk
+// and the user past the limit is read up to the limit, without finding
+// what is beyond it.
+func TestHugeAndMalformed(t *testing.T) {
+	junk := strings.Repeat("x:\x00\xff:1:1::/:/bin/sh\n", 1<<15) + strings.Repeat("y", 2<<20) + "\n"
+	padding := strings.Repeat("z:x:7:7::/:/bin/sh\n", (8<<20)/19)
+	fd := root(t, junk+padding+"late:x:42:42::/:/bin/sh\n", "")
+	if _, err := Lookup(fd, "late"); err == nil {
+		t.Error("a user past the size limit must not be found")
+	}
+	if u, err := Lookup(fd, "x"); err != nil || u.UID != 1 {
+		t.Errorf("a line with odd bytes in its fields still counts: %+v %v", u, err)
+	}
+}

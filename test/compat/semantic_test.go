@@ -99,12 +99,9 @@ func TestAllSkipsOwnUserNamespace(t *testing.T) {
 func TestEnv(t *testing.T) {
 	tg := startTarget(t, true, "unshare", "--uts", "--fork", "--kill-child",
 		"env", "-i", "FOO=bar baz", "SHELL=/bin/sh", "PATH=/usr/bin:/bin", "sh", "-c", ready)
+	want := settledEnviron(t, tg)
 	r := runWith(t, "", []string{"MINE=1"}, cnsenter, "-t", tg.T(), "-u", "-e", "cat", "/proc/self/environ")
-	want, err := os.ReadFile("/proc/" + tg.T() + "/environ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.stdout != string(want) || !strings.Contains(r.stdout, "FOO=bar baz\x00") || r.code != 0 {
+	if r.stdout != want || !strings.Contains(r.stdout, "FOO=bar baz\x00") || r.code != 0 {
 		t.Errorf("-e: got %v, want exactly the target's environment %q", r, want)
 	}
 	// The shell comes from the target's environment too.
@@ -112,6 +109,39 @@ func TestEnv(t *testing.T) {
 	if r.stdout != "-sh\n" {
 		t.Errorf("-e without a program: want the target's $SHELL as a login shell, got %v", r)
 	}
+}
+
+// TestOddEnvironment: an environment that is huge or not UTF-8 passes
+// through -e byte for byte.
+func TestOddEnvironment(t *testing.T) {
+	// 1 MiB of environment: one variable may have 128 KiB at most.
+	argv := []string{"unshare", "--uts", "--fork", "--kill-child", "env", "-i", "ODD=\xff\xfe\x01"}
+	for i := 0; i < 10; i++ {
+		argv = append(argv, fmt.Sprintf("BIG%d=%s", i, strings.Repeat("x", 100<<10)))
+	}
+	tg := startTarget(t, true, append(argv, "sh", "-c", ready)...)
+	want := settledEnviron(t, tg)
+	r := run(t, cnsenter, "-t", tg.T(), "-u", "-e", "cat", "/proc/self/environ")
+	if r.code != 0 || r.stdout != want || !strings.Contains(r.stdout, "ODD=\xff\xfe\x01\x00") {
+		t.Errorf("-e with an odd environment: exit %d, %d bytes, want %d", r.code, len(r.stdout), len(want))
+	}
+}
+
+// settledEnviron is a target's environment once its script has become
+// sleep (before, it is the shell's).
+func settledEnviron(t *testing.T, tg *target) string {
+	t.Helper()
+	for i := 0; i < 500; i++ {
+		if comm, _ := os.ReadFile("/proc/" + tg.T() + "/comm"); string(comm) == "sleep\n" {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	env, err := os.ReadFile("/proc/" + tg.T() + "/environ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(env)
 }
 
 func TestFollowCredentials(t *testing.T) {
