@@ -69,6 +69,11 @@ func run(args []string) int {
 	if inv.req.HostTools && relay.IsTerminal(0) {
 		fmt.Fprintln(os.Stderr, enter.HostToolsBanner(name, inv.targetRef, inv.req.ContainerRoot))
 	}
+	if inv.req.Container != "" {
+		// A container gets what docker exec would give it: descriptors 0,
+		// 1 and 2 only. A PID target gets ours, as with nsenter.
+		inv.req.OnlyStdio = true
+	}
 	if inv.req.Container != "" && !inv.noPTY && relay.IsTerminal(0) {
 		return relayed(inv.req)
 	}

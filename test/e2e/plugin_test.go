@@ -206,6 +206,18 @@ func TestPluginDescriptors(t *testing.T) {
 	if fds := strings.Fields(string(out)); err != nil || !slices.Equal(fds, []string{"0", "1", "2", "3"}) {
 		t.Errorf("want descriptors 0 1 2 (and ls's 3), got %q %v", out, err)
 	}
+	// cnsenter too, with a container; with a PID it passes ours on, as nsenter.
+	pid := dockerInspect(t, "web", "{{.State.Pid}}")
+	for target, passedOn := range map[string]bool{"docker://web": false, pid: true} {
+		cmd := exec.Command(filepath.Join(bin, "cnsenter"), "-t", target, "-a", "ls", "/proc/self/fd")
+		cmd.Env = append(os.Environ(), eng.Env()...)
+		cmd.ExtraFiles = []*os.File{extra, extra, extra}
+		out, err := cmd.Output()
+		fds := strings.Fields(string(out))
+		if err != nil || !passedOn && !slices.Equal(fds, []string{"0", "1", "2", "3"}) || passedOn && !(slices.Contains(fds, "4") && slices.Contains(fds, "5")) {
+			t.Errorf("cnsenter -t %s: want our descriptors passed on: %v; got %q %v", target, passedOn, out, err)
+		}
+	}
 	for _, c := range []struct {
 		flags []string
 		same  bool
