@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cnsenter/cnsenter/runtime"
 	"github.com/cnsenter/cnsenter/runtime/docker"
 	"github.com/cnsenter/cnsenter/runtime/ref"
 	"os"
@@ -73,15 +74,17 @@ func resolveContainer(inv *invocation) (int, error) {
 		}
 		return 0, fmt.Errorf("running %s: %w", path, err)
 	}
-	var c struct {
-		PID     int    `json:"pid"`
-		Runtime string `json:"runtime"`
-		ID      string `json:"id"`
-		Note    string `json:"note"`
-	}
+	var c runtime.Container
 	if err := json.Unmarshal(out.Bytes(), &c); err != nil || c.PID <= 0 {
 		return 0, fmt.Errorf("%s gave no PID for %s: %q", path, inv.targetRef, out.String())
 	}
+	return found(inv, c), nil
+}
+
+// found takes what resolution found: the request names the container (for
+// messages, and to check the PID is still its own), the audit records it,
+// and a note on how it was found is shown.
+func found(inv *invocation, c runtime.Container) int {
 	if c.Note != "" {
 		fmt.Fprintf(os.Stderr, "%s: %s\n", name, c.Note)
 	}
@@ -89,7 +92,7 @@ func resolveContainer(inv *invocation) (int, error) {
 	if a := inv.req.Audit; a != nil {
 		a.Runtime, a.ContainerID = c.Runtime, c.ID
 	}
-	return c.PID, nil
+	return c.PID
 }
 
 // resolveDocker resolves docker:// here: the Engine API needs only net/http,
@@ -122,14 +125,7 @@ func resolveDocker(inv *invocation) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if c.Note != "" {
-		fmt.Fprintf(os.Stderr, "%s: %s\n", name, c.Note)
-	}
-	inv.req.Container, inv.req.ContainerID = inv.targetRef, c.ID
-	if a := inv.req.Audit; a != nil {
-		a.Runtime, a.ContainerID = c.Runtime, c.ID
-	}
-	return c.PID, nil
+	return found(inv, c), nil
 }
 
 // listContainers becomes the resolver's --list.

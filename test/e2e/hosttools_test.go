@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -112,14 +111,8 @@ func TestAuditLog(t *testing.T) {
 // TestHostToolsBanner: interactive sessions say where they are.
 func TestHostToolsBanner(t *testing.T) {
 	d := newDockerCLI(t)
-	cmd := exec.Command("script", "-qec", "docker -H "+eng.DockerHost+" nsenter --host-tools web true", "/dev/null")
-	cmd.Env = append(os.Environ(), d.env...)
-	stdin, hold, _ := os.Pipe()
-	defer hold.Close()
-	cmd.Stdin = stdin
-	out, _ := cmd.Output()
-	stdin.Close()
-	if !strings.Contains(string(out), "docker nsenter: host tools in web: the host's files and tools, the container's root at /mnt ($CONTAINER_ROOT)") {
+	out := underScript(t, d.env, "docker -H "+eng.DockerHost+" nsenter --host-tools web true")
+	if !strings.Contains(out, "docker nsenter: host tools in web: the host's files and tools, the container's root at /mnt ($CONTAINER_ROOT)") {
 		t.Errorf("no banner: %q", out)
 	}
 }

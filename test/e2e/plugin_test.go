@@ -165,23 +165,8 @@ func TestPluginExitCodes(t *testing.T) {
 // size, and our terminal's modes are the same afterwards.
 func TestPluginTerminal(t *testing.T) {
 	d := newDockerCLI(t)
-	inner := "stty -g; stty rows 33 cols 99; docker -H " + eng.DockerHost + " nsenter web sh -c 'tty; stty size'; stty -g"
-	cmd := exec.Command("script", "-qec", inner, "/dev/null")
-	cmd.Env = append(os.Environ(), d.env...)
-	// A stdin that stays open and silent, as a person who types nothing
-	// (at the end of /dev/null script would send a byte of its own).
-	stdin, hold, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hold.Close()
-	cmd.Stdin = stdin
-	out, err := cmd.Output()
-	stdin.Close()
-	if err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
-	lines := strings.Split(strings.ReplaceAll(strings.TrimSpace(string(out)), "\r", ""), "\n")
+	out := underScript(t, d.env, "stty -g; stty rows 33 cols 99; docker -H "+eng.DockerHost+" nsenter web sh -c 'tty; stty size'; stty -g")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 4 || !strings.HasPrefix(lines[1], "/dev/pts/") || lines[2] != "33 99" || lines[0] != lines[3] {
 		t.Errorf("want our modes, a pty of its own, our size, our modes again; got %q", lines)
 	}
@@ -222,15 +207,7 @@ func TestPluginDescriptors(t *testing.T) {
 		flags []string
 		same  bool
 	}{{nil, false}, {[]string{"--no-pty"}, true}} {
-		inner := "readlink /proc/self/fd/0; docker -H " + eng.DockerHost + " nsenter " + strings.Join(c.flags, " ") + " --ns uts web readlink /proc/self/fd/0"
-		cmd := exec.Command("script", "-qec", inner, "/dev/null")
-		cmd.Env = append(os.Environ(), d.env...)
-		stdin, hold, _ := os.Pipe()
-		cmd.Stdin = stdin
-		out, _ := cmd.Output()
-		hold.Close()
-		stdin.Close()
-		lines := strings.Fields(strings.ReplaceAll(string(out), "\r", ""))
+		lines := strings.Fields(underScript(t, d.env, "readlink /proc/self/fd/0; docker -H "+eng.DockerHost+" nsenter "+strings.Join(c.flags, " ")+" --ns uts web readlink /proc/self/fd/0"))
 		if len(lines) != 2 || (lines[0] == lines[1]) != c.same {
 			t.Errorf("%q: our terminal and the program's: %q (want the same: %v)", c.flags, lines, c.same)
 		}
@@ -252,17 +229,28 @@ func TestCnsenterTerminal(t *testing.T) {
 		{"-t docker://web -u --no-pty", true},
 		{"-t " + pid + " -u", true},
 	} {
-		inner := "stty -g; readlink /proc/self/fd/0; " + cns + " " + c.args + " readlink /proc/self/fd/0; stty -g"
-		cmd := exec.Command("script", "-qec", inner, "/dev/null")
-		cmd.Env = append(os.Environ(), eng.Env()...)
-		stdin, hold, _ := os.Pipe()
-		cmd.Stdin = stdin
-		out, _ := cmd.Output()
-		hold.Close()
-		stdin.Close()
-		lines := strings.Fields(strings.ReplaceAll(string(out), "\r", ""))
+		lines := strings.Fields(underScript(t, eng.Env(), "stty -g; readlink /proc/self/fd/0; "+cns+" "+c.args+" readlink /proc/self/fd/0; stty -g"))
 		if len(lines) != 4 || (lines[1] == lines[2]) != c.same || lines[0] != lines[3] {
 			t.Errorf("%q: modes, our terminal, the program's, modes: %q (want the same terminal: %v)", c.args, lines, c.same)
 		}
 	}
+}
+
+// underScript runs a shell command line under script(1), which gives it a
+// terminal, with a stdin that stays open and silent, as a person who types
+// nothing (at the end of /dev/null script would send a byte of its own).
+// It returns the output without the terminal's carriage returns.
+func underScript(t *testing.T, env []string, line string) string {
+	t.Helper()
+	cmd := exec.Command("script", "-qec", line, "/dev/null")
+	cmd.Env = append(os.Environ(), env...)
+	stdin, hold, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Close()
+	defer stdin.Close()
+	cmd.Stdin = stdin
+	out, _ := cmd.Output()
+	return strings.ReplaceAll(string(out), "\r", "")
 }
