@@ -128,20 +128,22 @@ func TestOddEnvironment(t *testing.T) {
 }
 
 // settledEnviron is a target's environment once its script has become
-// sleep (before, it is the shell's).
+// sleep (before, it is the shell's; in the middle of execve, empty).
 func settledEnviron(t *testing.T, tg *target) string {
 	t.Helper()
 	for i := 0; i < 500; i++ {
-		if comm, _ := os.ReadFile("/proc/" + tg.T() + "/comm"); string(comm) == "sleep\n" {
-			break
+		comm, _ := os.ReadFile("/proc/" + tg.T() + "/comm")
+		env, err := os.ReadFile("/proc/" + tg.T() + "/environ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(comm) == "sleep\n" && len(env) > 0 {
+			return string(env)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	env, err := os.ReadFile("/proc/" + tg.T() + "/environ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(env)
+	t.Fatal("the target never became sleep")
+	return ""
 }
 
 func TestFollowCredentials(t *testing.T) {
