@@ -58,7 +58,13 @@ func resolverArgs(inv *invocation) []string {
 
 // resolveContainer finds the init PID of the container --target names.
 func resolveContainer(inv *invocation) (int, error) {
-	if strings.HasPrefix(inv.targetRef, "docker://") {
+	return resolveWith(inv, strings.HasPrefix(inv.targetRef, "docker://"))
+}
+
+// resolveWith resolves docker:// here when inProcess, else anything with
+// cnsenter-resolve.
+func resolveWith(inv *invocation, inProcess bool) (int, error) {
+	if inProcess {
 		return resolveDocker(inv)
 	}
 	path, err := resolver()
@@ -124,6 +130,11 @@ func resolveDocker(inv *invocation) (int, error) {
 	c, err := d.Resolve(context.Background(), r.Name)
 	if err != nil {
 		return 0, err
+	}
+	if c.Note != "" {
+		// dockerd did not answer: the resolver has containerd's client,
+		// to confirm the PID in Docker's own containerd namespace.
+		return resolveWith(inv, false)
 	}
 	return found(inv, c), nil
 }

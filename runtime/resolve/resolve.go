@@ -91,7 +91,11 @@ func (e *Engines) Resolve(ctx context.Context, raw string) (runtime.Container, e
 		if err != nil {
 			return runtime.Container{}, fmt.Errorf("%s: %w", raw, err)
 		}
-		return d.Resolve(ctx, r.Name)
+		c, err := d.Resolve(ctx, r.Name)
+		if err != nil || c.Note == "" {
+			return c, err
+		}
+		return e.confirmBypass(ctx, c)
 	case ref.Containerd:
 		c, err := e.Containerd()
 		if err != nil {
@@ -100,6 +104,27 @@ func (e *Engines) Resolve(ctx context.Context, raw string) (runtime.Container, e
 		return c.Get(ctx, r.Namespace, r.Name)
 	}
 	return e.resolveBare(ctx, r.Name)
+}
+
+// confirmBypass asks containerd, whose "moby" namespace holds Docker's
+// containers, for the PID of a container found in dockerd's state on disk
+// while dockerd did not answer. Without containerd, the state on disk
+// stands (the caller still checks the PID's cgroups).
+func (e *Engines) confirmBypass(ctx context.Context, c runtime.Container) (runtime.Container, error) {
+	cd, err := e.Containerd()
+	if err != nil {
+		return c, nil
+	}
+	live, err := cd.Get(ctx, "moby", c.ID)
+	switch {
+	case err == nil:
+		c.PID, c.Status = live.PID, live.Status
+		c.Note += "; its PID confirmed by containerd (namespace moby)"
+		return c, nil
+	case live.ID != "" || errors.Is(err, runtime.ErrNotFound):
+		return c, fmt.Errorf("docker://%s: containerd says: %w", c.Name, err)
+	}
+	return c, nil // containerd does not answer either: the state on disk stands
 }
 
 // resolveBare looks for a name in Docker, then in every containerd

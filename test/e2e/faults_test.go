@@ -37,7 +37,7 @@ func TestDockerDown(t *testing.T) {
 		t.Helper()
 		for _, target := range []string{"docker://survivor", "docker://" + id[:12]} {
 			r := runBinary(t, append(env, extraEnv...), bin+"/cnsenter", "-t", target, "-u", "hostname")
-			if r.stdout != "survivor\n" || r.code != 0 || !strings.Contains(r.stderr, "the daemon was bypassed") || strings.Count(r.stderr, "\n") != 1 {
+			if r.stdout != "survivor\n" || r.code != 0 || !strings.Contains(r.stderr, "the daemon was bypassed; its PID confirmed by containerd (namespace moby)") || strings.Count(r.stderr, "\n") != 1 {
 				t.Errorf("dockerd %s, %s: want the container entered and one note, got %v", state, target, r)
 			}
 		}
