@@ -1,24 +1,28 @@
 // Package docker resolves Docker containers through the Engine API.
 //
-// It speaks the two requests it needs (inspect and list) over the unix
-// socket with net/http, rather than linking the moby client: measured here,
-// that client added 4 MiB and 2.5 ms of start-up (regular expressions
-// compiled by its reference parser, tracing instrumentation) to every run of
-// cnsenter, PID targets included.
+// It speaks the two requests it needs (inspect and list) itself, as HTTP/1.0
+// GETs on the unix socket, rather than linking the moby client or even
+// net/http: measured here, the moby client added 4 MiB and 2.5 ms of
+// start-up to every run of cnsenter, PID targets included, and net/http
+// (with the TLS code it brings) 3.7 MiB and a few tenths of a millisecond.
+// An HTTP/1.0 request gets an answer whose body runs to the end of the
+// connection (no chunked encoding), which is all there is to read.
 package docker
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/cnsenter/cnsenter/runtime"
 )
@@ -31,8 +35,8 @@ const apiVersion = "v1.41"
 // Adapter talks to one Docker engine.
 type Adapter struct {
 	host    string
+	path    string // of the socket
 	timeout time.Duration
-	http    *http.Client
 }
 
 // New makes an adapter for a unix:// endpoint (see Endpoint). Every call
@@ -42,11 +46,7 @@ func New(host string, timeout time.Duration) (*Adapter, error) {
 	if !ok || path == "" {
 		return nil, fmt.Errorf("Docker endpoint %s is not a unix socket", host)
 	}
-	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", path)
-	}
-	return &Adapter{host: host, timeout: timeout, http: &http.Client{Transport: &http.Transport{DialContext: dial}}}, nil
+	return &Adapter{host: host, path: path, timeout: timeout}, nil
 }
 
 func (a *Adapter) Name() string { return "docker" }
@@ -63,11 +63,8 @@ func (q quietError) Unwrap() error { return q.error }
 
 func quiet(err error) error { return quietError{err} }
 
-// Close releases idle connections.
-func (a *Adapter) Close() error {
-	a.http.CloseIdleConnections()
-	return nil
-}
+// Close releases nothing: every request has a connection of its own.
+func (a *Adapter) Close() error { return nil }
 
 // inspect is the part of GET /containers/{id}/json that is used.
 type inspect struct {
@@ -90,29 +87,110 @@ type apiError struct {
 
 func (e *apiError) Error() string { return e.Message }
 
-// get sends one request and decodes the JSON answer into v.
+// get sends one request and decodes the JSON answer into v. The context's
+// deadline bounds the connection, the request and the answer.
 func (a *Adapter) get(ctx context.Context, path string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker/"+apiVersion+path, nil)
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(a.timeout)
+	}
+	answer, err := a.roundTrip(path, deadline)
 	if err != nil {
 		return err
 	}
-	resp, err := a.http.Do(req)
+	status, body, err := parseAnswer(answer)
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		e := &apiError{status: resp.StatusCode}
+	if status != 200 {
+		e := &apiError{status: status}
 		if json.Unmarshal(body, e) != nil || e.Message == "" {
-			e.Message = fmt.Sprintf("HTTP %d: %.200s", resp.StatusCode, body)
+			e.Message = fmt.Sprintf("HTTP %d: %.200s", status, body)
 		}
 		return e
 	}
 	return json.Unmarshal(body, v)
+}
+
+// roundTrip connects, sends "GET PATH HTTP/1.0" and reads the answer to
+// the end of the connection, each step bounded by the deadline through the
+// socket's own timeouts.
+func (a *Adapter) roundTrip(path string, deadline time.Time) ([]byte, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	left := time.Until(deadline)
+	if left <= 0 {
+		return nil, context.DeadlineExceeded
+	}
+	tv := unix.NsecToTimeval(left.Nanoseconds())
+	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv) // connect too, on a unix socket
+	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: a.path}); err != nil {
+		return nil, timedOut(err)
+	}
+	request := "GET /" + apiVersion + path + " HTTP/1.0\r\nHost: docker\r\nUser-Agent: cnsenter\r\n\r\n"
+	for sent := 0; sent < len(request); {
+		n, err := unix.Write(fd, []byte(request[sent:]))
+		if err != nil {
+			return nil, timedOut(err)
+		}
+		sent += n
+	}
+	var answer []byte
+	buf := make([]byte, 32<<10)
+	for {
+		if time.Now().After(deadline) {
+			return nil, context.DeadlineExceeded
+		}
+		n, err := unix.Read(fd, buf)
+		if err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			return nil, timedOut(err)
+		}
+		if n == 0 {
+			return answer, nil
+		}
+		if answer = append(answer, buf[:n]...); len(answer) > 64<<20 {
+			return nil, errors.New("the answer is larger than 64 MiB")
+		}
+	}
+}
+
+// timedOut says a socket timeout as a deadline.
+func timedOut(err error) error {
+	if err == unix.EAGAIN || err == unix.EINPROGRESS {
+		return context.DeadlineExceeded
+	}
+	return err
+}
+
+// parseAnswer splits an HTTP answer into its status and body.
+func parseAnswer(answer []byte) (int, []byte, error) {
+	head, body, ok := bytes.Cut(answer, []byte("\r\n\r\n"))
+	if !ok {
+		if len(answer) == 0 {
+			return 0, nil, io.EOF // the daemon closed without a word
+		}
+		return 0, nil, fmt.Errorf("not an HTTP answer: %.80q", answer)
+	}
+	statusLine, headers, _ := bytes.Cut(head, []byte("\r\n"))
+	fields := strings.Fields(string(statusLine))
+	if len(fields) < 2 || !strings.HasPrefix(fields[0], "HTTP/") {
+		return 0, nil, fmt.Errorf("not an HTTP answer: %.80q", statusLine)
+	}
+	status, err := strconv.Atoi(fields[1])
+	if err != nil {
+		return 0, nil, fmt.Errorf("not an HTTP status: %q", fields[1])
+	}
+	if bytes.Contains(bytes.ToLower(headers), []byte("transfer-encoding: chunked")) {
+		return 0, nil, errors.New("the daemon answered HTTP/1.0 in chunks")
+	}
+	return status, body, nil
 }
 
 // Resolve finds a running container by name, ID or unique ID prefix, in
@@ -125,7 +203,7 @@ func (a *Adapter) Resolve(ctx context.Context, name string) (runtime.Container, 
 	if err := a.get(ctx, "/containers/"+url.PathEscape(name)+"/json", &c); err != nil {
 		var e *apiError
 		switch {
-		case errors.As(err, &e) && e.status == http.StatusNotFound:
+		case errors.As(err, &e) && e.status == 404:
 			return runtime.Container{}, fmt.Errorf("%s: %w (see 'cnsenter --list')", ref, runtime.ErrNotFound)
 		case errors.As(err, &e) && strings.Contains(strings.ToLower(e.Message), "multiple ids found"):
 			return runtime.Container{}, fmt.Errorf("%s: the ID prefix matches several containers: give more of the ID", ref)
@@ -181,7 +259,7 @@ func (a *Adapter) List(ctx context.Context) ([]runtime.Container, error) {
 // endpoint and what to do.
 func (a *Adapter) explain(ctx context.Context, what string, err error) error {
 	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%s: Docker at %s did not answer within %s (is dockerd hung? --timeout or CNSENTER_TIMEOUT change the deadline)%w", what, a.host, a.timeout, quiet(errUnreachable))
 	case errors.Is(err, syscall.EACCES):
 		return fmt.Errorf("%s: permission denied on the Docker socket %s: run as root", what, a.host)
