@@ -230,3 +230,5 @@ func (a *Adapter) explain(ctx context.Context, what string, err error) error {
 	}
 	return fmt.Errorf("%s: containerd at %s: %s", what, a.address, msg)
 }
+
+var _ runtime.Adapter = (*Adapter)(nil)

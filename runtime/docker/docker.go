@@ -270,3 +270,5 @@ func (a *Adapter) explain(ctx context.Context, what string, err error) error {
 	}
 	return fmt.Errorf("%s: Docker at %s: %w", what, a.host, err)
 }
+
+var _ runtime.Adapter = (*Adapter)(nil)
