@@ -228,6 +228,7 @@ func Prepare(req Request) (plan *Plan, err error) {
 	}
 
 	mask := 0
+	viaPidfd := pidfdSetnsWorks()
 	for _, k := range Kinds {
 		if !want[k] {
 			continue
@@ -238,7 +239,7 @@ func Prepare(req Request) (plan *Plan, err error) {
 		if t == nil {
 			return nil, fmt.Errorf("--%s needs a target: give --target PID, or a namespace file as --%s=FILE", k.Option(), k.Option())
 		}
-		if pidfdSetnsWorks() {
+		if viaPidfd {
 			mask |= k.cloneFlag()
 			continue
 		}

@@ -90,12 +90,12 @@ func relayed(req enter.Request) int {
 	if err != nil {
 		return fail(err)
 	}
-	root := -1
-	if _, mount := req.Namespaces[enter.Mount]; (mount || req.All) && !req.HostTools {
-		if root, err = unix.Open(fmt.Sprintf("/proc/%d/root", req.Target), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
-			p.Close()
-			return fail(fmt.Errorf("cannot open the container's root: %w", err))
-		}
+	root, err := relay.ContainerRoot(req)
+	if err != nil {
+		p.Close()
+		return fail(err)
+	}
+	if root >= 0 {
 		defer unix.Close(root)
 	}
 	ws, err := relay.Run(p, relay.Options{PTY: true, ContainerRoot: root})

@@ -43,12 +43,12 @@ func session(req enter.Request, container string, pty bool) error {
 	if req.HostTools && relay.IsTerminal(0) {
 		fmt.Fprintln(os.Stderr, enter.HostToolsBanner("docker nsenter", container, req.ContainerRoot))
 	}
-	root := -1
-	if _, mount := req.Namespaces[enter.Mount]; (mount || req.All) && !req.HostTools {
-		if root, err = unix.Open(fmt.Sprintf("/proc/%d/root", req.Target), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
-			p.Close()
-			return fmt.Errorf("cannot open the container's root: %w", err)
-		}
+	root, err := relay.ContainerRoot(req)
+	if err != nil {
+		p.Close()
+		return err
+	}
+	if root >= 0 {
 		defer unix.Close(root)
 	}
 	cancelled := make(chan struct{}, 1)

@@ -36,6 +36,21 @@ type Options struct {
 	Cancel <-chan struct{}
 }
 
+// ContainerRoot opens the root of the container the request enters, when
+// the program will see the container's files (its mount namespace entered,
+// no host tools), for Options.ContainerRoot; else it gives -1. The caller
+// closes what it got.
+func ContainerRoot(req enter.Request) (int, error) {
+	if _, mount := req.Namespaces[enter.Mount]; !(mount || req.All) || req.HostTools {
+		return -1, nil
+	}
+	fd, err := unix.Open(fmt.Sprintf("/proc/%d/root", req.Target), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("cannot open the container's root: %w", err)
+	}
+	return fd, nil
+}
+
 // Run starts the plan's stage 2 as our child, closes the plan, and waits.
 // It returns how the child ended; our terminal is as it was.
 func Run(p *enter.Plan, o Options) (syscall.WaitStatus, error) {
