@@ -254,3 +254,15 @@ func underScript(t *testing.T, env []string, line string) string {
 	out, _ := cmd.Output()
 	return strings.ReplaceAll(string(out), "\r", "")
 }
+
+// TestPluginWindowSize: when our terminal's size changes during a session,
+// the program's terminal follows.
+func TestPluginWindowSize(t *testing.T) {
+	d := newDockerCLI(t)
+	out := underScript(t, d.env, "stty rows 20 cols 70; docker -H "+eng.DockerHost+
+		" nsenter web sh -c 'stty size; sleep 1; stty size' </dev/tty & sleep 0.5; stty rows 41 cols 101; wait")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || lines[0] != "20 70" || lines[1] != "41 101" {
+		t.Errorf("want the size before and after the change, got %q", lines)
+	}
+}
