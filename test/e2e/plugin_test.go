@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -256,11 +257,14 @@ func underScript(t *testing.T, env []string, line string) string {
 }
 
 // TestPluginWindowSize: when our terminal's size changes during a session,
-// the program's terminal follows.
+// the program's terminal follows. The program (with the host's files, --ns
+// uts) says it has started through a file; then we resize.
 func TestPluginWindowSize(t *testing.T) {
 	d := newDockerCLI(t)
-	out := underScript(t, d.env, "stty rows 20 cols 70; docker -H "+eng.DockerHost+
-		" nsenter web sh -c 'stty size; sleep 1; stty size' </dev/tty & sleep 0.5; stty rows 41 cols 101; wait")
+	started := filepath.Join(t.TempDir(), "started")
+	program := fmt.Sprintf(`stty size; touch %s; i=0; while [ "$(stty size)" = "20 70" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; stty size`, started)
+	out := underScript(t, d.env, fmt.Sprintf(`stty rows 20 cols 70; docker -H %s nsenter --ns uts web sh -c '%s' </dev/tty &
+		while [ ! -e %s ]; do sleep 0.05; done; stty rows 41 cols 101; wait`, eng.DockerHost, program, started))
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 2 || lines[0] != "20 70" || lines[1] != "41 101" {
 		t.Errorf("want the size before and after the change, got %q", lines)
