@@ -73,9 +73,10 @@ demo: deps build
 
 # Timings against util-linux nsenter, docker exec and ctr task exec, with
 # the same private engines as the tests (root). It prints; it never fails
-# because something is slow.
+# because something is slow. deps installs GNU time among the rest;
+# BENCHFLAGS='-pairs 50' for more pairs. How to read it: test/bench/README.md.
 bench: deps build
-	$(GO) run ./test/bench -bin bin
+	$(GO) run ./test/bench -bin bin $(BENCHFLAGS)
 
 install: build
 	install -D -m 0755 bin/cnsenter $(DESTDIR)$(PREFIX)/bin/cnsenter
