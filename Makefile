@@ -13,18 +13,25 @@ DEB_ARCH    = $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
 GO      ?= go
 VERSION ?= $(shell git describe --tags --dirty 2>/dev/null || echo 0.1.0-dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-# Static: no dynamic loader in either stage (faster start, and nothing from
-# the environment is loaded into a process about to enter a container).
-# netgo/osusergo keep the static glibc's NSS out of the Go side.
-LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -linkmode external -extldflags -static
-GOFLAGS_BUILD := -trimpath -tags netgo,osusergo
+LIBEXECDIR ?= $(PREFIX)/libexec/cnsenter
+CC      ?= cc
+# The Go programs link no C (CGO_ENABLED=0): a Go binary with cgo starts
+# about 0.6 ms slower on every run. They are static, as is cnsenter-enter,
+# the C program every entry runs (enter/stage2): no dynamic loader, and
+# nothing from the environment loaded into a process about to enter a
+# container. The helpers' directory is built in, for the Docker plugin.
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) \
+	-X github.com/cnsenter/cnsenter/internal/libexec.Dir=$(LIBEXECDIR)
+GOFLAGS_BUILD := -trimpath
+STAGE2_CFLAGS := -O2 -Wall -Wextra -Wno-unused-parameter -Werror -static
 
 .PHONY: build build-deps demo docs deb test deps check unit integration fuzz bench clean install uninstall
 
 build: build-deps
-	$(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/cnsenter ./cmd/cnsenter
-	$(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/cnsenter-resolve ./cmd/cnsenter-resolve
-	$(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/docker-nsenter ./cmd/docker-nsenter
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/cnsenter ./cmd/cnsenter
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/cnsenter-resolve ./cmd/cnsenter-resolve
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/docker-nsenter ./cmd/docker-nsenter
+	$(CC) $(STAGE2_CFLAGS) -o bin/cnsenter-enter enter/stage2/stage2.c enter/stage2/seccomp.c -lseccomp
 
 # Debian packages: build-deps for the build (gcc, static glibc, libseccomp),
 # deps for the tests too (containerd, runc, docker.io, busybox-static, ...).
@@ -62,7 +69,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./runtime/ref
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./internal/passwd
 	$(GO) test -run '^$$' -fuzz '^FuzzParseArgs$$' -fuzztime 20s ./cmd/cnsenter
-	$(GO) test -run '^$$' -fuzz '^FuzzCompileSeccomp$$' -fuzztime 20s ./enter
+	$(GO) test -run '^$$' -fuzz '^FuzzSeccompProfile$$' -fuzztime 20s ./enter
 
 test: deps check unit integration fuzz
 
@@ -80,7 +87,8 @@ bench: deps build
 
 install: build
 	install -D -m 0755 bin/cnsenter $(DESTDIR)$(PREFIX)/bin/cnsenter
-	install -D -m 0755 bin/cnsenter-resolve $(DESTDIR)$(PREFIX)/libexec/cnsenter/cnsenter-resolve
+	install -D -m 0755 bin/cnsenter-resolve $(DESTDIR)$(LIBEXECDIR)/cnsenter-resolve
+	install -D -m 0755 bin/cnsenter-enter $(DESTDIR)$(LIBEXECDIR)/cnsenter-enter
 	install -D -m 0755 bin/docker-nsenter $(DESTDIR)$(PLUGINDIR)/docker-nsenter
 	install -D -m 0644 docs/cnsenter.1 $(DESTDIR)$(MANDIR)/cnsenter.1
 	install -D -m 0644 docs/docker-nsenter.1 $(DESTDIR)$(MANDIR)/docker-nsenter.1
@@ -88,9 +96,9 @@ install: build
 	install -D -m 0644 completions/_cnsenter $(DESTDIR)$(ZSHCOMPDIR)/_cnsenter
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/cnsenter $(DESTDIR)$(PREFIX)/libexec/cnsenter/cnsenter-resolve $(DESTDIR)$(PLUGINDIR)/docker-nsenter
+	rm -f $(DESTDIR)$(PREFIX)/bin/cnsenter $(DESTDIR)$(LIBEXECDIR)/cnsenter-resolve $(DESTDIR)$(LIBEXECDIR)/cnsenter-enter $(DESTDIR)$(PLUGINDIR)/docker-nsenter
 	rm -f $(DESTDIR)$(MANDIR)/cnsenter.1 $(DESTDIR)$(MANDIR)/docker-nsenter.1 $(DESTDIR)$(BASHCOMPDIR)/cnsenter $(DESTDIR)$(ZSHCOMPDIR)/_cnsenter
-	-rmdir $(DESTDIR)$(PREFIX)/libexec/cnsenter
+	-rmdir $(DESTDIR)$(LIBEXECDIR)
 
 # A Debian package, with dpkg-deb: both programs, the plugin where every
 # user's docker CLI finds it, man pages and completions.

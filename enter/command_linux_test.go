@@ -41,7 +41,10 @@ func TestCommandWithEnvironAndGroups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := p.Command()
+	cmd, err := p.Command()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {

@@ -1,18 +1,9 @@
 package enter
 
-// #cgo LDFLAGS: -lseccomp
-// #include <errno.h>
-// #include <stdlib.h>
-// #include <seccomp.h>
-import "C"
-
 import (
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
-	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -55,7 +46,7 @@ func capabilityMask(names []string) uint64 {
 }
 
 // confine adds a confinement to the plan: capability masks, the flags, and
-// the seccomp filter compiled to BPF in a memfd that stage 2 installs.
+// the seccomp profile in a memfd, which stage 2 compiles and installs.
 func (p *Plan) confine(c *Confinement) error {
 	if caps := c.Capabilities; caps != nil {
 		p.add("caps=%x:%x:%x:%x:%x", capabilityMask(caps.Bounding), capabilityMask(caps.Effective),
@@ -80,11 +71,15 @@ func (p *Plan) confine(c *Confinement) error {
 		p.add("proc=%s", p.ref(proc))
 	}
 	if c.Seccomp != nil {
-		filter, err := compileSeccomp(c.Seccomp)
+		profile, err := seccompProfile(c.Seccomp)
 		if err != nil {
 			return fmt.Errorf("--confine: the container's seccomp profile: %w", err)
 		}
-		p.add("seccomp=%s", p.ref(filter))
+		fd, err := memfd("cnsenter-seccomp-profile", profile)
+		if err != nil {
+			return fmt.Errorf("--confine: cannot pass the seccomp profile on: %w", err)
+		}
+		p.add("seccomp=%s", p.ref(fd))
 	}
 	return nil
 }
@@ -96,129 +91,117 @@ func appArmorEnabled() bool {
 	return err == nil && strings.TrimSpace(string(data)) == "Y"
 }
 
-// compileSeccomp turns an OCI seccomp profile into a BPF program with
-// libseccomp, returned as a memfd to pass to stage 2.
-func compileSeccomp(s *specs.LinuxSeccomp) (int, error) {
+// seccompProfile writes an OCI seccomp profile in the terms of libseccomp,
+// which stage 2 links (see enter/stage2/seccomp.c for the format): actions
+// and operators as libseccomp's numbers, alternatives as separate rules.
+func seccompProfile(s *specs.LinuxSeccomp) (string, error) {
 	def, err := seccompAction(s.DefaultAction, s.DefaultErrnoRet)
 	if err != nil {
-		return -1, err
+		return "", err
 	}
-	ctx := C.seccomp_init(def)
-	if ctx == nil {
-		return -1, errors.New("libseccomp could not start a filter")
-	}
-	defer C.seccomp_release(ctx)
+	var b strings.Builder
+	fmt.Fprintf(&b, "default %d\n", def)
 	for _, arch := range s.Architectures {
-		name := C.CString(strings.ToLower(strings.TrimPrefix(string(arch), "SCMP_ARCH_")))
-		a := C.seccomp_arch_resolve_name(name)
-		C.free(unsafe.Pointer(name))
-		if a == 0 {
-			continue // an architecture this libseccomp does not know
-		}
-		if rc := C.seccomp_arch_add(ctx, a); rc != 0 && rc != -C.EEXIST {
-			return -1, fmt.Errorf("architecture %s: %w", arch, unix.Errno(-rc))
+		name := strings.ToLower(strings.TrimPrefix(string(arch), "SCMP_ARCH_"))
+		if isWord(name) { // anything else is no architecture libseccomp knows
+			fmt.Fprintf(&b, "arch %s\n", name)
 		}
 	}
 	for _, sc := range s.Syscalls {
 		action, err := seccompAction(sc.Action, sc.ErrnoRet)
 		if err != nil {
-			return -1, err
+			return "", err
 		}
 		if action == def {
 			continue // libseccomp refuses rules that repeat the default
 		}
+		rules, err := conditions(sc.Args)
+		if err != nil {
+			return "", err
+		}
 		for _, name := range sc.Names {
-			cname := C.CString(name)
-			nr := C.seccomp_syscall_resolve_name(cname)
-			C.free(unsafe.Pointer(cname))
-			if nr == C.__NR_SCMP_ERROR {
-				continue // not a system call of these architectures
+			if !isWord(name) {
+				continue // no system call has such a name
 			}
-			if err := addRules(ctx, action, nr, sc.Args); err != nil {
-				return -1, fmt.Errorf("%s: %w", name, err)
+			for _, rule := range rules {
+				fmt.Fprintf(&b, "rule %d %s%s\n", action, name, rule)
 			}
 		}
 	}
-	fd, err := unix.MemfdCreate("cnsenter-seccomp", unix.MFD_CLOEXEC)
-	if err != nil {
-		return -1, err
-	}
-	if rc := C.seccomp_export_bpf(ctx, C.int(fd)); rc != 0 {
-		unix.Close(fd)
-		return -1, fmt.Errorf("exporting the filter: %w", unix.Errno(-rc))
-	}
-	if _, err := unix.Seek(fd, 0, io.SeekStart); err != nil {
-		unix.Close(fd)
-		return -1, err
-	}
-	return fd, nil
+	return b.String(), nil
 }
 
-// addRules adds the rules of one system call. Conditions on different
-// arguments hold together; several on the same argument are alternatives,
-// which libseccomp can only express as one rule each (as runc does).
-func addRules(ctx C.scmp_filter_ctx, action C.uint32_t, nr C.int, args []specs.LinuxSeccompArg) error {
-	conds := make([]C.struct_scmp_arg_cmp, 0, len(args))
-	repeated := map[uint]bool{}
+// isWord tells whether a name can stand in one field of the profile.
+func isWord(s string) bool {
+	return s != "" && !strings.ContainsAny(s, " \t\n\r\x00")
+}
+
+// The comparison operators, as libseccomp's enum scmp_compare numbers them.
+var seccompOperators = map[specs.LinuxSeccompOperator]int{
+	specs.OpNotEqual: 1, specs.OpLessThan: 2, specs.OpLessEqual: 3, specs.OpEqualTo: 4,
+	specs.OpGreaterEqual: 5, specs.OpGreaterThan: 6, specs.OpMaskedEqual: 7,
+}
+
+// conditions renders a system call's argument conditions, each rule's as
+// " ARG:OP:A:B...". Conditions on different arguments hold together;
+// several on the same argument are alternatives, which libseccomp can only
+// express as one rule each (as runc does).
+func conditions(args []specs.LinuxSeccompArg) ([]string, error) {
+	if len(args) > 6 {
+		return nil, fmt.Errorf("%d conditions on a system call of at most 6 arguments", len(args))
+	}
+	each := make([]string, len(args))
 	seen := map[uint]bool{}
-	for _, a := range args {
-		op, ok := map[specs.LinuxSeccompOperator]C.enum_scmp_compare{
-			specs.OpNotEqual: C.SCMP_CMP_NE, specs.OpLessThan: C.SCMP_CMP_LT, specs.OpLessEqual: C.SCMP_CMP_LE,
-			specs.OpEqualTo: C.SCMP_CMP_EQ, specs.OpGreaterEqual: C.SCMP_CMP_GE, specs.OpGreaterThan: C.SCMP_CMP_GT,
-			specs.OpMaskedEqual: C.SCMP_CMP_MASKED_EQ,
-		}[a.Op]
+	repeated := false
+	for i, a := range args {
+		op, ok := seccompOperators[a.Op]
 		if !ok {
-			return fmt.Errorf("unknown comparison %q", a.Op)
+			return nil, fmt.Errorf("unknown comparison %q", a.Op)
 		}
-		repeated[a.Index] = seen[a.Index]
+		if a.Index > 5 {
+			return nil, fmt.Errorf("a condition on argument %d of a system call (at most 6 arguments)", a.Index)
+		}
+		repeated = repeated || seen[a.Index]
 		seen[a.Index] = true
-		conds = append(conds, C.struct_scmp_arg_cmp{arg: C.uint(a.Index), op: op, datum_a: C.scmp_datum_t(a.Value), datum_b: C.scmp_datum_t(a.ValueTwo)})
+		each[i] = fmt.Sprintf(" %d:%d:%d:%d", a.Index, op, a.Value, a.ValueTwo)
 	}
-	add := func(cs []C.struct_scmp_arg_cmp) error {
-		var ptr *C.struct_scmp_arg_cmp
-		if len(cs) > 0 {
-			ptr = &cs[0]
-		}
-		if rc := C.seccomp_rule_add_array(ctx, action, nr, C.uint(len(cs)), ptr); rc != 0 {
-			return unix.Errno(-rc)
-		}
-		return nil
+	if repeated {
+		return each, nil
 	}
-	anyRepeated := false
-	for _, r := range repeated {
-		anyRepeated = anyRepeated || r
-	}
-	if !anyRepeated {
-		return add(conds)
-	}
-	for i := range conds {
-		if err := add(conds[i : i+1]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return []string{strings.Join(each, "")}, nil
 }
 
-func seccompAction(a specs.LinuxSeccompAction, errnoRet *uint) (C.uint32_t, error) {
-	code := uint(unix.EPERM)
+// libseccomp's action numbers.
+const (
+	actKillThread  = 0x00000000
+	actKillProcess = 0x80000000
+	actTrap        = 0x00030000
+	actErrno       = 0x00050000 // | errno
+	actTrace       = 0x7ff00000 // | message
+	actLog         = 0x7ffc0000
+	actAllow       = 0x7fff0000
+)
+
+func seccompAction(a specs.LinuxSeccompAction, errnoRet *uint) (uint32, error) {
+	code := uint32(unix.EPERM)
 	if errnoRet != nil {
-		code = *errnoRet
+		code = uint32(*errnoRet)
 	}
 	switch a {
 	case specs.ActKill, specs.ActKillThread:
-		return C.SCMP_ACT_KILL_THREAD, nil
+		return actKillThread, nil
 	case specs.ActKillProcess:
-		return C.SCMP_ACT_KILL_PROCESS, nil
+		return actKillProcess, nil
 	case specs.ActTrap:
-		return C.SCMP_ACT_TRAP, nil
+		return actTrap, nil
 	case specs.ActErrno:
-		return C.uint32_t(0x00050000 | (code & 0xffff)), nil
+		return actErrno | code&0xffff, nil
 	case specs.ActTrace:
-		return C.uint32_t(0x7ff00000 | (code & 0xffff)), nil
+		return actTrace | code&0xffff, nil
 	case specs.ActAllow:
-		return C.SCMP_ACT_ALLOW, nil
+		return actAllow, nil
 	case specs.ActLog:
-		return C.SCMP_ACT_LOG, nil
+		return actLog, nil
 	}
 	return 0, fmt.Errorf("unsupported action %q", a)
 }

@@ -6,18 +6,41 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
 
-// The test binary links stage2.c like any other, so it can play cnsenter:
-// with ENTER_TEST_HELPER=pinned it prepares an entry into the target's
-// network namespace, says "prepared", waits for a line on stdin, then execs.
+// TestMain builds stage 2 (cnsenter-enter) once, for every test and the
+// helpers they start (which find it through ENTER_TEST_STAGE2). The test
+// binary also plays cnsenter: with ENTER_TEST_HELPER=pinned it prepares an
+// entry into the target's network namespace, says "prepared", waits for a
+// line on stdin, then execs.
 func TestMain(m *testing.M) {
+	Stage2 = os.Getenv("ENTER_TEST_STAGE2")
 	if os.Getenv("ENTER_TEST_HELPER") == "pinned" {
 		pinnedHelper()
+	}
+	if Stage2 == "" {
+		dir, err := os.MkdirTemp("", "enter-test-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		Stage2 = filepath.Join(dir, stage2Name)
+		build := exec.Command("cc", "-O2", "-Wall", "-Werror", "-o", Stage2, "stage2/stage2.c", "stage2/seccomp.c", "-lseccomp")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "building cnsenter-enter (needs gcc and libseccomp-dev: make build-deps):", err)
+			os.RemoveAll(dir)
+			os.Exit(2)
+		}
+		os.Setenv("ENTER_TEST_STAGE2", Stage2)
+		code := m.Run()
+		os.RemoveAll(dir)
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }

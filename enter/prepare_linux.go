@@ -12,11 +12,22 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cnsenter/cnsenter/internal/libexec"
 	"golang.org/x/sys/unix"
 )
 
-// stage2Argv0 makes stage2.c take over the re-executed binary.
-const stage2Argv0 = "cnsenter-enter"
+// Stage2 is the path of cnsenter-enter (enter/stage2), the C program that
+// enters; empty, it is looked for where libexec.Find looks.
+var Stage2 string
+
+const stage2Name = "cnsenter-enter"
+
+func stage2Path() (string, error) {
+	if Stage2 != "" {
+		return Stage2, nil
+	}
+	return libexec.Find(stage2Name)
+}
 
 // Plan is a Request resolved to open file descriptors: everything that has
 // to be looked up in the caller's namespaces is opened here, so that stage 2
@@ -50,7 +61,7 @@ func (p *Plan) add(format string, args ...any) {
 
 // argv renders stage 2's command line; number gives a ref's descriptor.
 func (p *Plan) argv(number func(ref int) int) []string {
-	argv := []string{stage2Argv0}
+	argv := []string{stage2Name}
 	// Every descriptor of the plan is closed on exec, used or not.
 	all := make([]string, len(p.fds))
 	for i := range p.fds {
@@ -75,30 +86,38 @@ func (p *Plan) argv(number func(ref int) int) []string {
 // (or, when it forks, the waiting parent) keeps our PID. It returns only on
 // failure.
 func (p *Plan) Exec() error {
+	path, err := stage2Path()
+	if err != nil {
+		return err
+	}
 	for _, fd := range p.fds {
 		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0); err != nil {
 			return fmt.Errorf("cannot pass descriptor %d on: %w", fd, err)
 		}
 	}
 	argv := p.argv(func(ref int) int { return p.fds[ref] })
-	err := unix.Exec("/proc/self/exe", argv, os.Environ())
-	return fmt.Errorf("cannot re-execute /proc/self/exe to enter the namespaces: %w", err)
+	err = unix.Exec(path, argv, os.Environ())
+	return fmt.Errorf("cannot execute %s to enter the namespaces: %w", path, err)
 }
 
 // Command is stage 2 as a child process, for a caller that stays to relay a
 // terminal. The caller sets its standard streams, starts it, then closes
 // the plan.
-func (p *Plan) Command() *exec.Cmd {
+func (p *Plan) Command() (*exec.Cmd, error) {
+	path, err := stage2Path()
+	if err != nil {
+		return nil, err
+	}
 	files := make([]*os.File, len(p.fds))
 	for i, fd := range p.fds {
 		files[i] = os.NewFile(uintptr(fd), "plan")
 	}
 	return &exec.Cmd{
-		Path:       "/proc/self/exe",
+		Path:       path,
 		Args:       p.argv(func(ref int) int { return 3 + ref }), // ExtraFiles start at 3
 		Env:        os.Environ(),
 		ExtraFiles: files,
-	}
+	}, nil
 }
 
 // Run prepares and executes a request. It returns only on failure.
@@ -517,11 +536,6 @@ func (p *Plan) environment(req Request, t *target, needTarget func(string) error
 	case req.Environ != nil && req.Env:
 		return errors.New("--env and an explicit environment are mutually exclusive")
 	case req.Environ != nil:
-		fd, err := unix.MemfdCreate("cnsenter-environ", unix.MFD_CLOEXEC)
-		if err != nil {
-			return fmt.Errorf("cannot pass the environment on: %w", err)
-		}
-		p.add("env=%s", p.ref(fd))
 		var b strings.Builder
 		for _, kv := range req.Environ {
 			if strings.IndexByte(kv, 0) >= 0 || !strings.Contains(kv, "=") {
@@ -530,12 +544,11 @@ func (p *Plan) environment(req Request, t *target, needTarget func(string) error
 			b.WriteString(kv)
 			b.WriteByte(0)
 		}
-		if _, err := unix.Write(fd, []byte(b.String())); err != nil {
+		fd, err := memfd("cnsenter-environ", b.String())
+		if err != nil {
 			return fmt.Errorf("cannot pass the environment on: %w", err)
 		}
-		if _, err := unix.Seek(fd, 0, 0); err != nil {
-			return fmt.Errorf("cannot pass the environment on: %w", err)
-		}
+		p.add("env=%s", p.ref(fd))
 	case req.Env:
 		if err := needTarget("--env"); err != nil {
 			return err
@@ -724,4 +737,25 @@ func leadingInt(s string) int {
 func kernelHas(k Kind) bool {
 	_, err := os.Stat("/proc/self/ns/" + string(k))
 	return !errors.Is(err, fs.ErrNotExist)
+}
+
+// memfd returns a memory file holding content, read from its start.
+func memfd(name, content string) (int, error) {
+	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC)
+	if err != nil {
+		return -1, err
+	}
+	for b := []byte(content); len(b) > 0; {
+		n, err := unix.Write(fd, b)
+		if err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
+		b = b[n:]
+	}
+	if _, err := unix.Seek(fd, 0, 0); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
 }

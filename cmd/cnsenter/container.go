@@ -3,42 +3,35 @@ package main
 import (
 	"bytes"
 	"context"
-	"strings"
-	"time"
-
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cnsenter/cnsenter/internal/libexec"
 	"github.com/cnsenter/cnsenter/runtime"
 	"github.com/cnsenter/cnsenter/runtime/docker"
 	"github.com/cnsenter/cnsenter/runtime/ref"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"syscall"
 )
 
 // errReported is an error the resolver has already printed.
 var errReported = errors.New("")
 
 // resolver finds cnsenter-resolve, which holds the engine clients (see its
-// package comment): CNSENTER_RESOLVE, else beside this binary (a build
-// tree), else in ../libexec/cnsenter (an install).
+// package comment): CNSENTER_RESOLVE, else where libexec.Find looks.
 func resolver() (string, error) {
 	if path := os.Getenv("CNSENTER_RESOLVE"); path != "" {
 		return path, nil
 	}
-	self, err := os.Executable()
+	path, err := libexec.Find("cnsenter-resolve")
 	if err != nil {
-		return "", fmt.Errorf("cannot find cnsenter-resolve: %w", err)
+		return "", fmt.Errorf("container references need cnsenter-resolve: %w", err)
 	}
-	dir := filepath.Dir(self)
-	for _, path := range []string{filepath.Join(dir, "cnsenter-resolve"), filepath.Join(dir, "..", "libexec", "cnsenter", "cnsenter-resolve")} {
-		if _, err := os.Stat(path); err == nil {
-			return path, nil
-		}
-	}
-	return "", fmt.Errorf("container references need cnsenter-resolve beside %s or in %s: install both (make install)", self, filepath.Join(dir, "..", "libexec", "cnsenter"))
+	return path, nil
 }
 
 // resolverArgs passes the engine options on.

@@ -54,9 +54,12 @@ func ContainerRoot(req enter.Request) (int, error) {
 // Run starts the plan's stage 2 as our child, closes the plan, and waits.
 // It returns how the child ended; our terminal is as it was.
 func Run(p *enter.Plan, o Options) (syscall.WaitStatus, error) {
-	cmd := p.Command()
+	cmd, err := p.Command()
+	if err != nil {
+		p.Close()
+		return 0, err
+	}
 	var tty *terminal
-	var err error
 	if o.PTY && IsTerminal(0) {
 		if tty, err = newTerminal(cmd, o.ContainerRoot); err != nil {
 			p.Close()

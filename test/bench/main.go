@@ -212,17 +212,19 @@ func run(ctx context.Context, bin string, pairs, sessions int) (err error) {
 // installPlugin copies the plugin, if built, where the docker CLI of this
 // run looks for plugins.
 func installPlugin(from, dir string) (bool, error) {
-	data, err := os.ReadFile(from)
-	if errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(from); errors.Is(err, os.ErrNotExist) {
 		return false, nil
 	}
+	from, err := filepath.Abs(from)
 	if err != nil {
 		return false, fmt.Errorf("the docker nsenter plugin: %w", err)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return false, fmt.Errorf("the docker nsenter plugin: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "docker-nsenter"), data, 0o755); err != nil {
+	// A link: the plugin finds its helpers (cnsenter-enter) beside the
+	// binary it links to.
+	if err := os.Symlink(from, filepath.Join(dir, "docker-nsenter")); err != nil {
 		return false, fmt.Errorf("the docker nsenter plugin: %w", err)
 	}
 	return true, nil

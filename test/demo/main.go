@@ -62,7 +62,7 @@ func run(bin string) error {
 
 	// docker nsenter, installed for this run only.
 	config := filepath.Join(work, "docker-config")
-	if err := copyFile(filepath.Join(bin, "docker-nsenter"), filepath.Join(config, "cli-plugins", "docker-nsenter")); err != nil {
+	if err := linkPlugin(filepath.Join(bin, "docker-nsenter"), filepath.Join(config, "cli-plugins", "docker-nsenter")); err != nil {
 		return fmt.Errorf("docker-nsenter is not built (make build): %w", err)
 	}
 	env = append(env, "DOCKER_CONFIG="+config, "PATH="+bin+":"+os.Getenv("PATH"))
@@ -142,13 +142,18 @@ func quiet(env []string, argv ...string) error {
 	return nil
 }
 
-func copyFile(from, to string) error {
-	data, err := os.ReadFile(from)
+// linkPlugin installs the plugin as a link: it finds its helpers
+// (cnsenter-enter) beside the binary it links to.
+func linkPlugin(from, to string) error {
+	from, err := filepath.Abs(from)
 	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(from); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(to, data, 0o755)
+	return os.Symlink(from, to)
 }

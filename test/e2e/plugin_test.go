@@ -23,11 +23,12 @@ func newDockerCLI(t *testing.T) *dockerCLI {
 	config := t.TempDir()
 	plugins := filepath.Join(config, "cli-plugins")
 	os.MkdirAll(plugins, 0o755)
-	data, err := os.ReadFile(filepath.Join(bin, "docker-nsenter"))
-	if err != nil {
+	// A link, as a build tree's plugin is installed by hand: the plugin
+	// finds its helpers (cnsenter-enter) beside the binary it links to.
+	if _, err := os.Stat(filepath.Join(bin, "docker-nsenter")); err != nil {
 		t.Fatalf("docker-nsenter is not built: %v", err)
 	}
-	if err := os.WriteFile(filepath.Join(plugins, "docker-nsenter"), data, 0o755); err != nil {
+	if err := os.Symlink(filepath.Join(bin, "docker-nsenter"), filepath.Join(plugins, "docker-nsenter")); err != nil {
 		t.Fatal(err)
 	}
 	return &dockerCLI{config: config, env: []string{"DOCKER_CONFIG=" + config, "CONTAINERD_ADDRESS=" + eng.ContainerdAddress}}
