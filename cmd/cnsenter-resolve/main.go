@@ -6,6 +6,8 @@
 //
 //	cnsenter-resolve [ENGINE OPTIONS] REF      print the container as JSON
 //	cnsenter-resolve [ENGINE OPTIONS] --list [--json]
+//	cnsenter-resolve [ENGINE OPTIONS] --spec NAMESPACE/ID   print a containerd
+//	                                   container's OCI spec (for docker nsenter)
 //
 // ENGINE OPTIONS: --docker-host URL, --containerd-address PATH, --timeout D.
 // Errors are one line on stderr, exit status 1.
@@ -17,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -46,6 +49,7 @@ func run(args []string) error {
 		opts.Timeout = d
 	}
 	var list, asJSON bool
+	var spec string
 	var refs []string
 	for i := 0; i < len(args); i++ {
 		value := func() (string, error) {
@@ -68,6 +72,8 @@ func run(args []string) error {
 			}
 		case "--list":
 			list = true
+		case "--spec":
+			spec, err = value()
 		case "--json":
 			asJSON = true
 		case "--":
@@ -82,6 +88,9 @@ func run(args []string) error {
 	}
 	e := resolve.New(opts)
 	defer e.Close()
+	if spec != "" {
+		return printSpec(e, spec)
+	}
 	if list {
 		return printList(e, asJSON)
 	}
@@ -123,4 +132,21 @@ func printList(e *resolve.Engines, asJSON bool) error {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", c.Runtime, c.Namespace, c.Name, id, c.PID, c.Image, c.Status)
 	}
 	return w.Flush()
+}
+
+// printSpec prints the OCI spec of containerd container NAMESPACE/ID.
+func printSpec(e *resolve.Engines, ref string) error {
+	namespace, id, ok := strings.Cut(ref, "/")
+	if !ok || namespace == "" || id == "" {
+		return fmt.Errorf("--spec: '%s' is not NAMESPACE/ID", ref)
+	}
+	c, err := e.Containerd()
+	if err != nil {
+		return err
+	}
+	spec, err := c.Spec(context.Background(), namespace, id)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(os.Stdout).Encode(spec)
 }

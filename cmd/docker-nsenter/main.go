@@ -4,10 +4,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"time"
@@ -16,9 +19,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cnsenter/cnsenter/enter"
+	"github.com/cnsenter/cnsenter/internal/libexec"
 	"github.com/cnsenter/cnsenter/plugin"
 	cruntime "github.com/cnsenter/cnsenter/runtime"
-	"github.com/cnsenter/cnsenter/runtime/containerd"
+	"github.com/cnsenter/cnsenter/runtime/bundle"
 	"github.com/cnsenter/cnsenter/runtime/docker"
 )
 
@@ -138,7 +142,7 @@ the container's /bin/sh. When stdin is a terminal the program gets one.`,
 	f.BoolVar(&o.readOnly, "read-only", false, "The container's files are read-only for this session")
 	f.BoolVar(&o.noPTY, "no-pty", false, "No pseudo-terminal even when stdin is one: the program gets our terminal")
 	f.StringVar(&o.auditLog, "audit-log", os.Getenv("CNSENTER_AUDIT_LOG"), "Append a JSON record when the session starts and ends (default: CNSENTER_AUDIT_LOG)")
-	f.StringVar(&o.containerdAddress, "containerd-address", "", "containerd socket holding Docker's OCI specs (default: CONTAINERD_ADDRESS, /run/containerd/containerd.sock)")
+	f.StringVar(&o.containerdAddress, "containerd-address", "", "containerd socket, asked for the OCI spec when its bundle cannot be read (default: CONTAINERD_ADDRESS, /run/containerd/containerd.sock)")
 	f.DurationVar(&o.timeout, "timeout", 5*time.Second, "Deadline of each engine call")
 	f.BoolP("help", "h", false, "Print usage")
 	f.Bool("version", false, "Print version, commit and Go version")
@@ -277,16 +281,41 @@ func request(ctx context.Context, o options, c cruntime.Container, program []str
 	return req, withUser(&req, o.user, c.PID)
 }
 
-// containerSpec reads the OCI spec Docker gave containerd.
+// containerSpec reads the OCI spec Docker gave containerd: from the task's
+// bundle on disk (runtime/bundle), else from containerd itself, through
+// cnsenter-resolve, so that this plugin links no gRPC client (milliseconds
+// of start-up, twice per docker nsenter: the CLI also runs us for metadata).
+// CNSENTER_SPEC_FROM_CONTAINERD=1 skips the bundle, for tests.
 func containerSpec(ctx context.Context, o options, c cruntime.Container) (*specs.Spec, error) {
-	a, err := containerd.New(containerd.Address(o.containerdAddress), o.timeout)
-	if err != nil {
-		return nil, err
+	bundleErr := errors.New("CNSENTER_SPEC_FROM_CONTAINERD=1")
+	if os.Getenv("CNSENTER_SPEC_FROM_CONTAINERD") != "1" {
+		spec, err := bundle.Spec(c.PID, "moby", c.ID)
+		if err == nil {
+			return spec, nil
+		}
+		bundleErr = err
 	}
-	defer a.Close()
-	spec, err := a.Spec(ctx, "moby", c.ID)
+	path, err := libexec.Find("cnsenter-resolve")
 	if err != nil {
-		return nil, fmt.Errorf("the OCI spec of %s: %w", c.Name, err)
+		return nil, fmt.Errorf("the OCI spec of %s: not in its bundle (%v), and %w", c.Name, bundleErr, err)
+	}
+	args := []string{"--timeout", o.timeout.String(), "--spec", "moby/" + c.ID}
+	if o.containerdAddress != "" {
+		args = append([]string{"--containerd-address", o.containerdAddress}, args...)
+	}
+	var out, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimPrefix(strings.TrimSpace(stderr.String()), "cnsenter: ")
+		if msg == "" {
+			msg = err.Error()
+		}
+		return nil, fmt.Errorf("the OCI spec of %s: %s", c.Name, msg)
+	}
+	spec := new(specs.Spec)
+	if err := json.Unmarshal(out.Bytes(), spec); err != nil {
+		return nil, fmt.Errorf("the OCI spec of %s: from %s: %w", c.Name, path, err)
 	}
 	return spec, nil
 }

@@ -1,13 +1,19 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/cnsenter/cnsenter/runtime/bundle"
 )
 
 // dockerCLI runs the real docker CLI with docker-nsenter installed as a
@@ -270,4 +276,34 @@ func TestPluginWindowSize(t *testing.T) {
 	if len(lines) != 2 || lines[0] != "20 70" || lines[1] != "41 101" {
 		t.Errorf("want the size before and after the change, got %q", lines)
 	}
+}
+
+// TestPluginSpecSources: docker nsenter reads the container's OCI spec from
+// its bundle on disk, else asks containerd through cnsenter-resolve; both
+// give the same spec, so the same session.
+func TestPluginSpecSources(t *testing.T) {
+	d := newDockerCLI(t)
+	pid, _ := strconv.Atoi(dockerInspect(t, "web", "{{.State.Pid}}"))
+	id := dockerInspect(t, "web", "{{.Id}}")
+	fromBundle, err := bundle.Spec(pid, "moby", id)
+	if err != nil {
+		t.Fatalf("the bundle of web: %v", err)
+	}
+	r := runBinary(t, nil, filepath.Join(bin, "cnsenter-resolve"), "--containerd-address", eng.ContainerdAddress, "--spec", "moby/"+id)
+	var fromContainerd specs.Spec
+	if err := json.Unmarshal([]byte(r.stdout), &fromContainerd); err != nil || r.code != 0 {
+		t.Fatalf("cnsenter-resolve --spec: %v %v", err, r)
+	}
+	a, _ := json.Marshal(fromBundle)
+	b, _ := json.Marshal(&fromContainerd)
+	if string(a) != string(b) {
+		t.Errorf("the bundle's spec and containerd's differ:\n%s\n%s", a, b)
+	}
+	want := d.run(t, "", "nsenter", "web", "sh", "-c", "pwd; echo $FOO; env | sort")
+	got := d.runRaw(t, "", []string{"CNSENTER_SPEC_FROM_CONTAINERD=1"}, "-H", eng.DockerHost, "nsenter", "web", "sh", "-c", "pwd; echo $FOO; env | sort")
+	if want.code != 0 || got.stdout != want.stdout || got.code != 0 {
+		t.Errorf("from the bundle %v, from containerd %v", want, got)
+	}
+	oneLineError(t, runBinary(t, nil, filepath.Join(bin, "cnsenter-resolve"), "--containerd-address", eng.ContainerdAddress, "--spec", "moby"), "--spec: 'moby' is not NAMESPACE/ID")
+	oneLineError(t, runBinary(t, nil, filepath.Join(bin, "cnsenter-resolve"), "--containerd-address", eng.ContainerdAddress, "--spec", "moby/nosuch"), "nosuch")
 }

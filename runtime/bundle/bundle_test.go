@@ -1,0 +1,68 @@
+package bundle
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A stand-in shim: a shell named containerd-shim-test, started in a bundle
+// directory NAMESPACE/ID, whose child plays the task's init.
+func TestSpec(t *testing.T) {
+	dir := t.TempDir()
+	bundle := filepath.Join(dir, "ns1", "task1")
+	os.MkdirAll(bundle, 0o755)
+	os.WriteFile(filepath.Join(bundle, "config.json"), []byte(`{"ociVersion":"1.0.2","process":{"cwd":"/srv","env":["A=1"]}}`), 0o644)
+	sh, err := os.ReadFile("/bin/sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shim := filepath.Join(dir, "containerd-shim-test")
+	os.WriteFile(shim, sh, 0o755)
+	cmd := exec.Command(shim, "-c", "sleep 1000 & echo $! >init.pid; wait")
+	cmd.Dir = bundle
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var pid int
+	for deadline := time.Now().Add(10 * time.Second); pid == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		data, _ := os.ReadFile(filepath.Join(bundle, "init.pid"))
+		pid, _ = strconv.Atoi(strings.TrimSpace(string(data)))
+	}
+	defer func() {
+		if p, err := os.FindProcess(pid); err == nil {
+			p.Kill()
+		}
+	}()
+	spec, err := Spec(pid, "ns1", "task1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec.Process == nil || spec.Process.Cwd != "/srv" || len(spec.Process.Env) != 1 {
+		t.Errorf("spec: %+v", spec.Process)
+	}
+	for _, c := range []struct {
+		pid       int
+		namespace string
+		id        string
+		why       string
+	}{
+		{pid, "ns1", "task2", "not a bundle of ns1/task2"},
+		{pid, "ns2", "task1", "not a bundle of ns2/task1"},
+		{cmd.Process.Pid, "ns1", "task1", "no containerd shim"},
+		{os.Getpid(), "ns1", "task1", "no containerd shim"},
+	} {
+		if _, err := Spec(c.pid, c.namespace, c.id); err == nil || !strings.Contains(err.Error(), c.why) {
+			t.Errorf("Spec(%d, %s, %s) = %v, want an error saying %q", c.pid, c.namespace, c.id, err, c.why)
+		}
+	}
+	os.WriteFile(filepath.Join(bundle, "init.pid"), []byte("1"), 0o644)
+	if _, err := Spec(pid, "ns1", "task1"); err == nil || !strings.Contains(err.Error(), "init.pid") {
+		t.Errorf("a bundle whose init.pid is another process: %v", err)
+	}
+}
