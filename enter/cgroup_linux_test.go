@@ -18,12 +18,12 @@ const hybridMountinfo = `24 30 0:22 / /sys rw,nosuid - sysfs sysfs rw
 
 func TestCgroupProcsFilesHybrid(t *testing.T) {
 	own := "12:pids:/a\n4:memory:/docker/abc\n2:cpu,cpuacct:/docker/abc\n1:name=systemd:/docker/abc\n0::/system.slice/docker-abc.scope\n"
-	got := cgroupProcsFiles(own, hybridMountinfo)
+	got := cgroupJoinFiles(own, hybridMountinfo)
 	want := []string{
-		"/sys/fs/cgroup/pid s/a/cgroup.procs",
-		"/sys/fs/cgroup/memory/docker/abc/cgroup.procs",
-		"/sys/fs/cgroup/cpu,cpuacct/docker/abc/cgroup.procs",
-		"/sys/fs/cgroup/systemd/docker/abc/cgroup.procs",
+		"/sys/fs/cgroup/pid s/a/tasks",
+		"/sys/fs/cgroup/memory/docker/abc/tasks",
+		"/sys/fs/cgroup/cpu,cpuacct/docker/abc/tasks",
+		"/sys/fs/cgroup/systemd/docker/abc/tasks",
 		"/sys/fs/cgroup/unified/system.slice/docker-abc.scope/cgroup.procs",
 	}
 	if !slices.Equal(got, want) {
@@ -35,17 +35,17 @@ func TestCgroupProcsFilesV2AndMountRoots(t *testing.T) {
 	// cgroup2 alone, mounted with a root below the hierarchy's (as inside a
 	// container): paths outside that root cannot be reached and are left out.
 	mountinfo := "30 20 0:26 /kubepods /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"
-	if got := cgroupProcsFiles("0::/kubepods/pod1/c\n", mountinfo); !slices.Equal(got, []string{"/sys/fs/cgroup/pod1/c/cgroup.procs"}) {
+	if got := cgroupJoinFiles("0::/kubepods/pod1/c\n", mountinfo); !slices.Equal(got, []string{"/sys/fs/cgroup/pod1/c/cgroup.procs"}) {
 		t.Errorf("below the mount root: got %q", got)
 	}
-	if got := cgroupProcsFiles("0::/kubepods\n", mountinfo); !slices.Equal(got, []string{"/sys/fs/cgroup/cgroup.procs"}) {
+	if got := cgroupJoinFiles("0::/kubepods\n", mountinfo); !slices.Equal(got, []string{"/sys/fs/cgroup/cgroup.procs"}) {
 		t.Errorf("at the mount root: got %q", got)
 	}
-	if got := cgroupProcsFiles("0::/other\n", mountinfo); len(got) != 0 {
+	if got := cgroupJoinFiles("0::/other\n", mountinfo); len(got) != 0 {
 		t.Errorf("outside the mount root: got %q", got)
 	}
 	// A v1 hierarchy that is not mounted is left out, not guessed.
-	if got := cgroupProcsFiles("3:blkio:/x\n", mountinfo); len(got) != 0 {
+	if got := cgroupJoinFiles("3:blkio:/x\n", mountinfo); len(got) != 0 {
 		t.Errorf("unmounted hierarchy: got %q", got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -615,7 +616,7 @@ func (p *Plan) joinCgroups(t *target) error {
 	if err != nil {
 		return fmt.Errorf("cannot read the mount table: %w", err)
 	}
-	paths := cgroupProcsFiles(string(own), string(mountinfo))
+	paths := cgroupJoinFiles(string(own), string(mountinfo))
 	if len(paths) == 0 {
 		return fmt.Errorf("--join-cgroup: no cgroup hierarchy of process %d is mounted here", t.pid)
 	}
@@ -624,7 +625,19 @@ func (p *Plan) joinCgroups(t *target) error {
 		if err != nil {
 			return fmt.Errorf("--join-cgroup: cannot open %s: %w", path, err)
 		}
-		p.add("cgroup=%s:%s", p.ref(fd), strings.TrimSuffix(path, "/cgroup.procs"))
+		dir := filepath.Dir(path)
+		if filepath.Base(path) != "cgroup.procs" || os.Getenv("CNSENTER_NO_CLONE_INTO_CGROUP") == "1" {
+			p.add("cgroup=%s:%s", p.ref(fd), dir)
+			continue
+		}
+		// v2: stage 2 can fork straight into it (see fork_into_cgroup).
+		// CNSENTER_NO_CLONE_INTO_CGROUP=1 leaves that out, for tests.
+		ref := p.ref(fd)
+		dirfd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("--join-cgroup: cannot open %s: %w", dir, err)
+		}
+		p.add("cgroup2=%s:%s:%s", ref, p.ref(dirfd), dir)
 	}
 	return nil
 }
