@@ -70,6 +70,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./internal/passwd
 	$(GO) test -run '^$$' -fuzz '^FuzzParseArgs$$' -fuzztime 20s ./cmd/cnsenter
 	$(GO) test -run '^$$' -fuzz '^FuzzSeccompProfile$$' -fuzztime 20s ./enter
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 20s ./runtime/containerd
 
 test: deps check unit integration fuzz
 

@@ -1,5 +1,6 @@
-// Package containerd resolves containerd containers through its gRPC API:
-// the light generated services of containerd/api, not the full client.
+// Package containerd resolves containerd containers through its gRPC API,
+// with a client of its own for the five unary calls it makes (h2.go,
+// wire.go), not grpc-go and the generated services.
 package containerd
 
 import (
@@ -9,18 +10,11 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
-	containersapi "github.com/containerd/containerd/api/services/containers/v1"
-	namespacesapi "github.com/containerd/containerd/api/services/namespaces/v1"
-	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
-	"github.com/containerd/containerd/api/types/task"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
 	"github.com/cnsenter/cnsenter/runtime"
 )
@@ -53,18 +47,18 @@ func DefaultNamespace() string {
 type Adapter struct {
 	address string
 	timeout time.Duration
-	conn    *grpc.ClientConn
+	mu      sync.Mutex // one call at a time on conn
+	conn    *conn
 }
 
 // New makes an adapter for a containerd socket. No connection is made until
 // the first call; every call gets timeout as its deadline.
 func New(address string, timeout time.Duration) (*Adapter, error) {
 	path := strings.TrimPrefix(address, "unix://")
-	conn, err := grpc.NewClient("unix://"+path, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return nil, fmt.Errorf("containerd address %s: %w", address, err)
+	if path == "" {
+		return nil, errors.New("containerd address is empty")
 	}
-	return &Adapter{address: path, timeout: timeout, conn: conn}, nil
+	return &Adapter{address: path, timeout: timeout}, nil
 }
 
 func (a *Adapter) Name() string { return "containerd" }
@@ -73,15 +67,50 @@ func (a *Adapter) Name() string { return "containerd" }
 func (a *Adapter) Address() string { return a.address }
 
 // Close releases the connection.
-func (a *Adapter) Close() error { return a.conn.Close() }
-
-// call runs one engine call in a namespace, with the adapter's deadline.
-func (a *Adapter) call(ctx context.Context, namespace string) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithTimeout(ctx, a.timeout)
-	if namespace != "" {
-		ctx = metadata.AppendToOutgoingContext(ctx, "containerd-namespace", namespace)
+func (a *Adapter) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.conn == nil {
+		return nil
 	}
-	return ctx, cancel
+	err := a.conn.Close()
+	a.conn = nil
+	return err
+}
+
+// The calls cnsenter makes.
+const (
+	containersGet  = "/containerd.services.containers.v1.Containers/Get"
+	containersList = "/containerd.services.containers.v1.Containers/List"
+	tasksGet       = "/containerd.services.tasks.v1.Tasks/Get"
+	tasksList      = "/containerd.services.tasks.v1.Tasks/List"
+	namespacesList = "/containerd.services.namespaces.v1.Namespaces/List"
+)
+
+// call makes one call in a namespace, connecting first if need be. A
+// connection that failed is not used again.
+func (a *Adapter) call(ctx context.Context, namespace, method string, request []byte) ([]byte, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.conn == nil {
+		c, err := dial(ctx, a.address)
+		if err != nil {
+			return nil, err
+		}
+		a.conn = c
+	}
+	response, err := a.conn.call(ctx, namespace, method, request)
+	var rpc *rpcError
+	if err != nil && !errors.As(err, &rpc) {
+		a.conn.Close()
+		a.conn = nil
+	}
+	return response, err
+}
+
+// deadline gives ctx the adapter's deadline, for one or more calls.
+func (a *Adapter) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, a.timeout)
 }
 
 // Resolve finds the running container "NAMESPACE/ID".
@@ -94,44 +123,62 @@ func (a *Adapter) Resolve(ctx context.Context, ref string) (runtime.Container, e
 // container record (image) and its task (PID, status).
 func (a *Adapter) Get(ctx context.Context, namespace, id string) (runtime.Container, error) {
 	ref := "containerd://" + namespace + "/" + id
-	cctx, cancel := a.call(ctx, namespace)
+	ctx, cancel := a.deadline(ctx)
 	defer cancel()
-	rec, err := a.record(cctx, ref, id)
+	rec, err := a.record(ctx, namespace, ref, id)
 	if err != nil {
 		return runtime.Container{}, err
 	}
-	c := runtime.Container{Runtime: "containerd", Namespace: namespace, ID: id, Name: id, Image: rec.GetContainer().GetImage()}
-	t, err := tasksapi.NewTasksClient(a.conn).Get(cctx, &tasksapi.GetRequest{ContainerID: id})
-	if status.Code(err) == codes.NotFound {
+	c := runtime.Container{Runtime: "containerd", Namespace: namespace, ID: id, Name: id, Image: rec.image}
+	res, err := a.call(ctx, namespace, tasksGet, appendString(nil, 1, id))
+	var rpc *rpcError
+	if errors.As(err, &rpc) && rpc.code == codeNotFound {
 		c.Status = "created"
 		return c, fmt.Errorf("%s: container is not running (it has no task): start it first", ref)
 	}
 	if err != nil {
-		return c, a.explain(cctx, ref, err)
+		return c, a.explain(ctx, ref, err)
 	}
-	return c, withTask(&c, t.GetProcess(), ref)
+	m, err := embedded(res, 1)
+	if err != nil {
+		return c, a.explain(ctx, ref, err)
+	}
+	p, err := decodeProcess(m)
+	if err != nil {
+		return c, a.explain(ctx, ref, err)
+	}
+	return c, withTask(&c, p, ref)
 }
 
-// record reads a container's record, in the namespace ctx carries.
-func (a *Adapter) record(ctx context.Context, ref, id string) (*containersapi.GetContainerResponse, error) {
-	rec, err := containersapi.NewContainersClient(a.conn).Get(ctx, &containersapi.GetContainerRequest{ID: id})
+// record reads a container's record.
+func (a *Adapter) record(ctx context.Context, namespace, ref, id string) (record, error) {
+	res, err := a.call(ctx, namespace, containersGet, appendString(nil, 1, id))
+	var rpc *rpcError
+	if errors.As(err, &rpc) && rpc.code == codeNotFound {
+		return record{}, fmt.Errorf("%s: %w (see 'cnsenter --list')", ref, runtime.ErrNotFound)
+	}
 	if err != nil {
-		if status.Code(err) == codes.NotFound {
-			return nil, fmt.Errorf("%s: %w (see 'cnsenter --list')", ref, runtime.ErrNotFound)
-		}
-		return nil, a.explain(ctx, ref, err)
+		return record{}, a.explain(ctx, ref, err)
+	}
+	m, err := embedded(res, 1)
+	if err != nil {
+		return record{}, a.explain(ctx, ref, err)
+	}
+	rec, err := decodeRecord(m)
+	if err != nil {
+		return record{}, a.explain(ctx, ref, err)
 	}
 	return rec, nil
 }
 
 // withTask fills in what a task says, and fails unless it runs.
-func withTask(c *runtime.Container, p *task.Process, ref string) error {
-	c.Status = strings.ToLower(p.GetStatus().String())
-	c.PID = int(p.GetPid())
-	switch p.GetStatus() {
-	case task.Status_RUNNING:
+func withTask(c *runtime.Container, p process, ref string) error {
+	c.Status = p.status
+	c.PID = int(p.pid)
+	switch p.status {
+	case "running":
 		return nil
-	case task.Status_PAUSED:
+	case "paused":
 		return fmt.Errorf("%s: container is paused: resume it first", ref)
 	}
 	return fmt.Errorf("%s: container is not running (%s): start it first", ref, c.Status)
@@ -139,43 +186,55 @@ func withTask(c *runtime.Container, p *task.Process, ref string) error {
 
 // Namespaces lists containerd's namespaces.
 func (a *Adapter) Namespaces(ctx context.Context) ([]string, error) {
-	cctx, cancel := a.call(ctx, "")
+	ctx, cancel := a.deadline(ctx)
 	defer cancel()
-	res, err := namespacesapi.NewNamespacesClient(a.conn).List(cctx, &namespacesapi.ListNamespacesRequest{})
-	if err != nil {
-		return nil, a.explain(cctx, "containerd", err)
+	res, err := a.call(ctx, "", namespacesList, nil)
+	if err == nil {
+		var names []string
+		if names, err = decodeNamespaces(res); err == nil {
+			return names, nil
+		}
 	}
-	var names []string
-	for _, n := range res.GetNamespaces() {
-		names = append(names, n.GetName())
-	}
-	return names, nil
+	return nil, a.explain(ctx, "containerd", err)
 }
 
 // ListNamespace returns the running containers of one namespace: two round
 // trips, whatever their number.
 func (a *Adapter) ListNamespace(ctx context.Context, namespace string) ([]runtime.Container, error) {
-	cctx, cancel := a.call(ctx, namespace)
+	ctx, cancel := a.deadline(ctx)
 	defer cancel()
-	recs, err := containersapi.NewContainersClient(a.conn).List(cctx, &containersapi.ListContainersRequest{})
-	if err != nil {
-		return nil, a.explain(cctx, "containerd", err)
-	}
-	tasks, err := tasksapi.NewTasksClient(a.conn).List(cctx, &tasksapi.ListTasksRequest{})
-	if err != nil {
-		return nil, a.explain(cctx, "containerd", err)
-	}
 	image := map[string]string{}
-	for _, r := range recs.GetContainers() {
-		image[r.GetID()] = r.GetImage()
+	res, err := a.call(ctx, namespace, containersList, nil)
+	if err != nil {
+		return nil, a.explain(ctx, "containerd", err)
+	}
+	recs, err := repeated(res, 1)
+	for _, m := range recs {
+		r, e := decodeRecord(m)
+		err = errors.Join(err, e)
+		image[r.id] = r.image
+	}
+	if err != nil {
+		return nil, a.explain(ctx, "containerd", err)
+	}
+	if res, err = a.call(ctx, namespace, tasksList, nil); err != nil {
+		return nil, a.explain(ctx, "containerd", err)
+	}
+	tasks, err := repeated(res, 1)
+	if err != nil {
+		return nil, a.explain(ctx, "containerd", err)
 	}
 	var list []runtime.Container
-	for _, t := range tasks.GetTasks() {
-		img, ok := image[t.GetID()]
-		if !ok || t.GetStatus() != task.Status_RUNNING {
+	for _, m := range tasks {
+		t, err := decodeProcess(m)
+		if err != nil {
+			return nil, a.explain(ctx, "containerd", err)
+		}
+		img, ok := image[t.id]
+		if !ok || t.status != "running" {
 			continue
 		}
-		c := runtime.Container{Runtime: "containerd", Namespace: namespace, ID: t.GetID(), Name: t.GetID(), Image: img}
+		c := runtime.Container{Runtime: "containerd", Namespace: namespace, ID: t.id, Name: t.id, Image: img}
 		withTask(&c, t, "")
 		list = append(list, c)
 	}
@@ -203,14 +262,14 @@ func (a *Adapter) List(ctx context.Context) ([]runtime.Container, error) {
 // "moby", same ID).
 func (a *Adapter) Spec(ctx context.Context, namespace, id string) (*specs.Spec, error) {
 	ref := "containerd://" + namespace + "/" + id
-	cctx, cancel := a.call(ctx, namespace)
+	ctx, cancel := a.deadline(ctx)
 	defer cancel()
-	rec, err := a.record(cctx, ref, id)
+	rec, err := a.record(ctx, namespace, ref, id)
 	if err != nil {
 		return nil, err
 	}
 	var spec specs.Spec
-	if err := json.Unmarshal(rec.GetContainer().GetSpec().GetValue(), &spec); err != nil {
+	if err := json.Unmarshal(rec.spec, &spec); err != nil {
 		return nil, fmt.Errorf("%s: the container's OCI spec cannot be read: %w", ref, err)
 	}
 	return &spec, nil
@@ -219,16 +278,21 @@ func (a *Adapter) Spec(ctx context.Context, namespace, id string) (*specs.Spec, 
 // explain turns a failure to talk to containerd into one line naming the
 // socket and what to do.
 func (a *Adapter) explain(ctx context.Context, what string, err error) error {
-	msg := status.Convert(err).Message()
+	var rpc *rpcError
+	isRPC := errors.As(err, &rpc)
+	var unreachable errUnreachable
 	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded:
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) ||
+		errors.Is(err, context.DeadlineExceeded) || isRPC && rpc.code == codeDeadlineExceeded:
 		return fmt.Errorf("%s: containerd at %s did not answer within %s (is it hung? --timeout or CNSENTER_TIMEOUT change the deadline)", what, a.address, a.timeout)
-	case strings.Contains(msg, "permission denied"):
+	case errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM):
 		return fmt.Errorf("%s: permission denied on the containerd socket %s: run as root", what, a.address)
-	case status.Code(err) == codes.Unavailable:
+	case errors.As(err, &unreachable) || isRPC && rpc.code == codeUnavailable:
 		return fmt.Errorf("%s: cannot reach containerd at %s (is containerd running? set CONTAINERD_ADDRESS or --containerd-address)", what, a.address)
+	case isRPC:
+		return fmt.Errorf("%s: containerd at %s: %s", what, a.address, rpc.message)
 	}
-	return fmt.Errorf("%s: containerd at %s: %s", what, a.address, msg)
+	return fmt.Errorf("%s: containerd at %s: %w", what, a.address, err)
 }
 
 var _ runtime.Adapter = (*Adapter)(nil)

@@ -1,0 +1,184 @@
+package containerd
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/h2c"
+)
+
+// The messages a fake containerd answers with, written field by field.
+func field(b []byte, num int, payload []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(num)<<3|wireBytes)
+	b = binary.AppendUvarint(b, uint64(len(payload)))
+	return append(b, payload...)
+}
+
+func varint(b []byte, num int, v uint64) []byte {
+	b = binary.AppendUvarint(b, uint64(num)<<3|wireVarint)
+	return binary.AppendUvarint(b, v)
+}
+
+func processMessage(id string, pid uint32, status uint64) []byte {
+	m := appendString(nil, 1, id)
+	m = appendString(m, 2, id)
+	m = varint(m, 3, uint64(pid))
+	m = varint(m, 4, status)
+	m = binary.AppendUvarint(m, 10<<3|wire64) // a fixed64 we skip
+	return binary.LittleEndian.AppendUint64(m, 7)
+}
+
+func recordMessage(id, image string, spec []byte) []byte {
+	m := appendString(nil, 1, id)
+	m = field(m, 2, field(appendString(nil, 1, "label"), 2, []byte("value"))) // a map entry we skip
+	m = appendString(m, 3, image)
+	return field(m, 5, field(appendString(nil, 1, "types.containerd.io/opencontainers/runtime-spec/1/Spec"), 2, spec))
+}
+
+// fakeContainerd serves gRPC over HTTP/2 without TLS on a unix socket with
+// Go's own HTTP/2 server: an implementation independent of ours.
+func fakeContainerd(t *testing.T, spec []byte) string {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "containerd.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer := func(w http.ResponseWriter, message []byte, code string, msg string) {
+		w.Header().Set("Content-Type", "application/grpc")
+		w.Header().Set("Trailer", "Grpc-Status, Grpc-Message")
+		w.WriteHeader(http.StatusOK)
+		if code == "0" {
+			w.Write(append([]byte{0}, binary.BigEndian.AppendUint32(nil, uint32(len(message)))...))
+			w.Write(message)
+		}
+		w.Header().Set("Grpc-Status", code)
+		w.Header().Set("Grpc-Message", msg)
+	}
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		ns := r.Header.Get("Containerd-Namespace")
+		if r.Header.Get("Te") != "trailers" || r.Header.Get("Grpc-Timeout") == "" || len(body) < 5 {
+			answer(w, nil, "3", "bad request")
+			return
+		}
+		var id string
+		fields(body[5:], func(f int, _ uint64, b []byte) {
+			if f == 1 {
+				id = string(b)
+			}
+		})
+		switch {
+		case r.URL.Path == namespacesList:
+			answer(w, field(field(nil, 1, appendString(nil, 1, "ns1")), 1, appendString(nil, 1, "ns2")), "0", "")
+		case ns != "ns1":
+			answer(w, nil, "5", "namespace "+ns+": not found")
+		case r.URL.Path == containersGet && (id == "web" || id == "idle"):
+			answer(w, field(nil, 1, recordMessage(id, "busybox", spec)), "0", "")
+		case r.URL.Path == tasksGet && id == "web":
+			answer(w, field(nil, 1, processMessage("web", 42, 2)), "0", "")
+		case r.URL.Path == containersList:
+			answer(w, field(field(nil, 1, recordMessage("web", "busybox", spec)), 1, recordMessage("idle", "busybox", nil)), "0", "")
+		case r.URL.Path == tasksList:
+			answer(w, field(field(nil, 1, processMessage("web", 42, 2)), 1, processMessage("idle", 43, 4)), "0", "")
+		case r.URL.Path == "/slow":
+			time.Sleep(time.Second)
+		default:
+			answer(w, nil, "5", "container \""+id+"\" in namespace \"ns1\": not found")
+		}
+	})
+	srv := &http.Server{Handler: h2c.NewHandler(handler, &http2.Server{})}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return sock
+}
+
+func TestAdapterAgainstGoHTTP2(t *testing.T) {
+	// A spec larger than HTTP/2's default window and frame: flow control
+	// and DATA in many frames.
+	spec := []byte(`{"ociVersion":"1.0.2","process":{"cwd":"/srv","env":["BIG=` + strings.Repeat("x", 200<<10) + `"]}}`)
+	a, err := New("unix://"+fakeContainerd(t, spec), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ctx := context.Background()
+	c, err := a.Get(ctx, "ns1", "web")
+	if err != nil || c.PID != 42 || c.Status != "running" || c.Image != "busybox" {
+		t.Errorf("Get(ns1, web) = %+v, %v", c, err)
+	}
+	if _, err := a.Get(ctx, "ns1", "idle"); err == nil || err.Error() != "containerd://ns1/idle: container is not running (it has no task): start it first" {
+		t.Errorf("a container without a task: %v", err)
+	}
+	if _, err := a.Get(ctx, "ns1", "nosuch"); err == nil || !strings.Contains(err.Error(), "no such container") {
+		t.Errorf("an unknown container: %v", err)
+	}
+	s, err := a.Spec(ctx, "ns1", "web")
+	if err != nil || s.Process.Cwd != "/srv" || len(s.Process.Env[0]) != 4+200<<10 {
+		t.Errorf("Spec: %v", err)
+	}
+	names, err := a.Namespaces(ctx)
+	if err != nil || strings.Join(names, ",") != "ns1,ns2" {
+		t.Errorf("Namespaces = %q, %v", names, err)
+	}
+	list, err := a.ListNamespace(ctx, "ns1")
+	if err != nil || len(list) != 1 || list[0].ID != "web" || list[0].PID != 42 {
+		t.Errorf("ListNamespace = %+v, %v", list, err)
+	}
+	if _, err := a.List(ctx); err == nil || !strings.Contains(err.Error(), "namespace ns2: not found") {
+		t.Errorf("List with a namespace that fails: %v", err)
+	}
+	// The deadline: a call that is never answered.
+	a.timeout = 100 * time.Millisecond
+	cctx, cancel := a.deadline(ctx)
+	defer cancel()
+	if _, err := a.call(cctx, "ns1", "/slow", nil); err == nil || !strings.Contains(a.explain(cctx, "x", err).Error(), "did not answer within 100ms") {
+		t.Errorf("a hung call: %v", err)
+	}
+	// After a failed connection, the next call connects again.
+	a.timeout = 2 * time.Second
+	if c, err := a.Get(ctx, "ns1", "web"); err != nil || c.PID != 42 {
+		t.Errorf("Get after a timeout: %+v, %v", c, err)
+	}
+}
+
+func TestAdapterUnreachable(t *testing.T) {
+	a, _ := New(filepath.Join(t.TempDir(), "none.sock"), time.Second)
+	_, err := a.Get(context.Background(), "ns1", "web")
+	if err == nil || !strings.Contains(err.Error(), "cannot reach containerd at ") {
+		t.Errorf("no socket: %v", err)
+	}
+}
+
+func TestWireMalformed(t *testing.T) {
+	for _, m := range [][]byte{{0x0a}, {0x0a, 0x05, 'a'}, {0x08}, {0x0b}, {0x09, 1, 2}, {0x80}} {
+		if err := fields(m, func(int, uint64, []byte) {}); !errors.Is(err, errMalformed) {
+			t.Errorf("%x: %v", m, err)
+		}
+	}
+}
+
+// FuzzDecode: whatever containerd sends, decoding gives values or an
+// error, never a crash.
+func FuzzDecode(f *testing.F) {
+	f.Add(processMessage("web", 42, 2))
+	f.Add(recordMessage("web", "busybox", []byte("{}")))
+	f.Fuzz(func(t *testing.T, m []byte) {
+		decodeProcess(m)
+		decodeRecord(m)
+		decodeNamespaces(m)
+		result(map[string]string{"grpc-status": "0"}, m)
+		if b, err := unpad(m, flagPadded); err == nil && len(b) > len(m) {
+			t.Fatal("unpad grew")
+		}
+	})
+}
