@@ -29,7 +29,6 @@ STAGE2_CFLAGS := -O2 -Wall -Wextra -Wno-unused-parameter -Werror -static
 
 build: build-deps
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/cnsenter ./cmd/cnsenter
-	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/cnsenter-resolve ./cmd/cnsenter-resolve
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/docker-nsenter ./cmd/docker-nsenter
 	$(CC) $(STAGE2_CFLAGS) -o bin/cnsenter-enter enter/stage2/stage2.c enter/stage2/seccomp.c -lseccomp
 
@@ -88,7 +87,6 @@ bench: deps build
 
 install: build
 	install -D -m 0755 bin/cnsenter $(DESTDIR)$(PREFIX)/bin/cnsenter
-	install -D -m 0755 bin/cnsenter-resolve $(DESTDIR)$(LIBEXECDIR)/cnsenter-resolve
 	install -D -m 0755 bin/cnsenter-enter $(DESTDIR)$(LIBEXECDIR)/cnsenter-enter
 	install -D -m 0755 bin/docker-nsenter $(DESTDIR)$(PLUGINDIR)/docker-nsenter
 	install -D -m 0644 docs/cnsenter.1 $(DESTDIR)$(MANDIR)/cnsenter.1
@@ -97,7 +95,7 @@ install: build
 	install -D -m 0644 completions/_cnsenter $(DESTDIR)$(ZSHCOMPDIR)/_cnsenter
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/cnsenter $(DESTDIR)$(LIBEXECDIR)/cnsenter-resolve $(DESTDIR)$(LIBEXECDIR)/cnsenter-enter $(DESTDIR)$(PLUGINDIR)/docker-nsenter
+	rm -f $(DESTDIR)$(PREFIX)/bin/cnsenter $(DESTDIR)$(LIBEXECDIR)/cnsenter-enter $(DESTDIR)$(PLUGINDIR)/docker-nsenter
 	rm -f $(DESTDIR)$(MANDIR)/cnsenter.1 $(DESTDIR)$(MANDIR)/docker-nsenter.1 $(DESTDIR)$(BASHCOMPDIR)/cnsenter $(DESTDIR)$(ZSHCOMPDIR)/_cnsenter
 	-rmdir $(DESTDIR)$(LIBEXECDIR)
 

@@ -4,13 +4,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"runtime"
 	"strings"
 	"time"
@@ -19,10 +16,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cnsenter/cnsenter/enter"
-	"github.com/cnsenter/cnsenter/internal/libexec"
 	"github.com/cnsenter/cnsenter/plugin"
 	cruntime "github.com/cnsenter/cnsenter/runtime"
 	"github.com/cnsenter/cnsenter/runtime/bundle"
+	"github.com/cnsenter/cnsenter/runtime/containerd"
 	"github.com/cnsenter/cnsenter/runtime/docker"
 )
 
@@ -282,10 +279,9 @@ func request(ctx context.Context, o options, c cruntime.Container, program []str
 }
 
 // containerSpec reads the OCI spec Docker gave containerd: from the task's
-// bundle on disk (runtime/bundle), else from containerd itself, through
-// cnsenter-resolve, so that this plugin links no gRPC client (milliseconds
-// of start-up, twice per docker nsenter: the CLI also runs us for metadata).
-// CNSENTER_SPEC_FROM_CONTAINERD=1 skips the bundle, for tests.
+// bundle on disk (runtime/bundle: a file read, no round trip), else from
+// containerd itself. CNSENTER_SPEC_FROM_CONTAINERD=1 skips the bundle, for
+// tests.
 func containerSpec(ctx context.Context, o options, c cruntime.Container) (*specs.Spec, error) {
 	bundleErr := errors.New("CNSENTER_SPEC_FROM_CONTAINERD=1")
 	if os.Getenv("CNSENTER_SPEC_FROM_CONTAINERD") != "1" {
@@ -295,27 +291,14 @@ func containerSpec(ctx context.Context, o options, c cruntime.Container) (*specs
 		}
 		bundleErr = err
 	}
-	path, err := libexec.Find("cnsenter-resolve")
+	a, err := containerd.New(containerd.Address(o.containerdAddress), o.timeout)
+	if err != nil {
+		return nil, err
+	}
+	defer a.Close()
+	spec, err := a.Spec(ctx, "moby", c.ID)
 	if err != nil {
 		return nil, fmt.Errorf("the OCI spec of %s: not in its bundle (%v), and %w", c.Name, bundleErr, err)
-	}
-	args := []string{"--timeout", o.timeout.String(), "--spec", "moby/" + c.ID}
-	if o.containerdAddress != "" {
-		args = append([]string{"--containerd-address", o.containerdAddress}, args...)
-	}
-	var out, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, path, args...)
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimPrefix(strings.TrimSpace(stderr.String()), "cnsenter: ")
-		if msg == "" {
-			msg = err.Error()
-		}
-		return nil, fmt.Errorf("the OCI spec of %s: %s", c.Name, msg)
-	}
-	spec := new(specs.Spec)
-	if err := json.Unmarshal(out.Bytes(), spec); err != nil {
-		return nil, fmt.Errorf("the OCI spec of %s: from %s: %w", c.Name, path, err)
 	}
 	return spec, nil
 }

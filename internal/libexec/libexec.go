@@ -1,6 +1,5 @@
-// Package libexec finds the helper programs cnsenter and docker nsenter run:
-// cnsenter-enter (stage 2 of every entry) and cnsenter-resolve (the engine
-// clients).
+// Package libexec finds the helper program cnsenter and docker nsenter run:
+// cnsenter-enter, stage 2 of every entry.
 package libexec
 
 import (

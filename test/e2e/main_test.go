@@ -40,11 +40,16 @@ func testMain(m *testing.M) int {
 		}
 		defer os.RemoveAll(dir)
 		os.Chmod(dir, 0o755)
-		for _, cmd := range []string{"cnsenter", "cnsenter-resolve"} {
-			build := exec.Command("go", "build", "-o", filepath.Join(dir, cmd), "github.com/cnsenter/cnsenter/cmd/"+cmd)
+		builds := [][]string{{"cc", "-O2", "-o", filepath.Join(dir, "cnsenter-enter"), "../../enter/stage2/stage2.c", "../../enter/stage2/seccomp.c", "-lseccomp"}}
+		for _, cmd := range []string{"cnsenter", "docker-nsenter"} {
+			builds = append(builds, []string{"go", "build", "-o", filepath.Join(dir, cmd), "github.com/cnsenter/cnsenter/cmd/" + cmd})
+		}
+		for _, args := range builds {
+			build := exec.Command(args[0], args[1:]...)
+			build.Env = append(os.Environ(), "CGO_ENABLED=0")
 			build.Stdout, build.Stderr = os.Stdout, os.Stderr
 			if err := build.Run(); err != nil {
-				fmt.Fprintln(os.Stderr, "building", cmd, err)
+				fmt.Fprintln(os.Stderr, "building", args, err)
 				return 1
 			}
 		}

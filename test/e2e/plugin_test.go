@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -10,10 +11,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"time"
 
 	"github.com/cnsenter/cnsenter/runtime/bundle"
+	"github.com/cnsenter/cnsenter/runtime/containerd"
 )
 
 // dockerCLI runs the real docker CLI with docker-nsenter installed as a
@@ -279,8 +280,8 @@ func TestPluginWindowSize(t *testing.T) {
 }
 
 // TestPluginSpecSources: docker nsenter reads the container's OCI spec from
-// its bundle on disk, else asks containerd through cnsenter-resolve; both
-// give the same spec, so the same session.
+// its bundle on disk, else asks containerd; both give the same spec, so the
+// same session.
 func TestPluginSpecSources(t *testing.T) {
 	d := newDockerCLI(t)
 	pid, _ := strconv.Atoi(dockerInspect(t, "web", "{{.State.Pid}}"))
@@ -289,14 +290,16 @@ func TestPluginSpecSources(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the bundle of web: %v", err)
 	}
-	r := runBinary(t, nil, filepath.Join(bin, "cnsenter-resolve"), "--containerd-address", eng.ContainerdAddress, "--spec", "moby/"+id)
-	var fromContainerd specs.Spec
-	if err := json.Unmarshal([]byte(r.stdout), &fromContainerd); err != nil || r.code != 0 {
-		t.Fatalf("cnsenter-resolve --spec: %v %v", err, r)
+	a, err := containerd.New(eng.ContainerdAddress, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
 	}
-	a, _ := json.Marshal(fromBundle)
-	b, _ := json.Marshal(&fromContainerd)
-	if string(a) != string(b) {
+	defer a.Close()
+	fromContainerd, err := a.Spec(context.Background(), "moby", id)
+	if err != nil {
+		t.Fatalf("containerd: %v", err)
+	}
+	if a, b := mustJSON(t, fromBundle), mustJSON(t, fromContainerd); a != b {
 		t.Errorf("the bundle's spec and containerd's differ:\n%s\n%s", a, b)
 	}
 	want := d.run(t, "", "nsenter", "web", "sh", "-c", "pwd; echo $FOO; env | sort")
@@ -304,6 +307,17 @@ func TestPluginSpecSources(t *testing.T) {
 	if want.code != 0 || got.stdout != want.stdout || got.code != 0 {
 		t.Errorf("from the bundle %v, from containerd %v", want, got)
 	}
-	oneLineError(t, runBinary(t, nil, filepath.Join(bin, "cnsenter-resolve"), "--containerd-address", eng.ContainerdAddress, "--spec", "moby"), "--spec: 'moby' is not NAMESPACE/ID")
-	oneLineError(t, runBinary(t, nil, filepath.Join(bin, "cnsenter-resolve"), "--containerd-address", eng.ContainerdAddress, "--spec", "moby/nosuch"), "nosuch")
+	r := d.runRaw(t, "", []string{"CNSENTER_SPEC_FROM_CONTAINERD=1"}, "-H", eng.DockerHost, "nsenter", "--containerd-address", "/nonexistent.sock", "web", "true")
+	if r.code != 1 || !strings.Contains(r.stderr, "docker nsenter: the OCI spec of web: not in its bundle (CNSENTER_SPEC_FROM_CONTAINERD=1), and containerd://moby/"+id+": cannot reach containerd at /nonexistent.sock") || strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("neither the bundle nor containerd: %v", r)
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }

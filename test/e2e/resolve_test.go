@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -22,11 +21,19 @@ func TestDockerReferences(t *testing.T) {
 			}
 		})
 	}
-	// The resolver's PID is the one Docker reports.
-	r := runBinary(t, eng.Env(), filepath.Join(bin, "cnsenter-resolve"), "docker://web")
-	var c struct{ PID int }
-	if json.Unmarshal([]byte(r.stdout), &c); r.code != 0 || c.PID == 0 || strings.TrimSpace(pid) != itoa(c.PID) {
-		t.Errorf("resolver: want PID %s, got %v", pid, r)
+	// The PID listed is the one Docker reports.
+	r := cnsenter(t, nil, "--list", "--json")
+	var list []struct {
+		Name string
+		PID  int
+	}
+	json.Unmarshal([]byte(r.stdout), &list)
+	listed := false
+	for _, c := range list {
+		listed = listed || c.Name == "web" && itoa(c.PID) == strings.TrimSpace(pid)
+	}
+	if r.code != 0 || !listed {
+		t.Errorf("--list --json: want web with PID %s, got %v", pid, r)
 	}
 	// Single namespaces.
 	if r := cnsenter(t, nil, "-t", "docker://web", "-u", "hostname"); r.stdout != "webhost\n" {
