@@ -196,6 +196,18 @@ func run(ctx context.Context, bin string, pairs, sessions int) (err error) {
 		}
 	}
 
+	// docker nsenter's number is the docker CLI's: it waits for the plugin,
+	// so its peak is the larger of the two. The plugin alone, as the CLI
+	// runs it (DOCKER_HOST from the engines' environment):
+	if plugin {
+		name := "`docker-nsenter nsenter bench true` (the plugin alone, as the CLI runs it)"
+		kib, err := r.peakRSS([]string{filepath.Join(bin, "docker-nsenter"), "nsenter", container, "true"})
+		if err != nil {
+			return err
+		}
+		rep.rss = append(rep.rss, rss{name, kib})
+	}
+
 	if rep.sizes, err = binarySizes(bin); err != nil {
 		return err
 	}
