@@ -151,6 +151,14 @@ func TestAdapterAgainstGoHTTP2(t *testing.T) {
 	}
 }
 
+func TestGRPCTimeout(t *testing.T) {
+	for d, want := range map[time.Duration]string{0: "1m", 5 * time.Second: "5000m", 1000 * time.Hour: "1000H", 1 << 62: "1281023H"} {
+		if got := grpcTimeout(d); got != want {
+			t.Errorf("grpcTimeout(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
 func TestAdapterUnreachable(t *testing.T) {
 	a, _ := New(filepath.Join(t.TempDir(), "none.sock"), time.Second)
 	_, err := a.Get(context.Background(), "ns1", "web")

@@ -89,6 +89,9 @@ func dial(ctx context.Context, path string) (*conn, error) {
 	}
 	c := &conn{c: nc, r: bufio.NewReaderSize(nc, 32<<10), stream: 1}
 	c.enc = hpack.NewEncoder(&c.block)
+	// No dynamic table on our side: nothing to keep in step with whatever
+	// table size the server's SETTINGS allow.
+	c.enc.SetMaxDynamicTableSizeLimit(0)
 	c.dec = hpack.NewDecoder(4096, nil)
 	var settings []byte
 	settings = binary.BigEndian.AppendUint16(settings, settingEnablePush)
@@ -133,7 +136,7 @@ func (c *conn) call(ctx context.Context, namespace, method string, request []byt
 		{Name: ":method", Value: "POST"}, {Name: ":scheme", Value: "http"}, {Name: ":path", Value: method},
 		{Name: ":authority", Value: "containerd"}, {Name: "content-type", Value: "application/grpc"},
 		{Name: "te", Value: "trailers"},
-		{Name: "grpc-timeout", Value: strconv.FormatInt(max(time.Until(deadline).Milliseconds(), 1), 10) + "m"},
+		{Name: "grpc-timeout", Value: grpcTimeout(time.Until(deadline))},
 	}
 	if namespace != "" {
 		headers = append(headers, hpack.HeaderField{Name: "containerd-namespace", Value: namespace})
@@ -153,6 +156,14 @@ func (c *conn) call(ctx context.Context, namespace, method string, request []byt
 		return nil, err
 	}
 	return c.response(id)
+}
+
+// grpcTimeout writes a deadline as gRPC wants it: at most 8 digits and a unit.
+func grpcTimeout(d time.Duration) string {
+	if ms := d.Milliseconds(); ms < 1e8 {
+		return strconv.FormatInt(max(ms, 1), 10) + "m"
+	}
+	return strconv.FormatInt(int64(d/time.Hour), 10) + "H" // a Duration is under 3 million hours
 }
 
 // response reads frames until stream id ends, answering the connection's

@@ -85,6 +85,28 @@ func TestEngineFaults(t *testing.T) {
 		"cannot reach Docker at unix://"+refusing)
 	oneLineError(t, cnsenter(t, nil, "--containerd-address", refusing, "-t", "containerd://"+engines.Namespace+"/task1", "-n", "true"),
 		"cannot reach containerd at "+refusing)
+	// A socket that takes the connection and never answers: the deadline.
+	silent := filepath.Join(t.TempDir(), "silent.sock")
+	hung, err := net.Listen("unix", silent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hung.Close()
+	go func() {
+		var held []net.Conn
+		for {
+			c, err := hung.Accept()
+			if err != nil {
+				for _, c := range held {
+					c.Close()
+				}
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	oneLineError(t, cnsenter(t, nil, "--containerd-address", silent, "--timeout", "300ms", "-t", "containerd://"+engines.Namespace+"/task1", "-n", "true"),
+		"containerd at "+silent+" did not answer within 300ms")
 	oneLineError(t, cnsenter(t, nil, "--timeout", "never", "-t", "web", "-n", "true"), "'never' is not a positive duration")
 	oneLineError(t, cnsenter(t, []string{"CNSENTER_TIMEOUT=never"}, "-t", "web", "-n", "true"), "CNSENTER_TIMEOUT: 'never' is not a positive duration")
 
