@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -232,7 +233,7 @@ func request(ctx context.Context, o options, c cruntime.Container, program []str
 	}
 	_, mount := req.Namespaces[enter.Mount]
 	inContainer := (mount || req.All) && !o.hostTools
-	var spec *specs.Spec
+	var spec *ociSpec
 	if inContainer || o.confine {
 		var err error
 		if spec, err = containerSpec(ctx, o, c); err != nil {
@@ -264,8 +265,11 @@ func request(ctx context.Context, o options, c cruntime.Container, program []str
 			AppArmorProfile: spec.Process.ApparmorProfile,
 			SELinuxLabel:    spec.Process.SelinuxLabel,
 		}
-		if spec.Linux != nil {
-			req.Confine.Seccomp = spec.Linux.Seccomp
+		if spec.Linux != nil && len(spec.Linux.Seccomp) > 0 {
+			req.Confine.Seccomp = new(specs.LinuxSeccomp)
+			if err := json.Unmarshal(spec.Linux.Seccomp, req.Confine.Seccomp); err != nil {
+				return req, fmt.Errorf("the seccomp profile of %s: %w", c.Name, err)
+			}
 		}
 		if o.user == "" {
 			// The container's own user, as its processes run.
@@ -278,16 +282,38 @@ func request(ctx context.Context, o options, c cruntime.Container, program []str
 	return req, withUser(&req, o.user, c.PID)
 }
 
+// ociSpec is what docker nsenter takes from a container's OCI spec, the
+// seccomp profile left as JSON until --confine asks for it: decoding all of
+// specs.Spec took 0.65 ms more, on every run (measured cold, as it runs).
+type ociSpec struct {
+	Process *specs.Process `json:"process,omitempty"`
+	Linux   *struct {
+		Seccomp json.RawMessage `json:"seccomp,omitempty"`
+	} `json:"linux,omitempty"`
+}
+
 // containerSpec reads the OCI spec Docker gave containerd: from the task's
 // bundle on disk (runtime/bundle: a file read, no round trip), else from
 // containerd itself. CNSENTER_SPEC_FROM_CONTAINERD=1 skips the bundle, for
 // tests.
-func containerSpec(ctx context.Context, o options, c cruntime.Container) (*specs.Spec, error) {
+func containerSpec(ctx context.Context, o options, c cruntime.Container) (*ociSpec, error) {
+	data, err := specJSON(ctx, o, c)
+	if err != nil {
+		return nil, err
+	}
+	var spec ociSpec
+	if err := json.Unmarshal(data, &spec); err != nil {
+		return nil, fmt.Errorf("the OCI spec of %s: %w", c.Name, err)
+	}
+	return &spec, nil
+}
+
+func specJSON(ctx context.Context, o options, c cruntime.Container) ([]byte, error) {
 	bundleErr := errors.New("CNSENTER_SPEC_FROM_CONTAINERD=1")
 	if os.Getenv("CNSENTER_SPEC_FROM_CONTAINERD") != "1" {
-		spec, err := bundle.Spec(c.PID, "moby", c.ID)
+		data, err := bundle.SpecJSON(c.PID, "moby", c.ID)
 		if err == nil {
-			return spec, nil
+			return data, nil
 		}
 		bundleErr = err
 	}
@@ -296,11 +322,11 @@ func containerSpec(ctx context.Context, o options, c cruntime.Container) (*specs
 		return nil, err
 	}
 	defer a.Close()
-	spec, err := a.Spec(ctx, "moby", c.ID)
+	data, err := a.SpecJSON(ctx, "moby", c.ID)
 	if err != nil {
 		return nil, fmt.Errorf("the OCI spec of %s: not in its bundle (%v), and %w", c.Name, bundleErr, err)
 	}
-	return spec, nil
+	return data, nil
 }
 
 // chooseNamespaces: every namespace that differs from ours (nsenter -a), or

@@ -19,14 +19,14 @@ import (
 	"strconv"
 	"strings"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
-// Spec returns the spec of task namespace/id, whose init process is pid.
-// An error means the bundle could not be found or checked this way (another
-// runtime, the shim gone); the caller can still ask containerd.
-func Spec(pid int, namespace, id string) (*specs.Spec, error) {
+// SpecJSON returns the spec (config.json) of task namespace/id, whose init
+// process is pid, for the caller to decode what it needs of it. An error
+// means the bundle could not be found or checked this way (another runtime,
+// the shim gone); the caller can still ask containerd.
+func SpecJSON(pid int, namespace, id string) ([]byte, error) {
 	ppid, err := parent(pid)
 	if err != nil {
 		return nil, err
@@ -62,11 +62,10 @@ func Spec(pid int, namespace, id string) (*specs.Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	var spec specs.Spec
-	if err := json.Unmarshal(data, &spec); err != nil {
-		return nil, fmt.Errorf("%s/config.json: %w", cwd, err)
+	if !json.Valid(data) {
+		return nil, fmt.Errorf("%s/config.json is not JSON", cwd)
 	}
-	return &spec, nil
+	return data, nil
 }
 
 // parent reads the parent's PID from /proc/PID/stat: the fourth field,

@@ -39,12 +39,12 @@ func TestSpec(t *testing.T) {
 			p.Kill()
 		}
 	}()
-	spec, err := Spec(pid, "ns1", "task1")
+	spec, err := SpecJSON(pid, "ns1", "task1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if spec.Process == nil || spec.Process.Cwd != "/srv" || len(spec.Process.Env) != 1 {
-		t.Errorf("spec: %+v", spec.Process)
+	if want := `{"ociVersion":"1.0.2","process":{"cwd":"/srv","env":["A=1"]}}`; string(spec) != want {
+		t.Errorf("spec: %s", spec)
 	}
 	for _, c := range []struct {
 		pid       int
@@ -57,12 +57,12 @@ func TestSpec(t *testing.T) {
 		{cmd.Process.Pid, "ns1", "task1", "no containerd shim"},
 		{os.Getpid(), "ns1", "task1", "no containerd shim"},
 	} {
-		if _, err := Spec(c.pid, c.namespace, c.id); err == nil || !strings.Contains(err.Error(), c.why) {
+		if _, err := SpecJSON(c.pid, c.namespace, c.id); err == nil || !strings.Contains(err.Error(), c.why) {
 			t.Errorf("Spec(%d, %s, %s) = %v, want an error saying %q", c.pid, c.namespace, c.id, err, c.why)
 		}
 	}
 	os.WriteFile(filepath.Join(bundle, "init.pid"), []byte("1"), 0o644)
-	if _, err := Spec(pid, "ns1", "task1"); err == nil || !strings.Contains(err.Error(), "init.pid") {
+	if _, err := SpecJSON(pid, "ns1", "task1"); err == nil || !strings.Contains(err.Error(), "init.pid") {
 		t.Errorf("a bundle whose init.pid is another process: %v", err)
 	}
 }

@@ -14,8 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
-
 	"github.com/cnsenter/cnsenter/runtime"
 )
 
@@ -258,9 +256,9 @@ func (a *Adapter) List(ctx context.Context) ([]runtime.Container, error) {
 	return all, nil
 }
 
-// Spec reads a container's OCI runtime spec (Docker's too: namespace
-// "moby", same ID).
-func (a *Adapter) Spec(ctx context.Context, namespace, id string) (*specs.Spec, error) {
+// SpecJSON reads a container's OCI runtime spec (Docker's too: namespace
+// "moby", same ID), as JSON, for the caller to decode what it needs of it.
+func (a *Adapter) SpecJSON(ctx context.Context, namespace, id string) ([]byte, error) {
 	ref := "containerd://" + namespace + "/" + id
 	ctx, cancel := a.deadline(ctx)
 	defer cancel()
@@ -268,11 +266,10 @@ func (a *Adapter) Spec(ctx context.Context, namespace, id string) (*specs.Spec, 
 	if err != nil {
 		return nil, err
 	}
-	var spec specs.Spec
-	if err := json.Unmarshal(rec.spec, &spec); err != nil {
-		return nil, fmt.Errorf("%s: the container's OCI spec cannot be read: %w", ref, err)
+	if !json.Valid(rec.spec) {
+		return nil, fmt.Errorf("%s: the container's OCI spec is not JSON", ref)
 	}
-	return &spec, nil
+	return rec.spec, nil
 }
 
 // explain turns a failure to talk to containerd into one line naming the

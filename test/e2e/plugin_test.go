@@ -286,7 +286,7 @@ func TestPluginSpecSources(t *testing.T) {
 	d := newDockerCLI(t)
 	pid, _ := strconv.Atoi(dockerInspect(t, "web", "{{.State.Pid}}"))
 	id := dockerInspect(t, "web", "{{.Id}}")
-	fromBundle, err := bundle.Spec(pid, "moby", id)
+	fromBundle, err := bundle.SpecJSON(pid, "moby", id)
 	if err != nil {
 		t.Fatalf("the bundle of web: %v", err)
 	}
@@ -295,11 +295,11 @@ func TestPluginSpecSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	fromContainerd, err := a.Spec(context.Background(), "moby", id)
+	fromContainerd, err := a.SpecJSON(context.Background(), "moby", id)
 	if err != nil {
 		t.Fatalf("containerd: %v", err)
 	}
-	if a, b := mustJSON(t, fromBundle), mustJSON(t, fromContainerd); a != b {
+	if a, b := sameJSON(t, fromBundle), sameJSON(t, fromContainerd); a != b {
 		t.Errorf("the bundle's spec and containerd's differ:\n%s\n%s", a, b)
 	}
 	want := d.run(t, "", "nsenter", "web", "sh", "-c", "pwd; echo $FOO; env | sort")
@@ -313,11 +313,13 @@ func TestPluginSpecSources(t *testing.T) {
 	}
 }
 
-func mustJSON(t *testing.T, v any) string {
+// sameJSON renders a document canonically (sorted keys, no spacing).
+func sameJSON(t *testing.T, data []byte) string {
 	t.Helper()
-	data, err := json.Marshal(v)
-	if err != nil {
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
 		t.Fatal(err)
 	}
-	return string(data)
+	out, _ := json.Marshal(v)
+	return string(out)
 }
