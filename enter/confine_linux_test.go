@@ -111,6 +111,20 @@ func TestSeccompThroughStage2(t *testing.T) {
 	if err == nil || string(out) != "cnsenter: --confine: the container's seccomp profile: mkdir: Invalid argument\n" {
 		t.Errorf("a rule libseccomp refuses: %v, %q", err, out)
 	}
+	// What stage 1 never writes still ends in one line, not a crash.
+	for _, profile := range []string{"", "rule 1 read\n", "default 2147418112\nrule \n", "default 2147418112\nrule 1\n",
+		"default 2147418112\nrule 1 read 0:4\n", "default x\n", "default 2147418112\nbogus\n"} {
+		fd, err := memfd("profile", profile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stage2 := exec.Command(Stage2, "seccomp=3", "--", "mkdir", dir+"/made")
+		stage2.ExtraFiles = []*os.File{os.NewFile(uintptr(fd), "profile")}
+		out, err := stage2.CombinedOutput()
+		if stage2.ProcessState == nil || stage2.ProcessState.ExitCode() != 1 || !strings.HasPrefix(string(out), "cnsenter: internal error: ") || strings.Count(string(out), "\n") != 1 {
+			t.Errorf("profile %q: %v, %q", profile, err, out)
+		}
+	}
 	if _, err := os.Stat(dir + "/made"); !os.IsNotExist(err) {
 		t.Errorf("the program ran: %v", err)
 	}

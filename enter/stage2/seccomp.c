@@ -45,6 +45,8 @@ static char *read_all(int fd)
 
 static uint64_t unsigned_number(const char *s, char **end, const char *line)
 {
+	if (!s)
+		die(0, "internal error: a number missing in seccomp line \"%s\"", line);
 	errno = 0;
 	unsigned long long v = strtoull(s, end, 10);
 	if (errno || *end == s)
