@@ -111,7 +111,12 @@ func WatchCancel(cancel func()) {
 	if socket == "" {
 		return
 	}
-	conn, err := net.Dial("unix", "@"+socket)
+	// An abstract socket, named with its "@" (as the docker CLI 28 sets
+	// it); a name without one is taken as abstract too.
+	if !strings.HasPrefix(socket, "@") {
+		socket = "@" + socket
+	}
+	conn, err := net.Dial("unix", socket)
 	if err != nil {
 		return
 	}

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -322,4 +324,45 @@ func sameJSON(t *testing.T, data []byte) string {
 	}
 	out, _ := json.Marshal(v)
 	return string(out)
+}
+
+// TestPluginCancel: the docker CLI, sent SIGTERM while it runs docker
+// nsenter without a terminal, tells the plugin by closing the socket it
+// names in DOCKER_CLI_PLUGIN_SOCKET; the program gets SIGTERM and the
+// session ends as docker exec's would, 128+15.
+func TestPluginCancel(t *testing.T) {
+	d := newDockerCLI(t)
+	cmd := exec.Command("docker", "-H", eng.DockerHost, "nsenter", "web", "sh", "-c", "echo started; trap 'kill $!; echo terminated; exit 143' TERM; sleep 15 & wait")
+	cmd.Env = append(os.Environ(), d.env...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	line := make([]byte, len("started\n"))
+	if _, err := io.ReadFull(out, line); err != nil || string(line) != "started\n" {
+		t.Fatalf("the program did not start: %q %v %s", line, err, stderr.String())
+	}
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	var rest []byte
+	done := make(chan error, 1)
+	go func() {
+		rest, _ = io.ReadAll(out)
+		done <- cmd.Wait()
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		// The program ends by itself soon after: sleep 15.
+		t.Fatalf("docker nsenter still runs 10s after SIGTERM: %s", stderr.String())
+	}
+	if string(rest) != "terminated\n" || cmd.ProcessState.ExitCode() != 143  {
+		t.Errorf("after SIGTERM: output %q, exit %d, after %v, stderr %q", rest, cmd.ProcessState.ExitCode(), time.Since(start), stderr.String())
+	}
 }
