@@ -362,7 +362,7 @@ func TestPluginCancel(t *testing.T) {
 		// The program ends by itself soon after: sleep 15.
 		t.Fatalf("docker nsenter still runs 10s after SIGTERM: %s", stderr.String())
 	}
-	if string(rest) != "terminated\n" || cmd.ProcessState.ExitCode() != 143  {
+	if string(rest) != "terminated\n" || cmd.ProcessState.ExitCode() != 143 {
 		t.Errorf("after SIGTERM: output %q, exit %d, after %v, stderr %q", rest, cmd.ProcessState.ExitCode(), time.Since(start), stderr.String())
 	}
 }
