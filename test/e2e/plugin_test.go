@@ -332,7 +332,7 @@ func sameJSON(t *testing.T, data []byte) string {
 // session ends as docker exec's would, 128+15.
 func TestPluginCancel(t *testing.T) {
 	d := newDockerCLI(t)
-	cmd := exec.Command("docker", "-H", eng.DockerHost, "nsenter", "web", "sh", "-c", "echo started; trap 'kill $!; echo terminated; exit 143' TERM; sleep 15 & wait")
+	cmd := exec.Command("docker", "-H", eng.DockerHost, "nsenter", "web", "sh", "-c", "trap 'echo terminated; exit 143' TERM; echo started; i=0; while [ $i -lt 15 ]; do sleep 1; i=$((i+1)); done")
 	cmd.Env = append(os.Environ(), d.env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -359,7 +359,7 @@ func TestPluginCancel(t *testing.T) {
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
-		// The program ends by itself soon after: sleep 15.
+		// The program ends by itself after 15 seconds either way.
 		t.Fatalf("docker nsenter still runs 10s after SIGTERM: %s", stderr.String())
 	}
 	if string(rest) != "terminated\n" || cmd.ProcessState.ExitCode() != 143 {
