@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 			os.Exit(2)
 		}
 		Stage2 = filepath.Join(dir, stage2Name)
-		build := exec.Command("cc", "-O2", "-Wall", "-Werror", "-o", Stage2, "stage2/stage2.c", "stage2/seccomp.c", "-lseccomp")
+		build := exec.Command("cc", "-O2", "-Wall", "-Werror", "-o", Stage2, "stage2/stage2.c", "stage2/front.c", "stage2/seccomp.c", "-lseccomp")
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {
 			fmt.Fprintln(os.Stderr, "building cnsenter-enter (needs gcc and libseccomp-dev: make build-deps):", err)

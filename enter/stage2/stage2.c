@@ -77,61 +77,15 @@
 
 #include "stage2.h"
 
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
-
-#define MAX_FILES 16
-#define MAX_GROUPS 64
-
 extern char **environ;
 
 // The namespace kinds, in util-linux's order: user first, for the passes
 // of run(); mnt late, since entering it resets the root and the working
 // directory that later steps start from.
-static const struct kind {
-	const char *name;
-	int flag;
-} kinds[] = {
+const struct kind kinds[NKINDS] = {
 	{"user", CLONE_NEWUSER}, {"cgroup", CLONE_NEWCGROUP}, {"ipc", CLONE_NEWIPC},
 	{"uts", CLONE_NEWUTS},   {"net", CLONE_NEWNET},       {"pid", CLONE_NEWPID},
 	{"mnt", CLONE_NEWNS},    {"time", CLONE_NEWTIME},
-};
-#define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
-
-struct file {
-	int fd;
-	int flag; // namespace kind, for ns= entries
-	const char *path;
-};
-
-struct plan {
-	long target;
-	const char *container;
-	int pidfd, pidfd_mask;
-	struct file ns[MAX_FILES];
-	int nns;
-	struct file root, wd, cgroups[MAX_FILES];
-	int ncgroups;
-	int cgroup2;     // index in cgroups of the v2 one, -1 if none
-	int cgroup2_dir; // its directory, for clone3, -1 if none
-	const char *wdns;
-	int env_fd, ids_fd, proc_fd;
-	int uid_mode, gid_mode; // 0: leave, 1: set to uid/gid, 2: follow the target
-	uid_t uid;
-	gid_t gid;
-	gid_t groups[MAX_GROUPS];
-	int ngroups;
-	int preserve, keepcaps, fork;
-	const char *label;
-	int tools_mnt, tools_root; // hosttools=: -1 when not in host-tools mode
-	const char *tools_path;
-	int readonly;
-	int confine_caps; // caps= given
-	unsigned long long caps[5]; // bounding, effective, permitted, inheritable, ambient
-	int nnp, seccomp_fd;
-	const char *apparmor;
-	char **argv; // NULL: run the shell
 };
 
 static const char *me = "cnsenter";
@@ -237,13 +191,18 @@ static int plain_fd(const char *v)
 	return fd;
 }
 
-static void parse(struct plan *p, int argc, char **argv)
+void plan_init(struct plan *p)
 {
-	int i;
 	memset(p, 0, sizeof(*p));
 	p->pidfd = p->root.fd = p->wd.fd = p->env_fd = p->ids_fd = p->proc_fd = -1;
 	p->tools_mnt = p->tools_root = p->seccomp_fd = -1;
 	p->cgroup2 = p->cgroup2_dir = -1;
+}
+
+static void parse(struct plan *p, int argc, char **argv)
+{
+	int i;
+	plan_init(p);
 	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		char *k = argv[i], *v = strchr(k, '=');
 		if (v)
@@ -645,7 +604,7 @@ static pid_t fork_into_cgroup(const struct plan *p, int *joined)
 	return fork();
 }
 
-static void __attribute__((noreturn)) run(const struct plan *p)
+void run(const struct plan *p)
 {
 	int done = 0, setgroups_failed = 0;
 	int mask = wanted(p);
@@ -837,6 +796,11 @@ static void __attribute__((noreturn)) run(const struct plan *p)
 
 int main(int argc, char **argv)
 {
+	// One program, two names: as cnsenter-enter it carries out a plan the
+	// Go side made; under any other name it is cnsenter itself (front.c).
+	const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
+	if (argc > 0 && strcmp(base ? base + 1 : argv[0], "cnsenter-enter") != 0)
+		return front(argc, argv);
 	if (argc < 2) {
 		fprintf(stderr, "cnsenter-enter: the second stage of cnsenter and docker nsenter, run by them with a plan; not to be run by hand\n");
 		return 1;

@@ -2,6 +2,69 @@
 #ifndef CNSENTER_STAGE2_H
 #define CNSENTER_STAGE2_H
 
+#include <sched.h>
+#include <sys/types.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+#define MAX_FILES 16
+#define MAX_GROUPS 64
+#define NKINDS 8
+
+// kinds are the namespace kinds, in the order they are entered.
+extern const struct kind {
+	const char *name; // as in /proc/PID/ns
+	int flag;
+} kinds[NKINDS];
+
+struct file {
+	int fd;
+	int flag; // namespace kind, for ns= entries
+	const char *path;
+};
+
+// plan is an entry, prepared: what stage2.c's header comment lists as plan
+// entries, parsed.
+struct plan {
+	long target;
+	const char *container;
+	int pidfd, pidfd_mask;
+	struct file ns[MAX_FILES];
+	int nns;
+	struct file root, wd, cgroups[MAX_FILES];
+	int ncgroups;
+	int cgroup2;     // index in cgroups of the v2 one, -1 if none
+	int cgroup2_dir; // its directory, for clone3, -1 if none
+	const char *wdns;
+	int env_fd, ids_fd, proc_fd;
+	int uid_mode, gid_mode; // 0: leave, 1: set to uid/gid, 2: follow the target
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[MAX_GROUPS];
+	int ngroups;
+	int preserve, keepcaps, fork;
+	const char *label;
+	int tools_mnt, tools_root; // hosttools=: -1 when not in host-tools mode
+	const char *tools_path;
+	int readonly;
+	int confine_caps; // caps= given
+	unsigned long long caps[5]; // bounding, effective, permitted, inheritable, ambient
+	int nnp, seccomp_fd;
+	const char *apparmor;
+	char **argv; // NULL: run the shell
+};
+
+// plan_init makes an empty plan: nothing to enter, no descriptors.
+void plan_init(struct plan *p);
+
+// run carries a plan out: enters, forks when asked, execs the program.
+void __attribute__((noreturn)) run(const struct plan *p);
+
+// front is main() when we are run as cnsenter (front.c).
+int front(int argc, char **argv);
+
 // die reports an error as "cnsenter: MESSAGE[: strerror(err)]", records it
 // in the audit log when there is one, and exits with status 1.
 void __attribute__((noreturn, format(printf, 2, 3))) die(int err, const char *fmt, ...);

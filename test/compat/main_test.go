@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cnsenter/cnsenter/test/binaries"
 )
 
 var (
@@ -43,13 +45,11 @@ func testMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	os.Chmod(dir, 0o755) // unprivileged callers run it too
-	cnsenter = filepath.Join(dir, "cnsenter")
-	build := exec.Command("go", "build", "-o", cnsenter, "github.com/cnsenter/cnsenter/cmd/cnsenter")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building cnsenter:", err)
+	if err := binaries.Build(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "compat: building:", err)
 		return 1
 	}
+	cnsenter = filepath.Join(dir, "cnsenter")
 	return m.Run()
 }
 

@@ -25,7 +25,14 @@ type session struct {
 // waits until that sleep runs.
 func startSession(t *testing.T, args ...string) *session {
 	t.Helper()
+	return startSessionEnv(t, nil, args...)
+}
+
+// startSessionEnv is startSession with more environment.
+func startSessionEnv(t *testing.T, env []string, args ...string) *session {
+	t.Helper()
 	cmd := exec.Command(cnsenter, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

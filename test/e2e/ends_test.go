@@ -45,17 +45,13 @@ func TestSessionEnds(t *testing.T) {
 				seen = append(seen, strings.TrimSpace(l))
 			}
 			defer cmd.Process.Kill()
-			// The relaying cnsenter is the one whose parent is not one.
-			relaying := 0
-			running := processesOf(cns)
-			for _, pid := range running {
-				if !slices.Contains(running, parentOf(pid)) {
-					relaying = pid
-				}
+			// The relaying cnsenter is the Go side (the front execs it for a
+			// container); the stage 2 below it is cnsenter-enter.
+			running := processesOf(filepath.Join(bin, "cnsenter-go"))
+			if len(running) != 1 {
+				t.Fatalf("want one relaying cnsenter-go, found %v", running)
 			}
-			if relaying == 0 {
-				t.Fatalf("no relaying cnsenter among %v", running)
-			}
+			relaying := running[0]
 			syscall.Kill(relaying, sig)
 			restBytes, _ := io.ReadAll(lines)
 			rest := string(restBytes)
@@ -65,8 +61,10 @@ func TestSessionEnds(t *testing.T) {
 				t.Errorf("want the program to get %v and exit 9, and our modes back: %q", sig, all)
 			}
 			time.Sleep(100 * time.Millisecond)
-			if left := processesOf(cns); len(left) != 0 {
-				t.Errorf("processes left: %v", left)
+			for _, program := range []string{"cnsenter", "cnsenter-go", "cnsenter-enter"} {
+				if left := processesOf(filepath.Join(bin, program)); len(left) != 0 {
+					t.Errorf("%s processes left: %v", program, left)
+				}
 			}
 		})
 	}
@@ -106,13 +104,4 @@ func TestKilledHostToolsSession(t *testing.T) {
 	if now, _ := readFile("/proc/self/mountinfo"); now != mounts {
 		t.Errorf("the host's mount table changed")
 	}
-}
-
-func parentOf(pid int) int {
-	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	var ppid int
-	if i := strings.LastIndexByte(string(data), ')'); i > 0 {
-		fmt.Sscan(string(data[i+2:]), new(string), &ppid)
-	}
-	return ppid
 }

@@ -102,8 +102,10 @@ func TestManySessions(t *testing.T) {
 	}
 
 	time.Sleep(500 * time.Millisecond) // idle connections close
-	if left := processesOf(filepath.Join(bin, "cnsenter")); len(left) != 0 {
-		t.Errorf("cnsenter processes left: %v", left)
+	for _, program := range []string{"cnsenter", "cnsenter-go", "cnsenter-enter"} {
+		if left := processesOf(filepath.Join(bin, program)); len(left) != 0 {
+			t.Errorf("%s processes left: %v", program, left)
+		}
 	}
 	for name, pid := range daemons {
 		if now := openFiles(t, pid); now > before[name]+2 {

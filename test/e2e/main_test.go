@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cnsenter/cnsenter/test/binaries"
 	"github.com/cnsenter/cnsenter/test/engines"
 )
 
@@ -40,18 +41,9 @@ func testMain(m *testing.M) int {
 		}
 		defer os.RemoveAll(dir)
 		os.Chmod(dir, 0o755)
-		builds := [][]string{{"cc", "-O2", "-o", filepath.Join(dir, "cnsenter-enter"), "../../enter/stage2/stage2.c", "../../enter/stage2/seccomp.c", "-lseccomp"}}
-		for _, cmd := range []string{"cnsenter", "docker-nsenter"} {
-			builds = append(builds, []string{"go", "build", "-o", filepath.Join(dir, cmd), "github.com/cnsenter/cnsenter/cmd/" + cmd})
-		}
-		for _, args := range builds {
-			build := exec.Command(args[0], args[1:]...)
-			build.Env = append(os.Environ(), "CGO_ENABLED=0")
-			build.Stdout, build.Stderr = os.Stdout, os.Stderr
-			if err := build.Run(); err != nil {
-				fmt.Fprintln(os.Stderr, "building", args, err)
-				return 1
-			}
+		if err := binaries.Build(dir); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: building:", err)
+			return 1
 		}
 		bin = dir
 	}
