@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestCommandWithEnvironAndGroups runs stage 2 as a child (the mode a
@@ -70,5 +73,70 @@ func TestCommandWithEnvironAndGroups(t *testing.T) {
 	}
 	if _, err := Prepare(Request{Target: pid, Namespaces: map[Kind]string{UTS: ""}, Env: true, Environ: []string{}}); err == nil {
 		t.Error("--env with an explicit environment: want an error")
+	}
+}
+
+// TestStatusForSignalAndCancel: the docker exec way of ending. A program
+// killed by signal N makes the entry exit 128+N (it forks even without a
+// PID namespace, to be there to say so); the cancellation socket reading
+// end-of-file sends the program SIGTERM.
+func TestStatusForSignalAndCancel(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to enter namespaces")
+	}
+	target := exec.Command("sleep", "1000")
+	if err := target.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { target.Process.Kill(); target.Wait() }()
+	start := func(req Request) *exec.Cmd {
+		t.Helper()
+		req.Target = target.Process.Pid
+		req.Namespaces = map[Kind]string{UTS: ""}
+		req.StatusForSignal = true
+		p, err := Prepare(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd, err := p.Command()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		p.Close()
+		return cmd
+	}
+	cmd := start(Request{Program: []string{"sh", "-c", "kill -USR1 $$"}})
+	cmd.Wait()
+	if cmd.ProcessState.ExitCode() != 128+10 {
+		t.Errorf("a program killed by SIGUSR1: %v, want exit 138", cmd.ProcessState)
+	}
+
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, theirs := os.NewFile(uintptr(fds[0]), "ours"), os.NewFile(uintptr(fds[1]), "theirs")
+	cmd = start(Request{Program: []string{"sleep", "30"}, Cancel: theirs})
+	theirs.Close() // the plan holds its own copy
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+		t.Fatalf("the session ended before it was cancelled: %v", cmd.ProcessState)
+	case <-time.After(300 * time.Millisecond):
+	}
+	ours.Close()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("the program still runs 10s after the cancellation")
+	}
+	if cmd.ProcessState.ExitCode() != 128+15 {
+		t.Errorf("cancelled: %v, want exit 143 (SIGTERM)", cmd.ProcessState)
 	}
 }

@@ -290,8 +290,18 @@ func Prepare(req Request) (plan *Plan, err error) {
 	if err := p.credentials(req, t, dirRef, want[User], needTarget); err != nil {
 		return nil, err
 	}
-	if want[PID] && !req.NoFork {
+	if req.StatusForSignal {
+		p.add("signalstatus")
+	}
+	if want[PID] && !req.NoFork || req.StatusForSignal {
 		p.add("fork")
+	}
+	if req.Cancel != nil {
+		fd, err := unix.FcntlInt(req.Cancel.Fd(), unix.F_DUPFD_CLOEXEC, 3)
+		if err != nil {
+			return nil, fmt.Errorf("cannot hold the cancellation socket: %w", err)
+		}
+		p.add("cancel=%s", p.ref(fd))
 	}
 	if req.JoinCgroup {
 		if err := needTarget("--join-cgroup"); err != nil {

@@ -1,6 +1,9 @@
 package enter
 
-import "fmt"
+import (
+	"fmt"
+	"os"
+)
 
 // Request is one entry, described as nsenter's options describe it.
 type Request struct {
@@ -53,6 +56,15 @@ type Request struct {
 	// OnlyStdio: the program starts with descriptors 0, 1 and 2 only, as
 	// docker exec's; nsenter passes the caller's others on.
 	OnlyStdio bool
+
+	// StatusForSignal: when the program dies of signal N, the entry exits
+	// 128+N, as docker exec does, instead of dying of the same signal as
+	// nsenter does. The entry then always forks, to be there to say so.
+	StatusForSignal bool
+	// Cancel, when set, is a socket that reads end-of-file when the session
+	// is cancelled (the docker CLI's plugin socket): the program then gets
+	// SIGTERM. Prepare takes a copy.
+	Cancel *os.File
 }
 
 // DefaultContainerRoot is where host-tools mode mounts the container's root:

@@ -12,9 +12,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // MetadataCommand is how the CLI asks for Metadata.
@@ -103,27 +104,45 @@ func Parse(name string, args []string) (Invocation, error) {
 	return inv, errors.New("run this as 'docker " + name + "' (a Docker CLI plugin)")
 }
 
-// WatchCancel calls cancel when the CLI says the user cancelled: it closes
-// the socket it names in DOCKER_CLI_PLUGIN_SOCKET. Without that variable
-// (the plugin run by hand) it does nothing.
-func WatchCancel(cancel func()) {
+// CancelSocket connects to the socket the docker CLI names in
+// DOCKER_CLI_PLUGIN_SOCKET, which it closes when the user cancels: the
+// connection then reads end-of-file. It returns nil without that variable
+// (the plugin run by hand) or when the CLI cannot be reached.
+func CancelSocket() *os.File {
 	socket := os.Getenv("DOCKER_CLI_PLUGIN_SOCKET")
 	if socket == "" {
-		return
+		return nil
 	}
 	// An abstract socket, named with its "@" (as the docker CLI 28 sets
 	// it); a name without one is taken as abstract too.
 	if !strings.HasPrefix(socket, "@") {
 		socket = "@" + socket
 	}
-	conn, err := net.Dial("unix", socket)
+	// Plain system calls: the net package would start its poller, which
+	// costs more than the rest of this.
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
+		return nil
+	}
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: socket}); err != nil {
+		unix.Close(fd)
+		return nil
+	}
+	return os.NewFile(uintptr(fd), socket)
+}
+
+// WatchCancel calls cancel when the CLI says the user cancelled (see
+// CancelSocket).
+func WatchCancel(cancel func()) {
+	f := CancelSocket()
+	if f == nil {
 		return
 	}
 	go func() {
+		defer f.Close()
 		buf := make([]byte, 64)
 		for {
-			if _, err := conn.Read(buf); err != nil {
+			if _, err := f.Read(buf); err != nil {
 				cancel()
 				return
 			}

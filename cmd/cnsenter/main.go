@@ -98,7 +98,7 @@ func relayed(req enter.Request) int {
 	if root >= 0 {
 		defer unix.Close(root)
 	}
-	ws, err := relay.Run(p, relay.Options{PTY: true, ContainerRoot: root})
+	ws, err := relay.Run(p, relay.Options{ContainerRoot: root})
 	if err != nil {
 		return fail(err)
 	}

@@ -33,15 +33,31 @@ func withUser(req *enter.Request, user string, pid int) error {
 	return nil
 }
 
-// session runs the entry as our child and waits for it (internal/relay),
-// and exits as docker exec does: the program's status, 128+N for signal N.
+// session enters the container, and ends as docker exec does: the
+// program's status, 128+N for signal N. With a terminal to relay (pty and
+// stdin a terminal) it stays, as the entry's parent (internal/relay);
+// otherwise stage 2 runs in its place, as cnsenter's does, watching the
+// docker CLI's socket to end the program with SIGTERM when the user
+// cancels: one process and one fork fewer (about 1.3 ms of each command).
 func session(req enter.Request, container string, pty bool) error {
+	relayed := pty && relay.IsTerminal(0)
+	if !relayed {
+		req.StatusForSignal = true
+		if req.Cancel = plugin.CancelSocket(); req.Cancel != nil {
+			defer req.Cancel.Close() // the plan holds its own copy
+		}
+	}
 	p, err := enter.Prepare(req)
 	if err != nil {
 		return err
 	}
 	if req.HostTools && relay.IsTerminal(0) {
 		fmt.Fprintln(os.Stderr, enter.HostToolsBanner("docker nsenter", container, req.ContainerRoot))
+	}
+	if !relayed {
+		err := p.Exec()
+		p.Close()
+		return err
 	}
 	root, err := relay.ContainerRoot(req)
 	if err != nil {
@@ -53,7 +69,7 @@ func session(req enter.Request, container string, pty bool) error {
 	}
 	cancelled := make(chan struct{}, 1)
 	plugin.WatchCancel(func() { cancelled <- struct{}{} })
-	ws, err := relay.Run(p, relay.Options{PTY: pty, ContainerRoot: root, Cancel: cancelled})
+	ws, err := relay.Run(p, relay.Options{ContainerRoot: root, Cancel: cancelled})
 	switch {
 	case err != nil:
 		return err

@@ -44,6 +44,10 @@
 //   cgroup2=FD:DIR:PATH  the v2 one, with its directory DIR: the fork creates
 //                        the child in it (clone3 CLONE_INTO_CGROUP), else FD
 //   fork                 fork after entering; this process waits
+//   signalstatus         when the program dies of signal N, exit 128+N (as
+//                        docker exec does) instead of dying of it too
+//   cancel=FD            a socket that reads end-of-file when the caller
+//                        cancels the session: the program then gets SIGTERM
 //   label=CTX proc=FD    SELinux exec context, written via the host's /proc
 //   hosttools=MNT:ROOT:PATH  host tools: a private copy of our mount namespace
 //                        with the tree of mount namespace MNT (from directory
@@ -66,8 +70,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -91,6 +97,7 @@ const struct kind kinds[NKINDS] = {
 static const char *me = "cnsenter";
 static const char *hint; // hint=
 static int onlystdio;    // onlystdio
+static int signalstatus; // signalstatus
 
 static int audit_fd = -1;        // audit=: only the process that reports the end holds it
 static const char *audit_prefix;
@@ -196,7 +203,7 @@ void plan_init(struct plan *p)
 	memset(p, 0, sizeof(*p));
 	p->pidfd = p->root.fd = p->wd.fd = p->env_fd = p->ids_fd = p->proc_fd = -1;
 	p->tools_mnt = p->tools_root = p->seccomp_fd = -1;
-	p->cgroup2 = p->cgroup2_dir = -1;
+	p->cgroup2 = p->cgroup2_dir = p->cancel_fd = -1;
 }
 
 static void parse(struct plan *p, int argc, char **argv)
@@ -215,6 +222,10 @@ static void parse(struct plan *p, int argc, char **argv)
 			hint = v;
 		else if (!strcmp(k, "onlystdio"))
 			onlystdio = 1;
+		else if (!strcmp(k, "signalstatus"))
+			signalstatus = 1;
+		else if (!strcmp(k, "cancel"))
+			p->cancel_fd = plain_fd(v);
 		else if (!strcmp(k, "audit"))
 			audit_prefix = fd_and_path(v, &audit_fd);
 		else if (!strcmp(k, "cloexec")) {
@@ -425,6 +436,8 @@ static void exit_like(int status)
 	audit_end(status, NULL);
 	if (WIFEXITED(status))
 		_exit(WEXITSTATUS(status));
+	if (WIFSIGNALED(status) && signalstatus)
+		_exit(128 + WTERMSIG(status));
 	if (WIFSIGNALED(status)) {
 		// Die of the same signal, so our caller sees what happened, but do not
 		// dump a core of our own: the program already did if it was allowed to.
@@ -444,19 +457,39 @@ static void exit_like(int status)
 // wait_for waits for the program, passing on the signals sent to us. A signal
 // the terminal generated (si_code SI_KERNEL) has already reached the program,
 // which shares our process group; sending it again would deliver it twice.
-static void __attribute__((noreturn)) wait_for(pid_t child, const sigset_t *set)
+// When cancel is a descriptor, its end-of-file sends the program SIGTERM.
+static void __attribute__((noreturn)) wait_for(pid_t child, const sigset_t *set, int cancel)
 {
+	int sfd = signalfd(-1, set, SFD_CLOEXEC);
+	if (sfd < 0)
+		die(errno, "waiting for the program failed");
 	for (;;) {
-		siginfo_t si;
+		struct pollfd fds[2] = {{.fd = sfd, .events = POLLIN}, {.fd = cancel, .events = POLLIN}};
+		struct signalfd_siginfo si;
 		int status;
-		if (sigwaitinfo(set, &si) < 0) {
+		if (poll(fds, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			die(errno, "waiting for the program failed");
 		}
-		if (si.si_signo != SIGCHLD) {
-			if (si.si_code != SI_KERNEL)
-				kill(child, si.si_signo);
+		if (fds[1].revents) {
+			char b[64];
+			if (read(cancel, b, sizeof(b)) <= 0) {
+				kill(child, SIGTERM);
+				close(cancel);
+				cancel = -1; // poll ignores it from now on
+			}
+		}
+		if (!(fds[0].revents & POLLIN))
+			continue;
+		if (read(sfd, &si, sizeof(si)) != sizeof(si)) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			die(errno, "waiting for the program failed");
+		}
+		if (si.ssi_signo != SIGCHLD) {
+			if (si.ssi_code != SI_KERNEL)
+				kill(child, (int)si.ssi_signo);
 			continue;
 		}
 		for (;;) {
@@ -673,7 +706,7 @@ void run(const struct plan *p)
 		if (child < 0)
 			die(errno, "fork failed");
 		if (child > 0)
-			wait_for(child, &forwarded);
+			wait_for(child, &forwarded, p->cancel_fd);
 		sigprocmask(SIG_SETMASK, &saved, NULL);
 		audit_fd = -1; // the waiting parent reports the end, not us
 	}

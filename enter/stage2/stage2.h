@@ -45,6 +45,7 @@ struct plan {
 	gid_t groups[MAX_GROUPS];
 	int ngroups;
 	int preserve, keepcaps, fork;
+	int cancel_fd; // cancel=, -1 if none
 	const char *label;
 	int tools_mnt, tools_root; // hosttools=: -1 when not in host-tools mode
 	const char *tools_path;

@@ -1,8 +1,8 @@
-// Package relay runs a prepared entry as a child and stays with it: it
-// passes signals on, and when stdin is a terminal gives the program a
-// pseudo-terminal of its own, relayed to ours, as docker exec -t does. The
-// program then never holds our terminal: it cannot push keystrokes into it
-// (TIOCSTI) or reach what else is open on it.
+// Package relay runs a prepared entry from a terminal as a child and stays
+// with it: it gives the program a pseudo-terminal of its own, relayed to
+// ours, as docker exec -t does, and passes signals on. The program then
+// never holds our terminal: it cannot push keystrokes into it (TIOCSTI) or
+// reach what else is open on it.
 package relay
 
 import (
@@ -25,8 +25,6 @@ var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, sys
 
 // Options say how to run an entry.
 type Options struct {
-	// PTY gives the program a pseudo-terminal when stdin is a terminal.
-	PTY bool
 	// ContainerRoot, a directory descriptor of the container's root, or -1:
 	// the pseudo-terminal is opened in the devpts the program sees, the
 	// container's when it enters the container's mount namespace (so that
@@ -51,7 +49,8 @@ func ContainerRoot(req enter.Request) (int, error) {
 	return fd, nil
 }
 
-// Run starts the plan's stage 2 as our child, closes the plan, and waits.
+// Run starts the plan's stage 2 as our child, with a pseudo-terminal
+// relayed to ours (stdin must be a terminal), closes the plan, and waits.
 // It returns how the child ended; our terminal is as it was.
 func Run(p *enter.Plan, o Options) (syscall.WaitStatus, error) {
 	cmd, err := p.Command()
@@ -59,36 +58,18 @@ func Run(p *enter.Plan, o Options) (syscall.WaitStatus, error) {
 		p.Close()
 		return 0, err
 	}
-	var tty *terminal
-	if o.PTY && IsTerminal(0) {
-		if tty, err = newTerminal(cmd, o.ContainerRoot); err != nil {
-			p.Close()
-			return 0, err
-		}
-		defer tty.restore()
-	} else {
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	tty, err := newTerminal(cmd, o.ContainerRoot)
+	if err != nil {
+		p.Close()
+		return 0, err
 	}
-	toForward := forwarded
-	switch {
-	case tty != nil:
-	case IsTerminal(0):
-		// No pty on a terminal: the program shares it, and our process
-		// group, so the terminal's own signals reach it without us.
-		toForward = []os.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2}
-	default:
-		// A group of its own, so that a ^C on a terminal our stdout may be
-		// reaches it once, through us.
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	}
+	defer tty.restore()
 	signals := make(chan os.Signal, 8)
-	signal.Notify(signals, toForward...)
+	signal.Notify(signals, forwarded...)
 	defer signal.Stop(signals)
 	err = cmd.Start()
 	p.Close()
-	if tty != nil {
-		tty.closeSlave()
-	}
+	tty.closeSlave()
 	if err != nil {
 		return 0, fmt.Errorf("cannot start the entry: %w", err)
 	}
@@ -97,7 +78,7 @@ func Run(p *enter.Plan, o Options) (syscall.WaitStatus, error) {
 	for {
 		select {
 		case sig := <-signals:
-			if sig == syscall.SIGWINCH && tty != nil {
+			if sig == syscall.SIGWINCH {
 				tty.resize()
 				continue
 			}
@@ -106,9 +87,7 @@ func Run(p *enter.Plan, o Options) (syscall.WaitStatus, error) {
 			cmd.Process.Signal(syscall.SIGTERM)
 			o.Cancel = nil
 		case err := <-done:
-			if tty != nil {
-				tty.drain()
-			}
+			tty.drain()
 			ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
 			if !ok || err != nil && !errors.As(err, new(*exec.ExitError)) {
 				return 0, err
