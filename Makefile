@@ -24,15 +24,21 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) \
 	-X github.com/cnsenter/cnsenter/internal/libexec.Dir=$(LIBEXECDIR)
 GOFLAGS_BUILD := -trimpath
 STAGE2_CFLAGS := -O2 -Wall -Wextra -Wno-unused-parameter -Werror -static
+# The C program is also cnsenter's front and the plugin's (front.c): the
+# plugin's metadata, the Go plugin's own answer, as a C string.
+METADATA_HEADER := sed 's/["\\]/\\&/g; s/.*/\#define PLUGIN_METADATA "&"/'
 
 .PHONY: build build-deps demo docs deb test deps check unit integration fuzz bench clean install uninstall
 
 build: build-deps
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/cnsenter-go ./cmd/cnsenter
-	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/docker-nsenter ./cmd/docker-nsenter
-	$(CC) $(STAGE2_CFLAGS) -DLIBEXECDIR='"$(LIBEXECDIR)"' -o bin/cnsenter-enter \
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/docker-nsenter-go ./cmd/docker-nsenter
+	bin/docker-nsenter-go docker-cli-plugin-metadata | $(METADATA_HEADER) >bin/plugin-metadata.h
+	$(CC) $(STAGE2_CFLAGS) -DLIBEXECDIR='"$(LIBEXECDIR)"' -include bin/plugin-metadata.h -o bin/cnsenter-enter \
 		enter/stage2/stage2.c enter/stage2/front.c enter/stage2/seccomp.c -lseccomp
+	rm bin/plugin-metadata.h
 	ln -f bin/cnsenter-enter bin/cnsenter
+	ln -f bin/cnsenter-enter bin/docker-nsenter
 
 # Debian packages: build-deps for the build (gcc, static glibc, libseccomp),
 # deps for the tests too (containerd, runc, docker.io, busybox-static, ...).
@@ -90,6 +96,7 @@ bench: deps build
 install: build
 	install -D -m 0755 bin/cnsenter $(DESTDIR)$(PREFIX)/bin/cnsenter
 	install -D -m 0755 bin/cnsenter-go $(DESTDIR)$(LIBEXECDIR)/cnsenter-go
+	install -D -m 0755 bin/docker-nsenter-go $(DESTDIR)$(LIBEXECDIR)/docker-nsenter-go
 	install -D -m 0755 bin/cnsenter-enter $(DESTDIR)$(LIBEXECDIR)/cnsenter-enter
 	install -D -m 0755 bin/docker-nsenter $(DESTDIR)$(PLUGINDIR)/docker-nsenter
 	install -D -m 0644 docs/cnsenter.1 $(DESTDIR)$(MANDIR)/cnsenter.1
@@ -98,7 +105,7 @@ install: build
 	install -D -m 0644 completions/_cnsenter $(DESTDIR)$(ZSHCOMPDIR)/_cnsenter
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/cnsenter $(DESTDIR)$(LIBEXECDIR)/cnsenter-go $(DESTDIR)$(LIBEXECDIR)/cnsenter-enter $(DESTDIR)$(PLUGINDIR)/docker-nsenter
+	rm -f $(DESTDIR)$(PREFIX)/bin/cnsenter $(DESTDIR)$(LIBEXECDIR)/cnsenter-go $(DESTDIR)$(LIBEXECDIR)/docker-nsenter-go $(DESTDIR)$(LIBEXECDIR)/cnsenter-enter $(DESTDIR)$(PLUGINDIR)/docker-nsenter
 	rm -f $(DESTDIR)$(MANDIR)/cnsenter.1 $(DESTDIR)$(MANDIR)/docker-nsenter.1 $(DESTDIR)$(BASHCOMPDIR)/cnsenter $(DESTDIR)$(ZSHCOMPDIR)/_cnsenter
 	-rmdir $(DESTDIR)$(LIBEXECDIR)
 

@@ -1,4 +1,5 @@
-// The front of cnsenter: the program users run as cnsenter.
+// The front of cnsenter: the program users run as cnsenter, and the one
+// the docker CLI runs as its docker-nsenter plugin.
 //
 // cnsenter is written in Go (cmd/cnsenter, installed as cnsenter-go), and a
 // Go program takes about 1 ms to start, most of what a whole entry by
@@ -10,6 +11,12 @@
 // fails before a namespace is entered, is handed to cnsenter-go unchanged:
 // it gives every answer and every error message, so this file has none of
 // its own and the two cannot disagree about bad input.
+//
+// As docker-nsenter, it answers the docker CLI's metadata question itself
+// (the CLI asks before every run: a Go program would start once more just
+// to print a constant) and hands everything else to docker-nsenter-go.
+// The answer is the Go plugin's own, built in (PLUGIN_METADATA, written by
+// make build from docker-nsenter-go docker-cli-plugin-metadata).
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +36,6 @@
 #define LIBEXECDIR "/usr/local/libexec/cnsenter"
 #endif
 
-#define GO_NAME "cnsenter-go"
 
 // kind_of gives the CLONE_NEW* flag of a namespace option, short (-m) or
 // long (--mount), 0 for any other option.
@@ -208,29 +214,47 @@ fail:
 	return 0;
 }
 
-// go_side execs cnsenter-go with our command line: beside us, else where
-// make install puts it.
-static int go_side(char **argv)
+// go_side execs NAME-go with our command line: beside us, else where make
+// install puts it.
+static int go_side(const char *name, char **argv)
 {
-	char self[PATH_MAX], path[PATH_MAX + sizeof(GO_NAME)];
+	char self[PATH_MAX], go[64], path[PATH_MAX + sizeof(go)];
+	snprintf(go, sizeof(go), "%s-go", name);
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n > 0) {
 		self[n] = '\0';
 		char *slash = strrchr(self, '/');
 		if (slash) {
 			*slash = '\0';
-			snprintf(path, sizeof(path), "%s/%s", self, GO_NAME);
+			snprintf(path, sizeof(path), "%s/%s", self, go);
 			execv(path, argv);
 		}
 	}
-	execv(LIBEXECDIR "/" GO_NAME, argv);
-	fprintf(stderr, "cnsenter: cannot run %s, beside this program or in %s: %s: install cnsenter as a whole (make install)\n", GO_NAME,
-		LIBEXECDIR, strerror(errno));
+	snprintf(path, sizeof(path), "%s/%s", LIBEXECDIR, go);
+	execv(path, argv);
+	fprintf(stderr, "%s: cannot run %s, beside this program or in %s: %s: install cnsenter as a whole (make install)\n",
+		name, go, LIBEXECDIR, strerror(errno));
 	return 1;
+}
+
+// plugin is docker-nsenter's front.
+static int plugin(int argc, char **argv)
+{
+#ifdef PLUGIN_METADATA
+	if (argc == 2 && !strcmp(argv[1], "docker-cli-plugin-metadata")) {
+		fputs(PLUGIN_METADATA, stdout);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
+#endif
+	return go_side("docker-nsenter", argv);
 }
 
 int front(int argc, char **argv)
 {
+	const char *base = strrchr(argv[0], '/');
+	if (!strcmp(base ? base + 1 : argv[0], "docker-nsenter"))
+		return plugin(argc, argv);
+
 	struct command_line c;
 	struct plan p;
 	// As cmd/cnsenter/main.go, before anything else.
@@ -242,8 +266,8 @@ int front(int argc, char **argv)
 	// Audit records and the tests' switches are the Go side's.
 	const char *audit = getenv("CNSENTER_AUDIT_LOG");
 	if ((audit && *audit) || getenv("CNSENTER_NO_PIDFD_SETNS") || getenv("CNSENTER_NO_FAST_PATH"))
-		return go_side(argv);
+		return go_side("cnsenter", argv);
 	if (!parse(argc, argv, &c) || !prepare(&c, &p))
-		return go_side(argv);
+		return go_side("cnsenter", argv);
 	run(&p);
 }

@@ -12,7 +12,9 @@
 // It is a program of its own, not a constructor in the Go binaries: a Go
 // binary that links any C starts about 0.6 ms slower (its threads come from
 // pthreads, it carries a C runtime), on every run; a static C program is
-// started in about 0.3 ms. It is not meant to be run by hand.
+// started in about 0.3 ms. As cnsenter-enter it is not meant to be run by
+// hand; under the names cnsenter and docker-nsenter it is their front
+// (front.c).
 //
 // It only joins existing namespaces, never creates any. Plan entries
 // (argv[1..], up to "--"; the program's argv follows):

@@ -234,8 +234,8 @@ func installPlugin(from, dir string) (bool, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return false, fmt.Errorf("the docker nsenter plugin: %w", err)
 	}
-	// A link: the plugin finds its helpers (cnsenter-enter) beside the
-	// binary it links to.
+	// A link: the plugin finds its helpers (docker-nsenter-go,
+	// cnsenter-enter) beside the binary it links to.
 	if err := os.Symlink(from, filepath.Join(dir, "docker-nsenter")); err != nil {
 		return false, fmt.Errorf("the docker nsenter plugin: %w", err)
 	}

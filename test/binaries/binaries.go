@@ -8,27 +8,47 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 )
 
-// Build builds cnsenter (the C front), cnsenter-go, cnsenter-enter and
-// docker-nsenter into dir.
+// Build builds cnsenter-go, docker-nsenter-go and the C program that is
+// cnsenter-enter, cnsenter and docker-nsenter (enter/stage2) into dir.
 func Build(dir string) error {
 	_, self, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(self), "..", "..")
-	stage2 := filepath.Join(root, "enter", "stage2")
-	builds := [][]string{
-		{"cc", "-O2", "-Wall", "-Werror", "-o", filepath.Join(dir, "cnsenter-enter"),
-			filepath.Join(stage2, "stage2.c"), filepath.Join(stage2, "front.c"), filepath.Join(stage2, "seccomp.c"), "-lseccomp"},
-		{"ln", "-f", filepath.Join(dir, "cnsenter-enter"), filepath.Join(dir, "cnsenter")},
-		{"go", "build", "-o", filepath.Join(dir, "cnsenter-go"), "github.com/cnsenter/cnsenter/cmd/cnsenter"},
-		{"go", "build", "-o", filepath.Join(dir, "docker-nsenter"), "github.com/cnsenter/cnsenter/cmd/docker-nsenter"},
-	}
-	for _, args := range builds {
-		build := exec.Command(args[0], args[1:]...)
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := build.CombinedOutput(); err != nil {
-			return fmt.Errorf("%q: %w\n%s (make build-deps installs what the build needs)", args, err, out)
+	stage2 := filepath.Join(filepath.Dir(self), "..", "..", "enter", "stage2")
+	for _, cmd := range []string{"cnsenter", "docker-nsenter"} {
+		if err := run("go", "build", "-o", filepath.Join(dir, cmd+"-go"), "github.com/cnsenter/cnsenter/cmd/"+cmd); err != nil {
+			return err
 		}
+	}
+	// The plugin's metadata, as make build builds it in.
+	metadata, err := exec.Command(filepath.Join(dir, "docker-nsenter-go"), "docker-cli-plugin-metadata").Output()
+	if err != nil {
+		return fmt.Errorf("the plugin's metadata: %w", err)
+	}
+	header := filepath.Join(dir, "plugin-metadata.h")
+	if err := os.WriteFile(header, []byte("#define PLUGIN_METADATA "+strconv.Quote(string(metadata))+"\n"), 0o644); err != nil {
+		return err
+	}
+	defer os.Remove(header)
+	program := filepath.Join(dir, "cnsenter-enter")
+	if err := run("cc", "-O2", "-Wall", "-Werror", "-include", header, "-o", program,
+		filepath.Join(stage2, "stage2.c"), filepath.Join(stage2, "front.c"), filepath.Join(stage2, "seccomp.c"), "-lseccomp"); err != nil {
+		return err
+	}
+	for _, name := range []string{"cnsenter", "docker-nsenter"} {
+		if err := os.Link(program, filepath.Join(dir, name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func run(argv ...string) error {
+	build := exec.Command(argv[0], argv[1:]...)
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("%q: %w\n%s (make build-deps installs what the build needs)", argv, err, out)
 	}
 	return nil
 }

@@ -143,7 +143,7 @@ func quiet(env []string, argv ...string) error {
 }
 
 // linkPlugin installs the plugin as a link: it finds its helpers
-// (cnsenter-enter) beside the binary it links to.
+// (docker-nsenter-go, cnsenter-enter) beside the binary it links to.
 func linkPlugin(from, to string) error {
 	from, err := filepath.Abs(from)
 	if err != nil {

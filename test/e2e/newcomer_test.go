@@ -109,7 +109,7 @@ func TestDebianPackage(t *testing.T) {
 		if out, err := exec.Command("dpkg", "-r", "cnsenter").CombinedOutput(); err != nil {
 			t.Errorf("dpkg -r: %v\n%s", err, out)
 		}
-		for _, f := range []string{"/usr/bin/cnsenter", "/usr/libexec/cnsenter/cnsenter-go", "/usr/libexec/cnsenter/cnsenter-enter", "/usr/libexec/docker/cli-plugins/docker-nsenter", "/usr/share/man/man1/cnsenter.1.gz"} {
+		for _, f := range []string{"/usr/bin/cnsenter", "/usr/libexec/cnsenter/cnsenter-go", "/usr/libexec/cnsenter/docker-nsenter-go", "/usr/libexec/cnsenter/cnsenter-enter", "/usr/libexec/docker/cli-plugins/docker-nsenter", "/usr/share/man/man1/cnsenter.1.gz"} {
 			if _, err := os.Stat(f); err == nil {
 				t.Errorf("%s is still there after dpkg -r", f)
 			}

@@ -33,7 +33,8 @@ func newDockerCLI(t *testing.T) *dockerCLI {
 	plugins := filepath.Join(config, "cli-plugins")
 	os.MkdirAll(plugins, 0o755)
 	// A link, as a build tree's plugin is installed by hand: the plugin
-	// finds its helpers (cnsenter-enter) beside the binary it links to.
+	// finds its helpers (docker-nsenter-go, cnsenter-enter) beside the
+	// binary it links to.
 	if _, err := os.Stat(filepath.Join(bin, "docker-nsenter")); err != nil {
 		t.Fatalf("docker-nsenter is not built: %v", err)
 	}
@@ -41,6 +42,32 @@ func newDockerCLI(t *testing.T) *dockerCLI {
 		t.Fatal(err)
 	}
 	return &dockerCLI{config: config, env: []string{"DOCKER_CONFIG=" + config, "CONTAINERD_ADDRESS=" + eng.ContainerdAddress}}
+}
+
+// TestPluginFront: the plugin the docker CLI runs is the C front, which
+// answers the CLI's metadata question itself, with the Go plugin's own
+// answer, and hands the rest to docker-nsenter-go.
+func TestPluginFront(t *testing.T) {
+	requireEngines(t)
+	front, err := exec.Command(filepath.Join(bin, "docker-nsenter"), "docker-cli-plugin-metadata").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	goSide, err := exec.Command(filepath.Join(bin, "docker-nsenter-go"), "docker-cli-plugin-metadata").Output()
+	if err != nil || string(front) != string(goSide) || !json.Valid(front) {
+		t.Errorf("metadata: the front says %q, docker-nsenter-go %q (%v)", front, goSide, err)
+	}
+	// Which one answered: only the Go side starts threads.
+	trace := filepath.Join(t.TempDir(), "trace")
+	err = exec.Command("strace", "-f", "-qq", "-e", "trace=execve,clone,clone3", "-o", trace, filepath.Join(bin, "docker-nsenter"), "docker-cli-plugin-metadata").Run()
+	out, _ := os.ReadFile(trace)
+	if err != nil || len(out) == 0 || strings.Contains(string(out), "clone") {
+		t.Errorf("the metadata took a Go program (threads were started): %v\n%s", err, out)
+	}
+	d := newDockerCLI(t)
+	if r := d.run(t, "", "nsenter", "web", "hostname"); r.code != 0 || r.stdout != "webhost\n" {
+		t.Errorf("docker nsenter through the front: %v", r)
+	}
 }
 
 // run runs `docker -H ENGINE ARGS` with stdin.
