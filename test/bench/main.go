@@ -581,6 +581,7 @@ type rss struct {
 type size struct {
 	name  string
 	bytes int64
+	same  string // the first name of the same file (a hard link), if any
 }
 
 // binarySizes are those of the regular files in bin.
@@ -590,14 +591,23 @@ func binarySizes(bin string) ([]size, error) {
 		return nil, fmt.Errorf("sizes: %w", err)
 	}
 	var sizes []size
+	var infos []os.FileInfo
 	for _, ent := range entries {
 		info, err := ent.Info()
 		if err != nil {
 			return nil, fmt.Errorf("sizes: %w", err)
 		}
-		if info.Mode().IsRegular() {
-			sizes = append(sizes, size{ent.Name(), info.Size()})
+		if !info.Mode().IsRegular() {
+			continue
 		}
+		s := size{name: ent.Name(), bytes: info.Size()}
+		for i, earlier := range infos {
+			if os.SameFile(earlier, info) {
+				s.same = sizes[i].name
+				break
+			}
+		}
+		sizes, infos = append(sizes, s), append(infos, info)
 	}
 	return sizes, nil
 }
@@ -658,6 +668,10 @@ func (rep *report) print(w io.Writer) {
 	fmt.Fprintln(w, "\n| binary | size |")
 	fmt.Fprintln(w, "|---|---|")
 	for _, s := range rep.sizes {
+		if s.same != "" {
+			fmt.Fprintf(w, "| %s | the same file as %s |\n", s.name, s.same)
+			continue
+		}
 		fmt.Fprintf(w, "| %s | %s |\n", s.name, mib(s.bytes))
 	}
 	l := rep.load
