@@ -290,6 +290,9 @@ func Prepare(req Request) (plan *Plan, err error) {
 	if err := p.credentials(req, t, dirRef, want[User], needTarget); err != nil {
 		return nil, err
 	}
+	if req.IgnoredSignals != 0 {
+		p.add("sigign=%x", req.IgnoredSignals)
+	}
 	if req.StatusForSignal {
 		p.add("signalstatus")
 	}

@@ -61,6 +61,10 @@ type Request struct {
 	// 128+N, as docker exec does, instead of dying of the same signal as
 	// nsenter does. The entry then always forks, to be there to say so.
 	StatusForSignal bool
+	// IgnoredSignals are the signals the program starts with ignored, bit
+	// N-1 for signal N: nsenter passes the dispositions it was started with
+	// on, but a Go program cannot see them (see cmd/cnsenter).
+	IgnoredSignals uint64
 	// Cancel, when set, is a socket that reads end-of-file when the session
 	// is cancelled (the docker CLI's plugin socket): the program then gets
 	// SIGTERM. Prepare takes a copy.

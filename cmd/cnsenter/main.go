@@ -33,6 +33,7 @@ func run(args []string) int {
 	if os.Getuid() != os.Geteuid() {
 		return fail(errors.New("refusing to run with a real uid different from the effective uid (a set-user-ID install would hand every local user every container): run it as the user you mean"))
 	}
+	ignored := ignoredSignals()
 	inv, err := parseArgs(args)
 	var usage *getopt.Error
 	if errors.As(err, &usage) {
@@ -66,6 +67,7 @@ func run(args []string) int {
 		inv.req.Target = pid
 	}
 	inv.req.Name = name
+	inv.req.IgnoredSignals = ignored
 	if inv.req.HostTools && relay.IsTerminal(0) {
 		fmt.Fprintln(os.Stderr, enter.HostToolsBanner(name, inv.targetRef, inv.req.ContainerRoot))
 	}
@@ -134,6 +136,22 @@ func isNumber(s string) bool {
 		}
 	}
 	return true
+}
+
+// ignoredSignals are the signals we were started with ignored, which the
+// program must start with ignored too, as nsenter's does. The Go runtime
+// installs its handlers over them before main, so the C front that runs
+// first (enter/stage2/front.c) says which they were, in
+// CNSENTER_IGNORED_SIGNALS; it is removed, so that the program never sees
+// it. Run without the front, the program starts with none ignored.
+func ignoredSignals() uint64 {
+	v, ok := os.LookupEnv("CNSENTER_IGNORED_SIGNALS")
+	if !ok {
+		return 0
+	}
+	os.Unsetenv("CNSENTER_IGNORED_SIGNALS")
+	mask, _ := strconv.ParseUint(v, 16, 64)
+	return mask
 }
 
 // fail prints an error as our one line and gives the exit status.

@@ -237,6 +237,24 @@ static int go_side(const char *name, char **argv)
 	return 1;
 }
 
+// pass_ignored_signals tells cnsenter-go which signals we were started with
+// ignored: the program starts with them ignored too, as nsenter passes its
+// own on, but a Go program installs its handlers over them before main and
+// cannot know (it keeps only SIGHUP's and SIGINT's). A hex mask, bit N-1
+// for signal N, in CNSENTER_IGNORED_SIGNALS, which cnsenter-go removes.
+static void pass_ignored_signals(void)
+{
+	unsigned long long mask = 0;
+	for (int sig = 1; sig < 64; sig++) {
+		struct sigaction sa;
+		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+			mask |= 1ULL << (sig - 1);
+	}
+	char value[32];
+	snprintf(value, sizeof(value), "%llx", mask);
+	setenv("CNSENTER_IGNORED_SIGNALS", value, 1);
+}
+
 // plugin is docker-nsenter's front.
 static int plugin(int argc, char **argv)
 {
@@ -265,9 +283,9 @@ int front(int argc, char **argv)
 	}
 	// Audit records and the tests' switches are the Go side's.
 	const char *audit = getenv("CNSENTER_AUDIT_LOG");
-	if ((audit && *audit) || getenv("CNSENTER_NO_PIDFD_SETNS") || getenv("CNSENTER_NO_FAST_PATH"))
-		return go_side("cnsenter", argv);
-	if (!parse(argc, argv, &c) || !prepare(&c, &p))
-		return go_side("cnsenter", argv);
-	run(&p);
+	if (!(audit && *audit) && !getenv("CNSENTER_NO_PIDFD_SETNS") && !getenv("CNSENTER_NO_FAST_PATH") &&
+	    parse(argc, argv, &c) && prepare(&c, &p))
+		run(&p);
+	pass_ignored_signals();
+	return go_side("cnsenter", argv);
 }

@@ -50,6 +50,8 @@
 //                        docker exec does) instead of dying of it too
 //   cancel=FD            a socket that reads end-of-file when the caller
 //                        cancels the session: the program then gets SIGTERM
+//   sigign=MASK          signals the program starts with ignored (hex, bit
+//                        N-1 for signal N), as the caller had them
 //   label=CTX proc=FD    SELinux exec context, written via the host's /proc
 //   hosttools=MNT:ROOT:PATH  host tools: a private copy of our mount namespace
 //                        with the tree of mount namespace MNT (from directory
@@ -228,6 +230,13 @@ static void parse(struct plan *p, int argc, char **argv)
 			signalstatus = 1;
 		else if (!strcmp(k, "cancel"))
 			p->cancel_fd = plain_fd(v);
+		else if (!strcmp(k, "sigign")) {
+			char *e;
+			errno = 0;
+			p->ignored = strtoull(v, &e, 16);
+			if (errno || e == v || *e)
+				die(0, "internal error: bad sigign entry");
+		}
 		else if (!strcmp(k, "audit"))
 			audit_prefix = fd_and_path(v, &audit_fd);
 		else if (!strcmp(k, "cloexec")) {
@@ -803,6 +812,10 @@ void run(const struct plan *p)
 		if (p->seccomp_fd >= 0)
 			install_seccomp(p->seccomp_fd);
 	}
+
+	for (int sig = 1; sig < 64; sig++)
+		if (p->ignored & (1ULL << (sig - 1)))
+			signal(sig, SIG_IGN);
 
 	const char *file;
 	char *shell_argv[2];

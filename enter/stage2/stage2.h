@@ -46,6 +46,7 @@ struct plan {
 	int ngroups;
 	int preserve, keepcaps, fork;
 	int cancel_fd; // cancel=, -1 if none
+	unsigned long long ignored; // sigign=: bit N-1 for signal N
 	const char *label;
 	int tools_mnt, tools_root; // hosttools=: -1 when not in host-tools mode
 	const char *tools_path;

@@ -70,3 +70,27 @@ func signalName(sig syscall.Signal) string {
 	return map[syscall.Signal]string{syscall.SIGINT: "SIGINT", syscall.SIGTERM: "SIGTERM", syscall.SIGHUP: "SIGHUP",
 		syscall.SIGQUIT: "SIGQUIT", syscall.SIGUSR1: "SIGUSR1", syscall.SIGUSR2: "SIGUSR2", syscall.SIGWINCH: "SIGWINCH"}[sig]
 }
+
+// TestIgnoredSignalsPassedOn: the program starts with the signals ignored
+// that cnsenter was started with ignored, as nsenter's does, whichever
+// path enters: the C front by itself, or cnsenter-go (which the front tells,
+// since a Go program cannot see them), forking or not. The variable that
+// carries them never reaches the program.
+func TestIgnoredSignalsPassedOn(t *testing.T) {
+	tg := fullTarget(t)
+	ignoring := []string{"sh", "-c", `trap '' TERM USR1 PIPE; exec "$@"`, "sh"}
+	script := "grep SigIgn /proc/self/status; env | grep -c CNSENTER_IGNORED; true"
+	for _, args := range [][]string{
+		{"-t", tg.T(), "-n"},       // the front
+		{"-t", tg.T(), "-p"},       // the front, forking
+		{"-t", tg.T(), "-n", "-w"}, // cnsenter-go
+		{"-t", tg.T(), "-p", "-w"}, // cnsenter-go, forking
+	} {
+		t.Run(fmt.Sprint(args), func(t *testing.T) {
+			r := sameAs(t, "", nil, ignoring, append(args, "sh", "-c", script)...)
+			if !strings.Contains(r.stdout, "SigIgn:\t0000000000005200\n0\n") {
+				t.Errorf("want TERM, USR1 and PIPE ignored and no CNSENTER_IGNORED_SIGNALS: %q", r.stdout)
+			}
+		})
+	}
+}
