@@ -38,7 +38,7 @@ func withUser(req *enter.Request, user string, pid int) error {
 // stdin a terminal) it stays, as the entry's parent (internal/relay);
 // otherwise stage 2 runs in its place, as cnsenter's does, watching the
 // docker CLI's socket to end the program with SIGTERM when the user
-// cancels: one process and one fork fewer (about 1.3 ms of each command).
+// cancels: one process and one fork fewer (about 1 ms of each command).
 func session(req enter.Request, container string, pty bool) error {
 	relayed := pty && relay.IsTerminal(0)
 	if !relayed {
