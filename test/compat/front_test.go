@@ -90,3 +90,30 @@ func TestFrontWithoutGoSide(t *testing.T) {
 	}
 	oneLineError(t, run(t, front, "--version"), "cannot run cnsenter-go, beside this program or in ")
 }
+
+// TestFrontSameAsGoSide: on every command line of up to two words from a
+// set of tricky ones after "-t PID", and on a fixed sample of three-word
+// ones, the C front (entering by itself or handing over) and cnsenter-go
+// give the same output, errors and exit status.
+func TestFrontSameAsGoSide(t *testing.T) {
+	tg := fullTarget(t)
+	words := []string{"-a", "-F", "-m", "-u", "-p", "-U", "-ap", "-pa", "-Fa", "-am", "--all", "--pid", "--no-fork", "--al", "-", "--", "-t", "--target=" + tg.T()}
+	var lines [][]string
+	for _, a := range words {
+		lines = append(lines, []string{a})
+		for _, b := range words {
+			lines = append(lines, []string{a, b})
+		}
+	}
+	for i := 0; i < 200; i++ { // the same sample every run
+		lines = append(lines, []string{words[i*7%len(words)], words[i*11%len(words)], words[i*13%len(words)]})
+	}
+	goSide := []string{"CNSENTER_NO_FAST_PATH=1"}
+	for _, words := range lines {
+		args := append(append([]string{"-t", tg.T()}, words...), "sh", "-c", probe)
+		front, goes := runWith(t, "", nil, cnsenter, args...), runWith(t, "", goSide, cnsenter, args...)
+		if front != goes {
+			t.Errorf("%q:\nfront:       %v\ncnsenter-go: %v", args, front, goes)
+		}
+	}
+}
