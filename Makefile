@@ -70,14 +70,15 @@ unit:
 integration: build deb
 	CNSENTER_BIN=$(CURDIR)/bin/cnsenter CNSENTER_BIN_DIR=$(CURDIR)/bin CNSENTER_DEB=$(CURDIR)/dist/cnsenter_$(DEB_VERSION)_$(DEB_ARCH).deb $(GO) test -p 1 -count=1 -timeout 20m ./test/...
 
-# Each fuzz target for a bounded time.
+# Each fuzz target for a bounded time (test/fuzz.sh: a failure of Go's
+# fuzzing engine that found nothing is run once more).
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzAgainstGlibc$$' -fuzztime 20s ./internal/getopt
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./runtime/ref
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./internal/passwd
-	$(GO) test -run '^$$' -fuzz '^FuzzParseArgs$$' -fuzztime 20s ./cmd/cnsenter
-	$(GO) test -run '^$$' -fuzz '^FuzzSeccompProfile$$' -fuzztime 20s ./enter
-	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 20s ./runtime/containerd
+	GO=$(GO) bash test/fuzz.sh FuzzAgainstGlibc ./internal/getopt
+	GO=$(GO) bash test/fuzz.sh FuzzParse ./runtime/ref
+	GO=$(GO) bash test/fuzz.sh FuzzParse ./internal/passwd
+	GO=$(GO) bash test/fuzz.sh FuzzParseArgs ./cmd/cnsenter
+	GO=$(GO) bash test/fuzz.sh FuzzSeccompProfile ./enter
+	GO=$(GO) bash test/fuzz.sh FuzzDecode ./runtime/containerd
 
 test: deps check unit integration fuzz
 
