@@ -36,23 +36,13 @@
 #define LIBEXECDIR "/usr/local/libexec/cnsenter"
 #endif
 
-
 // kind_of gives the CLONE_NEW* flag of a namespace option, short (-m) or
 // long (--mount), 0 for any other option.
-static int kind_of(char short_name, const char *long_name)
+static int kind_of(char letter, const char *option)
 {
-	static const struct {
-		char short_name;
-		const char *long_name;
-		int flag;
-	} options[] = {
-		{'m', "mount", CLONE_NEWNS},   {'u', "uts", CLONE_NEWUTS},       {'i', "ipc", CLONE_NEWIPC},
-		{'n', "net", CLONE_NEWNET},    {'p', "pid", CLONE_NEWPID},       {'U', "user", CLONE_NEWUSER},
-		{'C', "cgroup", CLONE_NEWCGROUP}, {'T', "time", CLONE_NEWTIME},
-	};
-	for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
-		if (long_name ? !strcmp(long_name, options[i].long_name) : short_name == options[i].short_name)
-			return options[i].flag;
+	for (size_t i = 0; i < NKINDS; i++)
+		if (option ? !strcmp(option, kinds[i].option) : letter == kinds[i].letter)
+			return kinds[i].flag;
 	return 0;
 }
 

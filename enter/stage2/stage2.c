@@ -93,9 +93,10 @@ extern char **environ;
 // of run(); mnt late, since entering it resets the root and the working
 // directory that later steps start from.
 const struct kind kinds[NKINDS] = {
-	{"user", CLONE_NEWUSER}, {"cgroup", CLONE_NEWCGROUP}, {"ipc", CLONE_NEWIPC},
-	{"uts", CLONE_NEWUTS},   {"net", CLONE_NEWNET},       {"pid", CLONE_NEWPID},
-	{"mnt", CLONE_NEWNS},    {"time", CLONE_NEWTIME},
+	{"user", CLONE_NEWUSER, 'U', "user"}, {"cgroup", CLONE_NEWCGROUP, 'C', "cgroup"},
+	{"ipc", CLONE_NEWIPC, 'i', "ipc"},    {"uts", CLONE_NEWUTS, 'u', "uts"},
+	{"net", CLONE_NEWNET, 'n', "net"},    {"pid", CLONE_NEWPID, 'p', "pid"},
+	{"mnt", CLONE_NEWNS, 'm', "mount"},   {"time", CLONE_NEWTIME, 'T', "time"},
 };
 
 static const char *me = "cnsenter";

@@ -17,6 +17,8 @@
 extern const struct kind {
 	const char *name; // as in /proc/PID/ns
 	int flag;
+	char letter;        // nsenter's option: -m
+	const char *option; // and its long name: --mount
 } kinds[NKINDS];
 
 struct file {
