@@ -245,8 +245,7 @@ static void pass_ignored_signals(void)
 	setenv("CNSENTER_IGNORED_SIGNALS", value, 1);
 }
 
-// plugin is docker-nsenter's front.
-static int plugin(int argc, char **argv)
+int plugin_front(int argc, char **argv)
 {
 #ifdef PLUGIN_METADATA
 	if (argc == 2 && !strcmp(argv[1], "docker-cli-plugin-metadata")) {
@@ -259,10 +258,6 @@ static int plugin(int argc, char **argv)
 
 int front(int argc, char **argv)
 {
-	const char *base = strrchr(argv[0], '/');
-	if (!strcmp(base ? base + 1 : argv[0], "docker-nsenter"))
-		return plugin(argc, argv);
-
 	struct command_line c;
 	struct plan p;
 	// As cmd/cnsenter/main.go, before anything else.

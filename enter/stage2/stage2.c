@@ -845,10 +845,14 @@ void run(const struct plan *p)
 
 int main(int argc, char **argv)
 {
-	// One program, two names: as cnsenter-enter it carries out a plan the
-	// Go side made; under any other name it is cnsenter itself (front.c).
-	const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
-	if (argc > 0 && strcmp(base ? base + 1 : argv[0], "cnsenter-enter") != 0)
+	// One program, three names: as cnsenter-enter it carries out a plan the
+	// Go side made; as docker-nsenter it is the plugin's front, under any
+	// other name cnsenter's (front.c).
+	const char *name = argc > 0 ? strrchr(argv[0], '/') : NULL;
+	name = name ? name + 1 : argc > 0 ? argv[0] : "";
+	if (!strcmp(name, "docker-nsenter"))
+		return plugin_front(argc, argv);
+	if (argc > 0 && strcmp(name, "cnsenter-enter") != 0)
 		return front(argc, argv);
 	if (argc < 2) {
 		fprintf(stderr, "cnsenter-enter: the second stage of cnsenter and docker nsenter, run by them with a plan; not to be run by hand\n");

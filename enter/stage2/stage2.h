@@ -66,8 +66,10 @@ void plan_init(struct plan *p);
 // run carries a plan out: enters, forks when asked, execs the program.
 void __attribute__((noreturn)) run(const struct plan *p);
 
-// front is main() when we are run as cnsenter (front.c).
+// front is main() when we are run as cnsenter, plugin_front when we are run
+// as docker-nsenter (front.c).
 int front(int argc, char **argv);
+int plugin_front(int argc, char **argv);
 
 // die reports an error as "cnsenter: MESSAGE[: strerror(err)]", records it
 // in the audit log when there is one, and exits with status 1.
