@@ -235,7 +235,7 @@ static int go_side(const char *name, char **argv)
 static void pass_ignored_signals(void)
 {
 	unsigned long long mask = 0;
-	for (int sig = 1; sig < 64; sig++) {
+	for (int sig = 1; sig < NSIG; sig++) { // NSIG is 65: signals 1 to 64, bits 0 to 63
 		struct sigaction sa;
 		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
 			mask |= 1ULL << (sig - 1);

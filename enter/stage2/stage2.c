@@ -814,7 +814,7 @@ void run(const struct plan *p)
 			install_seccomp(p->seccomp_fd);
 	}
 
-	for (int sig = 1; sig < 64; sig++)
+	for (int sig = 1; sig < NSIG; sig++) // NSIG is 65: signals 1 to 64, bits 0 to 63
 		if (p->ignored & (1ULL << (sig - 1)))
 			signal(sig, SIG_IGN);
 
