@@ -71,17 +71,7 @@ func TestRefusesSetuidInstall(t *testing.T) {
 	}
 	defer os.RemoveAll(dir)
 	os.Chmod(dir, 0o755) // reachable by uid 1000
-	bin := filepath.Join(dir, "cnsenter")
-	data, err := os.ReadFile(cnsenter)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(bin, 0o755|os.ModeSetuid); err != nil {
-		t.Fatal(err)
-	}
+	bin := copyOf(t, dir, 0o755|os.ModeSetuid)
 	r := run(t, "setpriv", "--reuid=1000", "--regid=1000", "--clear-groups", bin, "-t", "1", "-n", "true")
 	oneLineError(t, r, "refusing to run with a real uid different from the effective uid")
 }

@@ -76,15 +76,7 @@ func TestFrontWithoutGoSide(t *testing.T) {
 	if _, err := os.Stat("/usr/local/libexec/cnsenter/cnsenter-go"); err == nil {
 		t.Skip("an installed cnsenter-go (/usr/local/libexec/cnsenter) would be found")
 	}
-	dir := t.TempDir()
-	front := filepath.Join(dir, "cnsenter")
-	data, err := os.ReadFile(cnsenter)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(front, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	front := copyOf(t, t.TempDir(), 0o755)
 	if r := run(t, front, "-t", tg.T(), "-u", "hostname"); r.code != 0 || r.stdout != "full-target\n" {
 		t.Errorf("the front alone, -t PID -u hostname: %v", r)
 	}

@@ -53,6 +53,23 @@ func testMain(m *testing.M) int {
 	return m.Run()
 }
 
+// copyOf copies the binary under test to DIR/cnsenter, with mode.
+func copyOf(t *testing.T, dir string, mode os.FileMode) string {
+	t.Helper()
+	bin := filepath.Join(dir, "cnsenter")
+	data, err := os.ReadFile(cnsenter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(bin, mode); err != nil { // WriteFile sets no set-user-ID bit
+		t.Fatal(err)
+	}
+	return bin
+}
+
 func requireRoot(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
