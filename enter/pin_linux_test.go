@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cnsenter/cnsenter/test/binaries"
 )
 
 // TestMain builds stage 2 (cnsenter-enter) once, for every test and the
@@ -30,10 +32,8 @@ func TestMain(m *testing.M) {
 			os.Exit(2)
 		}
 		Stage2 = filepath.Join(dir, stage2Name)
-		build := exec.Command("cc", "-O2", "-Wall", "-Werror", "-o", Stage2, "stage2/stage2.c", "stage2/front.c", "stage2/seccomp.c", "-lseccomp")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "building cnsenter-enter (needs gcc and libseccomp-dev: make build-deps):", err)
+		if err := binaries.Stage2(Stage2); err != nil {
+			fmt.Fprintln(os.Stderr, "building cnsenter-enter:", err)
 			os.RemoveAll(dir)
 			os.Exit(2)
 		}

@@ -14,8 +14,6 @@ import (
 // Build builds cnsenter-go, docker-nsenter-go and the C program that is
 // cnsenter-enter, cnsenter and docker-nsenter (enter/stage2) into dir.
 func Build(dir string) error {
-	_, self, _, _ := runtime.Caller(0)
-	stage2 := filepath.Join(filepath.Dir(self), "..", "..", "enter", "stage2")
 	for _, cmd := range []string{"cnsenter", "docker-nsenter"} {
 		if err := run("go", "build", "-o", filepath.Join(dir, cmd+"-go"), "github.com/cnsenter/cnsenter/cmd/"+cmd); err != nil {
 			return err
@@ -32,8 +30,7 @@ func Build(dir string) error {
 	}
 	defer os.Remove(header)
 	program := filepath.Join(dir, "cnsenter-enter")
-	if err := run("cc", "-O2", "-Wall", "-Werror", "-include", header, "-o", program,
-		filepath.Join(stage2, "stage2.c"), filepath.Join(stage2, "front.c"), filepath.Join(stage2, "seccomp.c"), "-lseccomp"); err != nil {
+	if err := Stage2(program, "-include", header); err != nil {
 		return err
 	}
 	for _, name := range []string{"cnsenter", "docker-nsenter"} {
@@ -42,6 +39,18 @@ func Build(dir string) error {
 		}
 	}
 	return nil
+}
+
+// Stage2 builds the C program (enter/stage2) as program, with more
+// compiler flags: make build's build of it, for tests.
+func Stage2(program string, flags ...string) error {
+	_, self, _, _ := runtime.Caller(0)
+	src := filepath.Join(filepath.Dir(self), "..", "..", "enter", "stage2")
+	argv := append([]string{"cc", "-O2", "-Wall", "-Werror", "-o", program}, flags...)
+	for _, file := range []string{"stage2.c", "front.c", "seccomp.c"} {
+		argv = append(argv, filepath.Join(src, file))
+	}
+	return run(append(argv, "-lseccomp")...)
 }
 
 func run(argv ...string) error {
