@@ -332,19 +332,16 @@ func TestJoinCgroup(t *testing.T) {
 	}
 	// With a fork the program joins, the waiting parent stays out: forked
 	// straight into the v2 cgroup (clone3), or moved in like the others.
-	for _, env := range []string{"", "CNSENTER_NO_CLONE_INTO_CGROUP=1"} {
-		if env != "" {
-			t.Setenv("CNSENTER_NO_CLONE_INTO_CGROUP", "1")
-		}
-		s := startSession(t, "-t", tg.T(), "-p", "-c", "sleep", "1000")
+	for _, env := range [][]string{nil, {"CNSENTER_NO_CLONE_INTO_CGROUP=1"}} {
+		s := startSessionEnv(t, env, "-t", tg.T(), "-p", "-c", "sleep", "1000")
 		for _, dir := range dirs {
 			data, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
 			pids := strings.Fields(string(data))
 			if !slices.Contains(pids, strconv.Itoa(s.program)) {
-				t.Errorf("%s %s: the program %d is not in %v", env, dir, s.program, pids)
+				t.Errorf("%v %s: the program %d is not in %v", env, dir, s.program, pids)
 			}
 			if slices.Contains(pids, strconv.Itoa(s.cmd.Process.Pid)) {
-				t.Errorf("%s %s: the waiting parent %d joined too", env, dir, s.cmd.Process.Pid)
+				t.Errorf("%v %s: the waiting parent %d joined too", env, dir, s.cmd.Process.Pid)
 			}
 		}
 	}
