@@ -61,11 +61,7 @@ func TestSessionEnds(t *testing.T) {
 				t.Errorf("want the program to get %v and exit 9, and our modes back: %q", sig, all)
 			}
 			time.Sleep(100 * time.Millisecond)
-			for _, program := range []string{"cnsenter", "cnsenter-go", "cnsenter-enter"} {
-				if left := processesOf(filepath.Join(bin, program)); len(left) != 0 {
-					t.Errorf("%s processes left: %v", program, left)
-				}
-			}
+			noneLeft(t)
 		})
 	}
 }

@@ -102,11 +102,7 @@ func TestManySessions(t *testing.T) {
 	}
 
 	time.Sleep(500 * time.Millisecond) // idle connections close
-	for _, program := range []string{"cnsenter", "cnsenter-go", "cnsenter-enter"} {
-		if left := processesOf(filepath.Join(bin, program)); len(left) != 0 {
-			t.Errorf("%s processes left: %v", program, left)
-		}
-	}
+	noneLeft(t)
 	for name, pid := range daemons {
 		if now := openFiles(t, pid); now > before[name]+2 {
 			t.Errorf("%s holds %d descriptors, %d before", name, now, before[name])
@@ -114,6 +110,17 @@ func TestManySessions(t *testing.T) {
 	}
 	if now := openFiles(t, os.Getpid()); now > ourFiles+2 {
 		t.Errorf("the test holds %d descriptors, %d before", now, ourFiles)
+	}
+}
+
+// noneLeft checks that no process runs any of cnsenter's programs: the
+// front, the Go side, stage 2.
+func noneLeft(t *testing.T) {
+	t.Helper()
+	for _, program := range []string{"cnsenter", "cnsenter-go", "cnsenter-enter"} {
+		if left := processesOf(filepath.Join(bin, program)); len(left) != 0 {
+			t.Errorf("%s processes left: %v", program, left)
+		}
 	}
 }
 
