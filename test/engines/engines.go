@@ -48,7 +48,7 @@ type Engines struct {
 // cause are removed again; a directory only if empty.
 var hostPaths = []string{
 	"/etc/docker/key.json", "/etc/docker", "/run/docker/plugins", "/run/docker",
-	"/run/containerd/runc/" + Namespace, "/run/containerd/runc/moby", "/run/containerd/runc",
+	"/run/containerd/runc/moby", "/run/containerd/runc",
 	"/run/containerd/fifo", "/run/containerd/s", "/run/containerd",
 }
 
@@ -258,7 +258,10 @@ func (e *Engines) RunTask(id string, argv ...string) error {
 	if err := BusyboxRoot(root); err != nil {
 		return err
 	}
-	args := append([]string{"-n", Namespace, "run", "-d", "--rootfs", root, id}, argv...)
+	// runc's state in our directory, not under /run/containerd/runc/NAMESPACE,
+	// which every containerd shares: two test runs at once would otherwise
+	// both own task ID "dup".
+	args := append([]string{"-n", Namespace, "run", "-d", "--runc-root", filepath.Join(e.Dir, "runc"), "--rootfs", root, id}, argv...)
 	_, err := e.Ctr(args...)
 	return err
 }
