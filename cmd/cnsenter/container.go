@@ -8,6 +8,7 @@ import (
 	"os"
 	"text/tabwriter"
 
+	"github.com/cnsenter/cnsenter/internal/printable"
 	"github.com/cnsenter/cnsenter/runtime"
 	"github.com/cnsenter/cnsenter/runtime/docker"
 	"github.com/cnsenter/cnsenter/runtime/resolve"
@@ -53,7 +54,7 @@ func resolveContainer(inv *invocation) (int, error) {
 // and a note on how it was found is shown.
 func found(inv *invocation, c runtime.Container) int {
 	if c.Note != "" {
-		fmt.Fprintf(os.Stderr, "%s: %s\n", name, c.Note)
+		fmt.Fprintf(os.Stderr, "%s: %s\n", name, printable.String(c.Note))
 	}
 	inv.req.Container, inv.req.ContainerID = inv.targetRef, c.ID
 	if a := inv.req.Audit; a != nil {
@@ -73,7 +74,7 @@ func listContainers(inv *invocation) error {
 	defer e.Close()
 	list, errs := e.List(context.Background())
 	for _, err := range errs {
-		fmt.Fprintf(os.Stderr, "%s: %s\n", name, err)
+		fmt.Fprintf(os.Stderr, "%s: %s\n", name, printable.String(err.Error()))
 	}
 	if len(errs) > 0 && len(errs) == e.Runtimes() {
 		return errReported
@@ -93,7 +94,10 @@ func listContainers(inv *invocation) error {
 		if len(id) > 12 {
 			id = id[:12]
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", c.Runtime, c.Namespace, c.Name, id, c.PID, c.Image, c.Status)
+		// What the engines say of their containers is shown, never acted on
+		// by the terminal.
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", c.Runtime, printable.String(c.Namespace), printable.String(c.Name),
+			printable.String(id), c.PID, printable.String(c.Image), printable.String(c.Status))
 	}
 	return w.Flush()
 }

@@ -147,16 +147,40 @@ static void audit_end(int status, const char *error)
 	audit_fd = -1;
 }
 
+// printable copies s to out with every byte that a terminal could act on
+// (C0 controls, DEL, and any byte of 128 or more, which is how C1 controls
+// are spelled) written as \xHH: messages carry names, paths and working
+// directories that come from the container, and they go to the caller's
+// terminal.
+const char *printable(const char *s, char *out, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t j = 0;
+	for (; *s && j + 5 < size; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch >= 0x20 && ch < 0x7f) {
+			out[j++] = (char)ch;
+			continue;
+		}
+		out[j++] = '\\';
+		out[j++] = 'x';
+		out[j++] = hex[ch >> 4];
+		out[j++] = hex[ch & 15];
+	}
+	out[j] = '\0';
+	return out;
+}
+
 void die(int err, const char *fmt, ...)
 {
-	char msg[1024];
+	char msg[1024], shown[4096];
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (err && n >= 0 && (size_t)n < sizeof(msg))
 		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", strerror(err));
-	fprintf(stderr, "%s: %s\n", me, msg);
+	fprintf(stderr, "%s: %s\n", me, printable(msg, shown, sizeof(shown)));
 	audit_end(0, msg);
 	_exit(1);
 }
@@ -653,6 +677,22 @@ void run(const struct plan *p)
 {
 	int done = 0, setgroups_failed = 0;
 	int mask = wanted(p);
+	// For the tests only: stop just before the exec, with everything
+	// still open and the credentials already changed, so that a test can
+	// attack that moment from inside the container at leisure.
+	int stop_before_exec = getenv("CNSENTER_TEST_STOP_BEFORE_EXEC") != NULL;
+
+	// Not dumpable until the exec: the kernel then lets no process of the
+	// container, whatever its uid and capabilities, open our /proc/PID
+	// files (fd/, root, cwd, environ, mem) or ptrace us (ptrace(2), "Ptrace
+	// access mode checking": a non-dumpable process needs CAP_SYS_PTRACE
+	// in the initial user namespace). Once in its PID namespace we are
+	// visible there, holding the plan's descriptors until the exec closes
+	// them; a uid change would clear the flag too, but only from then on.
+	// The exec of an ordinary program makes it dumpable again, when our
+	// descriptors are gone.
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		die(errno, "cannot make this process undumpable");
 
 	// Drop supplementary groups before a user namespace hides them from us;
 	// they are dropped again after entering, and only both failing is fatal.
@@ -818,6 +858,9 @@ void run(const struct plan *p)
 		if (p->ignored & (1ULL << (sig - 1)))
 			signal(sig, SIG_IGN);
 
+	if (stop_before_exec)
+		raise(SIGSTOP);
+
 	const char *file;
 	char *shell_argv[2];
 	char *const *argv = p->argv;
@@ -838,8 +881,9 @@ void run(const struct plan *p)
 		execv(file, shell_argv);
 	}
 	int err = errno;
-	fprintf(stderr, "%s: failed to execute %s: %s%s%s\n", me, file, strerror(err), err == ENOENT && hint ? ": " : "",
-		err == ENOENT && hint ? hint : "");
+	char shown[4 * PATH_MAX];
+	fprintf(stderr, "%s: failed to execute %s: %s%s%s\n", me, printable(file, shown, sizeof(shown)), strerror(err),
+		err == ENOENT && hint ? ": " : "", err == ENOENT && hint ? hint : "");
 	_exit(err == ENOENT ? 127 : 126);
 }
 

@@ -75,6 +75,10 @@ int plugin_front(int argc, char **argv);
 // in the audit log when there is one, and exits with status 1.
 void __attribute__((noreturn, format(printf, 2, 3))) die(int err, const char *fmt, ...);
 
+// printable writes s into out (size bytes) with control bytes, and every
+// byte of 128 or more, escaped as \xHH, for the caller's terminal.
+const char *printable(const char *s, char *out, size_t size);
+
 // compile_seccomp reads the profile description at fd (see seccomp.c) and
 // returns a memfd holding the BPF program, at offset 0.
 int compile_seccomp(int fd);
