@@ -13,6 +13,7 @@ import (
 
 	"github.com/cnsenter/cnsenter/enter"
 	"github.com/cnsenter/cnsenter/internal/getopt"
+	"github.com/cnsenter/cnsenter/internal/printable"
 	"github.com/cnsenter/cnsenter/internal/relay"
 	"golang.org/x/sys/unix"
 )
@@ -69,12 +70,13 @@ func run(args []string) int {
 	inv.req.Name = name
 	inv.req.IgnoredSignals = ignored
 	if inv.req.HostTools && relay.IsTerminal(0) {
-		fmt.Fprintln(os.Stderr, enter.HostToolsBanner(name, inv.targetRef, inv.req.ContainerRoot))
+		fmt.Fprintln(os.Stderr, printable.String(enter.HostToolsBanner(name, inv.targetRef, inv.req.ContainerRoot)))
 	}
 	if inv.req.Container != "" {
 		// A container gets what docker exec would give it: descriptors 0,
 		// 1 and 2 only. A PID target gets ours, as with nsenter.
 		inv.req.OnlyStdio = true
+		inv.req.GuardHint = "run it as root with every capability (no -S, -G, --confine), enter the mount namespace too (-m) with --env, or leave out -p"
 	}
 	if inv.req.Container != "" && !inv.noPTY && relay.IsTerminal(0) {
 		return relayed(inv.req)
@@ -162,6 +164,6 @@ func fail(err error) int {
 	if errors.Is(err, errReported) {
 		return 1
 	}
-	fmt.Fprintf(os.Stderr, "%s: %s\n", name, err)
+	fmt.Fprintf(os.Stderr, "%s: %s\n", name, printable.String(err.Error()))
 	return 1
 }

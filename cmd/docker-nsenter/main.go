@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cnsenter/cnsenter/enter"
+	"github.com/cnsenter/cnsenter/internal/printable"
 	"github.com/cnsenter/cnsenter/plugin"
 	cruntime "github.com/cnsenter/cnsenter/runtime"
 	"github.com/cnsenter/cnsenter/runtime/bundle"
@@ -69,7 +70,7 @@ func main() {
 	case errors.Is(err, errUsage):
 		os.Exit(125) // as docker exec for bad flags
 	default:
-		fmt.Fprintf(os.Stderr, "docker nsenter: %s\n", err)
+		fmt.Fprintf(os.Stderr, "docker nsenter: %s\n", printable.String(err.Error()))
 		os.Exit(1)
 	}
 }
@@ -173,7 +174,7 @@ func run(global plugin.Global, o options, name string, program []string) error {
 		return strip(err, "docker://")
 	}
 	if c.Note != "" {
-		fmt.Fprintf(os.Stderr, "docker nsenter: %s\n", strip(errors.New(c.Note), "docker://"))
+		fmt.Fprintf(os.Stderr, "docker nsenter: %s\n", printable.String(strip(errors.New(c.Note), "docker://").Error()))
 	}
 	req, err := request(ctx, o, c, program)
 	if err != nil {
@@ -224,6 +225,7 @@ func request(ctx context.Context, o options, c cruntime.Container, program []str
 		Program:       program,
 		NotFoundHint:  "the container has no such program (--host-tools runs the host's)",
 		OnlyStdio:     true,
+		GuardHint:     "use --privileged, or leave pid out of --ns",
 	}
 	if o.auditLog != "" {
 		req.Audit = &enter.Audit{Path: o.auditLog, Target: c.Name, Runtime: "docker", ContainerID: c.ID}

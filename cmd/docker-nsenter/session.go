@@ -8,6 +8,7 @@ import (
 
 	"github.com/cnsenter/cnsenter/enter"
 	"github.com/cnsenter/cnsenter/internal/passwd"
+	"github.com/cnsenter/cnsenter/internal/printable"
 	"github.com/cnsenter/cnsenter/internal/relay"
 	"github.com/cnsenter/cnsenter/plugin"
 )
@@ -52,7 +53,7 @@ func session(req enter.Request, container string, pty bool) error {
 		return err
 	}
 	if req.HostTools && relay.IsTerminal(0) {
-		fmt.Fprintln(os.Stderr, enter.HostToolsBanner("docker nsenter", container, req.ContainerRoot))
+		fmt.Fprintln(os.Stderr, printable.String(enter.HostToolsBanner("docker nsenter", container, req.ContainerRoot)))
 	}
 	if !relayed {
 		err := p.Exec()
