@@ -25,6 +25,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cnsenter/cnsenter/runtime"
+	cref "github.com/cnsenter/cnsenter/runtime/ref"
 )
 
 // apiVersion is fixed rather than negotiated, which would cost a round trip
@@ -199,6 +200,9 @@ func (a *Adapter) Resolve(ctx context.Context, name string) (runtime.Container, 
 	ctx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
 	ref := "docker://" + name
+	if err := cref.CheckName(name); err != nil {
+		return runtime.Container{}, err
+	}
 	var c inspect
 	if err := a.get(ctx, "/containers/"+url.PathEscape(name)+"/json", &c); err != nil {
 		var e *apiError

@@ -105,6 +105,13 @@ func digits(s string) bool {
 	return s != ""
 }
 
+// CheckName tells whether a container name, ID or ID prefix is one that
+// Docker and containerd could have given, before it goes into a request:
+// "..", "/" or "?" in an API path would make it another request.
+func CheckName(name string) error {
+	return checkName(name, name)
+}
+
 // checkName accepts what Docker and containerd accept in names and IDs: a
 // letter or digit, then letters, digits and . _ - (Docker's leading "/"
 // aside), nothing else.
