@@ -281,10 +281,14 @@ func Prepare(req Request) (plan *Plan, err error) {
 		}
 	}
 
+	hostFiles := programFromHost(req, want)
+	if err := guard(req, t, want, files, hostFiles); err != nil {
+		return nil, err
+	}
 	if err := p.directories(req, t, needTarget); err != nil {
 		return nil, err
 	}
-	if err := p.environment(req, t, needTarget); err != nil {
+	if err := p.environment(req, t, needTarget, hostFiles); err != nil {
 		return nil, err
 	}
 	if err := p.credentials(req, t, dirRef, want[User], needTarget); err != nil {
@@ -461,9 +465,7 @@ func (p *Plan) directories(req Request, t *target, needTarget func(string) error
 }
 
 // mountModes sets up host-tools and read-only mode. In host-tools mode the
-// mount namespace is the source of the container's tree, not entered, and
-// the program gets the caller's environment (host tools want the host's
-// PATH) or, with --env, the target's, plus CONTAINER_ROOT.
+// mount namespace is the source of the container's tree, not entered.
 func (p *Plan) mountModes(req *Request, t *target, want map[Kind]bool, files map[Kind]source) error {
 	if !req.HostTools {
 		if !want[Mount] {
@@ -480,10 +482,7 @@ func (p *Plan) mountModes(req *Request, t *target, want map[Kind]bool, files map
 	if req.Root.Set || req.WorkDirInNS != "" {
 		return errors.New("--host-tools keeps the host's root: it does not go with --root or --wdns")
 	}
-	path := req.ContainerRoot
-	if path == "" {
-		path = DefaultContainerRoot
-	}
+	path := containerRoot(*req)
 	if st, err := os.Stat(path); err != nil || !st.IsDir() || !strings.HasPrefix(path, "/") {
 		return fmt.Errorf("--container-root: %s is not an existing directory given by absolute path: give one (the session mounts over it, the host does not see it)", path)
 	}
@@ -514,65 +513,57 @@ func (p *Plan) mountModes(req *Request, t *target, want map[Kind]bool, files map
 	}
 	want[Mount] = false
 	delete(files, Mount)
-
-	env := req.Environ
-	switch {
-	case req.Env:
-		if t == nil {
-			return errors.New("--env needs a target process: give --target PID")
-		}
-		data, err := readAllAt(t.dir, "environ")
-		if err != nil {
-			return t.openError("environ", err)
-		}
-		env = nil
-		for _, kv := range strings.Split(string(data), "\x00") {
-			if strings.Contains(kv, "=") {
-				env = append(env, kv)
-			}
-		}
-	case env == nil:
-		env = os.Environ()
-	}
-	req.Env = false
-	req.Environ = append(slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
-		return strings.HasPrefix(kv, "CONTAINER_ROOT=")
-	}), "CONTAINER_ROOT="+path)
 	return nil
 }
 
 // environment passes the program's environment, when it is not ours, as a
 // descriptor: never as stage 2's own environment, which a container could
 // otherwise fill with variables the C library acts on (GLIBC_TUNABLES...)
-// in a process that still runs as root on the host.
-func (p *Plan) environment(req Request, t *target, needTarget func(string) error) error {
+// in a process that still runs as root on the host. The target's (--env)
+// is read here, within a limit, and made safe for a program from the
+// host's files (see hostProgramEnviron). Host-tools mode gives ours (host
+// tools want the host's PATH) or the target's, plus CONTAINER_ROOT.
+func (p *Plan) environment(req Request, t *target, needTarget func(string) error, hostFiles bool) error {
+	env := req.Environ
 	switch {
-	case req.Environ != nil && req.Env:
+	case env != nil && req.Env:
 		return errors.New("--env and an explicit environment are mutually exclusive")
-	case req.Environ != nil:
-		var b strings.Builder
-		for _, kv := range req.Environ {
-			if strings.IndexByte(kv, 0) >= 0 || !strings.Contains(kv, "=") {
-				return fmt.Errorf("environment entry %q is not KEY=VALUE", kv)
-			}
-			b.WriteString(kv)
-			b.WriteByte(0)
-		}
-		fd, err := memfd("cnsenter-environ", b.String())
-		if err != nil {
-			return fmt.Errorf("cannot pass the environment on: %w", err)
-		}
-		p.add("env=%s", p.ref(fd))
 	case req.Env:
 		if err := needTarget("--env"); err != nil {
 			return err
 		}
-		fd, err := unix.Openat(t.dir, "environ", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return t.openError("environ", err)
+		var err error
+		if env, err = t.environ(); err != nil {
+			return err
 		}
-		p.add("env=%s", p.ref(fd))
+		if hostFiles {
+			env = hostProgramEnviron(env)
+		}
 	}
+	if req.HostTools {
+		if env == nil {
+			env = os.Environ()
+		}
+		env = append(slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
+			return strings.HasPrefix(kv, "CONTAINER_ROOT=")
+		}), "CONTAINER_ROOT="+containerRoot(req))
+	}
+	if env == nil {
+		return nil // ours, as stage 2 inherits it
+	}
+	var b strings.Builder
+	for _, kv := range env {
+		if strings.IndexByte(kv, 0) >= 0 || !strings.Contains(kv, "=") {
+			return fmt.Errorf("environment entry %q is not KEY=VALUE", kv)
+		}
+		b.WriteString(kv)
+		b.WriteByte(0)
+	}
+	fd, err := memfd("cnsenter-environ", b.String())
+	if err != nil {
+		return fmt.Errorf("cannot pass the environment on: %w", err)
+	}
+	p.add("env=%s", p.ref(fd))
 	return nil
 }
 

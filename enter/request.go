@@ -46,6 +46,10 @@ type Request struct {
 	Program []string // argv of the program; empty runs $SHELL, else /bin/sh
 	// NotFoundHint ends the message when the program does not exist.
 	NotFoundHint string
+	// GuardHint ends the message that refuses a session the container's
+	// processes could reach while it holds something of the host (see
+	// guard): what to do instead, in the command's own options.
+	GuardHint string
 	// Confine, when set, applies the container's own process security.
 	Confine *Confinement
 
@@ -76,6 +80,14 @@ type Request struct {
 // Only the session sees the mount.
 const DefaultContainerRoot = "/mnt"
 
+// containerRoot is where host-tools mode mounts the container's tree.
+func containerRoot(req Request) string {
+	if req.ContainerRoot == "" {
+		return DefaultContainerRoot
+	}
+	return req.ContainerRoot
+}
+
 // ID is a uid or gid choice: a number, or the target's own ("follow").
 type ID struct {
 	Set    bool
@@ -99,8 +111,6 @@ type Audit struct {
 
 // HostToolsBanner is the line an interactive host-tools session starts with.
 func HostToolsBanner(name, target, root string) string {
-	if root == "" {
-		root = DefaultContainerRoot
-	}
+	root = containerRoot(Request{ContainerRoot: root})
 	return fmt.Sprintf("%s: host tools in %s: the host's files and tools, the container's root at %s ($CONTAINER_ROOT), its processes in /proc", name, target, root)
 }

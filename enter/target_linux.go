@@ -112,7 +112,8 @@ func (t *target) socketNetns(sockfd int) (int, error) {
 	return ns, nil
 }
 
-// readAllAt reads a small file below a directory descriptor.
+// readAllAt reads a small file below a directory descriptor: errTooLarge
+// past maxProcFile, rather than a part of it taken for the whole.
 func readAllAt(dir int, name string) ([]byte, error) {
 	fd, err := unix.Openat(dir, name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -120,5 +121,9 @@ func readAllAt(dir int, name string) ([]byte, error) {
 	}
 	f := os.NewFile(uintptr(fd), name)
 	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, 1<<20))
+	data, err := io.ReadAll(io.LimitReader(f, maxProcFile+1))
+	if err == nil && len(data) > maxProcFile {
+		return nil, errTooLarge
+	}
+	return data, err
 }

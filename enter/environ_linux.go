@@ -1,0 +1,73 @@
+package enter
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// maxProcFile is how much of a /proc/PID file is read. A process can point
+// its own environment at any mapping of its own (prctl PR_SET_MM_MAP needs
+// no privilege), a gigabyte of it if it likes: a larger file is refused,
+// never read into a process that runs as root on the host.
+const maxProcFile = 1 << 20
+
+// errTooLarge is a /proc/PID file larger than maxProcFile.
+var errTooLarge = errors.New("larger than 1 MiB")
+
+// targetEnviron reads the target's environment, NAME=VALUE entries only.
+func (t *target) environ() ([]string, error) {
+	data, err := readAllAt(t.dir, "environ")
+	if errors.Is(err, errTooLarge) {
+		return nil, fmt.Errorf("--env: the environment of process %d is larger than 1 MiB, which no real program's is: it is not read; leave --env out", t.pid)
+	}
+	if err != nil {
+		return nil, t.openError("environ", err)
+	}
+	var env []string
+	for _, kv := range strings.Split(string(data), "\x00") {
+		if strings.Contains(kv, "=") {
+			env = append(env, kv)
+		}
+	}
+	return env, nil
+}
+
+// hostProgramEnviron makes the target's environment safe for a program
+// that comes from the host's files and may run as root on the host: the
+// variables the C library ignores in a set-user-ID program (glibc's
+// unsecvars, every LD_* and MALLOC_* among them) would load the
+// container's code or files into it, and so would those bash ignores when
+// privileged (startup files, options, inherited functions); they are
+// dropped. PATH and SHELL would pick the container's programs: they are
+// ours. Every other variable passes, as the target has it.
+func hostProgramEnviron(env []string) []string {
+	out := make([]string, 0, len(env)+2)
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if name == "PATH" || name == "SHELL" || unsafeForHostProgram(name) {
+			continue
+		}
+		out = append(out, kv)
+	}
+	for _, name := range []string{"PATH", "SHELL"} {
+		if v, ok := os.LookupEnv(name); ok {
+			out = append(out, name+"="+v)
+		}
+	}
+	return out
+}
+
+// unsafeVariables: glibc's unsecvars.h, then bash's privileged-mode list.
+var unsafeVariables = map[string]bool{
+	"GCONV_PATH": true, "GETCONF_DIR": true, "GLIBC_TUNABLES": true, "HOSTALIASES": true,
+	"LOCALDOMAIN": true, "LOCPATH": true, "NIS_PATH": true, "NLSPATH": true,
+	"RESOLV_HOST_CONF": true, "RES_OPTIONS": true, "TMPDIR": true, "TZDIR": true,
+	"BASH_ENV": true, "ENV": true, "SHELLOPTS": true, "BASHOPTS": true, "CDPATH": true, "GLOBIGNORE": true,
+}
+
+func unsafeForHostProgram(name string) bool {
+	return unsafeVariables[name] || strings.HasPrefix(name, "LD_") || strings.HasPrefix(name, "MALLOC_") ||
+		strings.HasPrefix(name, "BASH_FUNC_")
+}

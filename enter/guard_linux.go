@@ -1,0 +1,166 @@
+package enter
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// A program in a container's PID namespace is visible to the container's
+// processes, and the kernel lets one of them open its /proc/PID files
+// (root, cwd, fd/*, environ, mem, map_files, exe) and ptrace it when it
+// passes the ptrace access check (ptrace(2), "Ptrace access mode
+// checking"): the same uid (which a container's root can take) and a
+// superset of the program's permitted capabilities, or CAP_SYS_PTRACE.
+// What such a program holds of the host is then the container's: the
+// host's root and working directory (its files, writable), our
+// environment. guard refuses those sessions before anything is entered.
+// Stage 2 itself is undumpable until it execs (stage2.c, run), which
+// covers its own descriptors.
+
+// capSysPtrace is CAP_SYS_PTRACE's bit.
+const capSysPtrace = 1 << 19
+
+// programFromHost tells whether the program's root, and so its files and
+// its binary, are the host's: host-tools mode, the mount namespace not
+// entered, or --root given a host directory.
+func programFromHost(req Request, want map[Kind]bool) bool {
+	if req.Root.Set {
+		return req.Root.Path != ""
+	}
+	return !want[Mount]
+}
+
+// guard refuses a session of a container whose processes could reach the
+// program's /proc files while it holds something of the host. A PID
+// target keeps util-linux's ways: only containers are guarded.
+func guard(req Request, t *target, want map[Kind]bool, files map[Kind]source, hostFiles bool) error {
+	if t == nil || req.ContainerID == "" || !want[PID] {
+		return nil
+	}
+	if _, ok := files[PID]; ok {
+		return nil // another PID namespace than the container's
+	}
+	var held []string
+	if hostFiles {
+		held = append(held, "the host's files (its root)")
+	}
+	if req.WorkDir.Set && req.WorkDir.Path != "" {
+		held = append(held, "a host directory as working directory")
+	}
+	if !req.Env && req.Environ == nil && !req.HostTools {
+		held = append(held, "our environment")
+	}
+	if req.HostTools && !req.Env {
+		held = append(held, "our environment")
+	}
+	if len(held) == 0 {
+		return nil
+	}
+	reachable, why, err := t.reachable(req, want)
+	if err != nil || !reachable {
+		return err
+	}
+	hint := req.GuardHint
+	if hint == "" {
+		hint = "run the program as root with every capability, or leave the PID namespace out"
+	}
+	return fmt.Errorf("refusing to enter %s: the program would hold %s in the container's PID namespace, %s, so the container's processes could open its /proc/PID files: %s",
+		req.Container, strings.Join(held, " and "), why, hint)
+}
+
+// reachable tells whether a process of the container can pass the ptrace
+// access check against the program, and in what words.
+func (t *target) reachable(req Request, want map[Kind]bool) (bool, string, error) {
+	if !want[User] {
+		var mine, theirs unix.Stat_t
+		if err := unix.Stat("/proc/self/ns/user", &mine); err != nil {
+			return false, "", fmt.Errorf("cannot read our own user namespace: %w", err)
+		}
+		if err := unix.Fstatat(t.dir, "ns/user", &theirs, 0); err != nil {
+			return false, "", t.openError("ns/user", err)
+		}
+		if mine.Ino != theirs.Ino || mine.Dev != theirs.Dev {
+			// Its processes would need CAP_SYS_PTRACE in ours.
+			return false, "", nil
+		}
+	}
+	theirs, err := t.capabilities("CapBnd")
+	if err != nil {
+		return false, "", err
+	}
+	if theirs&capSysPtrace != 0 {
+		return true, "where the container may have CAP_SYS_PTRACE", nil
+	}
+	uid, ours, err := t.programCredentials(req, want)
+	if err != nil {
+		return false, "", err
+	}
+	if ours&^theirs != 0 {
+		return false, "", nil
+	}
+	if ours == 0 {
+		return true, fmt.Sprintf("as uid %d without capabilities", uid), nil
+	}
+	return true, fmt.Sprintf("as uid %d with no capability beyond the container's", uid), nil
+}
+
+// programCredentials tells the uid the program runs as and the permitted
+// capabilities it will have after its exec: for root, its bounding set
+// (ours, or the container's when confined) with what it inherits; for any
+// other uid, its ambient set only, no file capabilities counted.
+func (t *target) programCredentials(req Request, want map[Kind]bool) (uint32, uint64, error) {
+	uid := uint32(unix.Getuid())
+	switch {
+	case req.UID.Follow:
+		var st unix.Stat_t
+		if err := unix.Fstat(t.dir, &st); err != nil {
+			return 0, 0, t.openError("", err)
+		}
+		uid = st.Uid
+	case req.UID.Set:
+		uid = req.UID.Value
+	case want[User] && !req.PreserveCredentials:
+		uid = 0
+	}
+	if c := req.Confine; c != nil && c.Capabilities != nil {
+		caps := capabilityMask(c.Capabilities.Ambient)
+		if uid == 0 {
+			caps |= capabilityMask(c.Capabilities.Bounding) | capabilityMask(c.Capabilities.Inheritable)
+		}
+		return uid, caps, nil
+	}
+	if uid != 0 && !req.KeepCaps {
+		return uid, 0, nil
+	}
+	self, err := ownCapabilities("CapBnd")
+	return uid, self, err
+}
+
+// capabilities reads a capability set of the target from its status.
+func (t *target) capabilities(set string) (uint64, error) {
+	status, err := readAllAt(t.dir, "status")
+	if err != nil {
+		return 0, t.openError("status", err)
+	}
+	return capabilityField(string(status), set)
+}
+
+func ownCapabilities(set string) (uint64, error) {
+	status, err := readAllAt(unix.AT_FDCWD, "/proc/self/status")
+	if err != nil {
+		return 0, fmt.Errorf("cannot read our own capabilities: %w", err)
+	}
+	return capabilityField(string(status), set)
+}
+
+func capabilityField(status, set string) (uint64, error) {
+	for _, line := range strings.Split(status, "\n") {
+		if v, ok := strings.CutPrefix(line, set+":"); ok {
+			return strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		}
+	}
+	return 0, fmt.Errorf("no %s in a /proc status file", set)
+}
