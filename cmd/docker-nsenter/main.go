@@ -99,9 +99,9 @@ container that differs from ours, with the container's root, working
 directory and environment, as the container's user, with its capabilities,
 no_new_privileges, seccomp filter and AppArmor profile or SELinux label (all
 from its OCI spec), in its cgroups; without a COMMAND it runs the container's
-/bin/sh. When stdin is a terminal the program gets one. --host-tools runs the
-host's own programs, as root with every capability unless -u or --confine
-is given.`,
+/bin/sh. When stdin is a terminal the program gets one. With the host's files
+(--host-tools, or --ns without mnt) the program is the host's own, trusted:
+root with every capability unless -u or --confine is given.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				fmt.Fprintln(os.Stderr, "docker nsenter: requires at least 1 argument, the container\nSee 'docker nsenter --help'.")
@@ -142,7 +142,7 @@ is given.`,
 	f.StringVar(&o.ns, "ns", "", "Enter only these namespaces (comma list of mnt,uts,ipc,net,pid,cgroup,user,time)")
 	f.BoolVar(&o.noCgroup, "no-cgroup", false, "Stay out of the container's cgroups (for external audits)")
 	f.BoolVar(&o.privileged, "privileged", false, "Every capability, no seccomp filter, no LSM confinement (the container's user unless -u)")
-	f.BoolVar(&o.confine, "confine", false, "The container's capabilities, seccomp, LSM and user: the default, also with --host-tools")
+	f.BoolVar(&o.confine, "confine", false, "Run like the container's own processes (user, capabilities, seccomp, LSM): the default; this also applies it to the host's programs")
 	f.BoolVar(&o.hostTools, "host-tools", false, "Use the host's files and tools; the container's root is at --container-root")
 	f.StringVar(&o.containerRoot, "container-root", enter.DefaultContainerRoot, "Where --host-tools mounts the container's root ($CONTAINER_ROOT)")
 	f.BoolVar(&o.readOnly, "read-only", false, "The container's files are read-only for this session")
@@ -221,8 +221,9 @@ func strip(err error, scheme string) error {
 // OCI spec, read once: its environment and working directory, and, as
 // docker exec has them, its user and process security (capabilities,
 // no_new_privileges, seccomp, LSM); --privileged as docker exec's. With
-// --host-tools the program is the host's own, trusted: root with every
-// capability unless -u or --confine say otherwise.
+// the host's files (--host-tools, --ns without mnt) the program is the
+// host's own, trusted: root with every capability unless -u or --confine
+// say otherwise.
 func request(ctx context.Context, o options, c cruntime.Container, program []string) (enter.Request, error) {
 	req := enter.Request{
 		Name:          "docker nsenter",
@@ -250,7 +251,10 @@ func request(ctx context.Context, o options, c cruntime.Container, program []str
 	env = append(env, o.env...)
 	_, mount := req.Namespaces[enter.Mount]
 	inContainer := (mount || req.All) && !o.hostTools
-	asContainer := !o.hostTools || o.confine // the container's user and confinement
+	// The container's own programs run as its processes do; the host's
+	// (--host-tools, or --ns without mnt) are trusted: root, every
+	// capability, unless -u or --confine.
+	asContainer := inContainer || o.confine
 	var s *spec.Spec
 	if inContainer || asContainer || o.privileged {
 		src := spec.Source{Name: c.Name, PID: c.PID, Namespace: "moby", ID: c.ID, ContainerdAddress: o.containerdAddress, Timeout: o.timeout}
@@ -291,7 +295,7 @@ func request(ctx context.Context, o options, c cruntime.Container, program []str
 		s.SetUser(&req)
 		return req, nil
 	}
-	req.UID, req.GID = enter.ID{Set: true}, enter.ID{Set: true} // host tools: root
+	req.UID, req.GID = enter.ID{Set: true}, enter.ID{Set: true} // the host's program: root
 	return req, nil
 }
 

@@ -84,17 +84,12 @@ func specJSON(ctx context.Context, src Source) ([]byte, error) {
 // seccomp filter. A spec without a process, or without capabilities,
 // gives none (runc would leave such a process root's): the safe reading.
 func (s *Spec) Confinement(name string) (*enter.Confinement, error) {
-	if s.Process == nil {
-		return &enter.Confinement{Capabilities: &specs.LinuxCapabilities{}}, nil
-	}
-	c := &enter.Confinement{
-		Capabilities:    s.Process.Capabilities,
-		NoNewPrivileges: s.Process.NoNewPrivileges,
-		AppArmorProfile: s.Process.ApparmorProfile,
-		SELinuxLabel:    s.Process.SelinuxLabel,
-	}
-	if c.Capabilities == nil {
-		c.Capabilities = &specs.LinuxCapabilities{}
+	c := &enter.Confinement{Capabilities: &specs.LinuxCapabilities{}}
+	if p := s.Process; p != nil {
+		c.NoNewPrivileges, c.AppArmorProfile, c.SELinuxLabel = p.NoNewPrivileges, p.ApparmorProfile, p.SelinuxLabel
+		if p.Capabilities != nil {
+			c.Capabilities = p.Capabilities
+		}
 	}
 	if s.Linux != nil && len(s.Linux.Seccomp) > 0 && string(s.Linux.Seccomp) != "null" {
 		c.Seccomp = new(specs.LinuxSeccomp)
