@@ -256,7 +256,7 @@ func request(ctx context.Context, o options, c cruntime.Container, program []str
 	// capability, unless -u or --confine.
 	asContainer := inContainer || o.confine
 	var s *spec.Spec
-	if inContainer || asContainer || o.privileged {
+	if asContainer || o.privileged {
 		src := spec.Source{Name: c.Name, PID: c.PID, Namespace: "moby", ID: c.ID, ContainerdAddress: o.containerdAddress, Timeout: o.timeout}
 		if s, err = spec.Read(ctx, src); err != nil {
 			return req, err
