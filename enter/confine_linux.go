@@ -205,3 +205,17 @@ func seccompAction(a specs.LinuxSeccompAction, errnoRet *uint) (uint32, error) {
 	}
 	return 0, fmt.Errorf("unsupported action %q", a)
 }
+
+// AllCapabilities names every capability this code knows that is in our
+// bounding set: all that a process we start can be given (asking for one
+// we lack would make capset fail, as docker exec --privileged fails on a
+// host whose bounding set lacks one).
+func AllCapabilities() []string {
+	var names []string
+	for name, bit := range capabilityNumbers {
+		if r, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(bit), 0, 0, 0); err == nil && r == 1 {
+			names = append(names, name)
+		}
+	}
+	return names
+}

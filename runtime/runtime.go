@@ -18,6 +18,10 @@ type Container struct {
 	Image     string `json:"image"`
 	Status    string `json:"status"` // "running", "created", "stopped", ...
 	PID       int    `json:"pid"`    // init PID in the caller's PID namespace; 0 when not running
+	// GroupAdd is Docker's --group-add (HostConfig.GroupAdd): groups,
+	// names or numbers, that every process of the container gets, those
+	// of docker exec --user too.
+	GroupAdd []string `json:"-"`
 	// Note says how the container was found when not the usual way (the
 	// engine bypassed); the caller prints it.
 	Note string `json:"note,omitempty"`

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"os"
 	"text/tabwriter"
+	"time"
 
 	"github.com/cnsenter/cnsenter/internal/printable"
 	"github.com/cnsenter/cnsenter/runtime"
 	"github.com/cnsenter/cnsenter/runtime/docker"
 	"github.com/cnsenter/cnsenter/runtime/resolve"
+	"github.com/cnsenter/cnsenter/runtime/spec"
 )
 
 // errReported is an error already printed.
@@ -21,18 +23,56 @@ var errReported = errors.New("")
 // --containerd-address, and --timeout, else CNSENTER_TIMEOUT, else 5s.
 // Nothing is dialled until a call.
 func engines(inv *invocation) (*resolve.Engines, error) {
-	timeout := inv.timeout
-	if env := os.Getenv("CNSENTER_TIMEOUT"); timeout == 0 && env != "" {
-		var err error
-		if timeout, err = parseTimeout(env, "CNSENTER_TIMEOUT"); err != nil {
-			return nil, err
-		}
+	t, err := timeout(inv)
+	if err != nil {
+		return nil, err
 	}
 	return resolve.New(resolve.Options{
 		Docker:            docker.EndpointOptions{Host: inv.dockerHost},
 		ContainerdAddress: inv.containerdAddress,
-		Timeout:           timeout,
+		Timeout:           t,
 	}), nil
+}
+
+// timeout is --timeout, else CNSENTER_TIMEOUT, else 0 (the default).
+func timeout(inv *invocation) (time.Duration, error) {
+	if env := os.Getenv("CNSENTER_TIMEOUT"); inv.timeout == 0 && env != "" {
+		return parseTimeout(env, "CNSENTER_TIMEOUT")
+	}
+	return inv.timeout, nil
+}
+
+// confine is --confine: the program runs as the container's own processes
+// do, with the user, capabilities, no_new_privileges, seccomp filter and
+// LSM of its OCI spec (read as docker nsenter reads it). Explicit -S and -G
+// override its uid and gid (-G then without supplementary groups), as -u
+// does for docker nsenter. A PID has no spec: that is an error.
+func confine(inv *invocation) error {
+	if inv.container.ID == "" {
+		return errors.New("--confine needs a container --target (docker://NAME, containerd://NAMESPACE/ID or a name): a PID has no OCI spec to confine the program as")
+	}
+	t, err := timeout(inv)
+	if err != nil {
+		return err
+	}
+	if t == 0 {
+		t = resolve.DefaultTimeout
+	}
+	c := inv.container
+	ns := c.Namespace
+	if c.Runtime == "docker" {
+		ns = "moby"
+	}
+	s, err := spec.Read(context.Background(), spec.Source{Name: inv.targetRef, PID: c.PID, Namespace: ns, ID: c.ID,
+		ContainerdAddress: inv.containerdAddress, Timeout: t})
+	if err != nil {
+		return err
+	}
+	if inv.req.Confine, err = s.Confinement(inv.targetRef); err != nil {
+		return err
+	}
+	s.SetUser(&inv.req)
+	return nil
 }
 
 // resolveContainer finds the init PID of the container --target names.
@@ -57,6 +97,7 @@ func found(inv *invocation, c runtime.Container) int {
 		fmt.Fprintf(os.Stderr, "%s: %s\n", name, printable.String(c.Note))
 	}
 	inv.req.Container, inv.req.ContainerID = inv.targetRef, c.ID
+	inv.container = c
 	if a := inv.req.Audit; a != nil {
 		a.Runtime, a.ContainerID = c.Runtime, c.ID
 	}

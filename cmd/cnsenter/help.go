@@ -40,6 +40,10 @@ Containers (cnsenter only):
      --timeout <duration>      deadline of each engine call (default 5s; CNSENTER_TIMEOUT)
      --no-pty                  from a terminal, give a container's program our terminal
                                rather than a pseudo-terminal of its own
+     --confine                 run as the container's own processes: its user,
+                               capabilities, no_new_privileges, seccomp filter and
+                               AppArmor/SELinux, from its OCI spec; -S and -G override
+                               its uid and gid (a container --target only)
 
 Debugging (cnsenter only):
      --host-tools              the target's namespaces but mount, with the host's files

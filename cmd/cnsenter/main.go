@@ -67,6 +67,11 @@ func run(args []string) int {
 		}
 		inv.req.Target = pid
 	}
+	if inv.confine {
+		if err := confine(inv); err != nil {
+			return fail(err)
+		}
+	}
 	inv.req.Name = name
 	inv.req.IgnoredSignals = ignored
 	if inv.req.HostTools && relay.IsTerminal(0) {

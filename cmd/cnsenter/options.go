@@ -7,6 +7,7 @@ import (
 
 	"github.com/cnsenter/cnsenter/enter"
 	"github.com/cnsenter/cnsenter/internal/getopt"
+	"github.com/cnsenter/cnsenter/runtime"
 )
 
 // The options of util-linux nsenter 2.41, spelled as it spells them, then
@@ -48,6 +49,7 @@ var options = []getopt.Option{
 	{Long: "read-only", Extension: true},
 	{Long: "audit-log", Arg: getopt.RequiredArg, Extension: true},
 	{Long: "no-pty", Extension: true},
+	{Long: "confine", Extension: true},
 }
 
 // invocation is a parsed command line.
@@ -59,6 +61,8 @@ type invocation struct {
 
 	auditLog          string
 	noPTY             bool
+	confine           bool
+	container         runtime.Container // what --target named, when a container
 	list              bool
 	json              bool
 	dockerHost        string
@@ -153,6 +157,8 @@ func parseArgs(args []string) (*invocation, error) {
 			inv.auditLog = value
 		case "no-pty":
 			inv.noPTY = true
+		case "confine":
+			inv.confine = true
 		case "timeout":
 			if inv.timeout, err = parseTimeout(value, "--timeout"); err != nil {
 				return nil, err

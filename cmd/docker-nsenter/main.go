@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -13,16 +12,14 @@ import (
 	"strings"
 	"time"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/spf13/cobra"
 
 	"github.com/cnsenter/cnsenter/enter"
 	"github.com/cnsenter/cnsenter/internal/printable"
 	"github.com/cnsenter/cnsenter/plugin"
 	cruntime "github.com/cnsenter/cnsenter/runtime"
-	"github.com/cnsenter/cnsenter/runtime/bundle"
-	"github.com/cnsenter/cnsenter/runtime/containerd"
 	"github.com/cnsenter/cnsenter/runtime/docker"
+	"github.com/cnsenter/cnsenter/runtime/spec"
 )
 
 // Set at build time (see the Makefile).
@@ -79,8 +76,9 @@ var errUsage = errors.New("usage")
 
 type options struct {
 	user, workdir, ns string
-	env               []string
+	env, envFiles     []string
 	noCgroup, confine bool
+	privileged        bool
 	hostTools         bool
 	containerRoot     string
 	readOnly          bool
@@ -97,10 +95,14 @@ func newCommand(global plugin.Global) *cobra.Command {
 		Short: description,
 		Long: description + `.
 
-By default the program runs in every namespace of the container that differs
-from ours, with the container's root, working directory and environment (from
-its OCI spec), as root, in the container's cgroups; without a COMMAND it runs
-the container's /bin/sh. When stdin is a terminal the program gets one.`,
+By default, as docker exec: the program runs in every namespace of the
+container that differs from ours, with the container's root, working
+directory and environment, as the container's user, with its capabilities,
+no_new_privileges, seccomp filter and AppArmor profile or SELinux label (all
+from its OCI spec), in its cgroups; without a COMMAND it runs the container's
+/bin/sh. When stdin is a terminal the program gets one. With the host's files
+(--host-tools, or --ns without mnt) the program is the host's own, trusted:
+root with every capability unless -u or --confine is given.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				fmt.Fprintln(os.Stderr, "docker nsenter: requires at least 1 argument, the container\nSee 'docker nsenter --help'.")
@@ -112,6 +114,10 @@ the container's /bin/sh. When stdin is a terminal the program gets one.`,
 		SilenceErrors: true,
 		Version:       fmt.Sprintf("%s (commit %s, %s)", version, commit, runtime.Version()),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.privileged && o.confine {
+				fmt.Fprintln(os.Stderr, "docker nsenter: --privileged and --confine contradict each other: give one of them\nSee 'docker nsenter --help'.")
+				return errUsage
+			}
 			return run(global, o, args[0], args[1:])
 		},
 	}
@@ -132,10 +138,12 @@ the container's /bin/sh. When stdin is a terminal the program gets one.`,
 	f.SetInterspersed(false) // the container's name ends our options
 	f.StringVarP(&o.user, "user", "u", "", "Username or UID (format: \"<name|uid>[:<group|gid>]\"), looked up in the container")
 	f.StringArrayVarP(&o.env, "env", "e", nil, "Set environment variables (KEY=VALUE, or KEY to take ours)")
+	f.StringArrayVar(&o.envFiles, "env-file", nil, "Read in a file of environment variables (lines KEY=VALUE or KEY; # comments), before -e")
 	f.StringVarP(&o.workdir, "workdir", "w", "", "Working directory inside the container")
 	f.StringVar(&o.ns, "ns", "", "Enter only these namespaces (comma list of mnt,uts,ipc,net,pid,cgroup,user,time)")
 	f.BoolVar(&o.noCgroup, "no-cgroup", false, "Stay out of the container's cgroups (for external audits)")
-	f.BoolVar(&o.confine, "confine", false, "Run like the container's own processes (capabilities, seccomp, ...)")
+	f.BoolVar(&o.privileged, "privileged", false, "Every capability, no seccomp filter, no LSM confinement (the container's user unless -u)")
+	f.BoolVar(&o.confine, "confine", false, "Run like the container's own processes (user, capabilities, seccomp, LSM): the default; this also applies it to the host's programs")
 	f.BoolVar(&o.hostTools, "host-tools", false, "Use the host's files and tools; the container's root is at --container-root")
 	f.StringVar(&o.containerRoot, "container-root", enter.DefaultContainerRoot, "Where --host-tools mounts the container's root ($CONTAINER_ROOT)")
 	f.BoolVar(&o.readOnly, "read-only", false, "The container's files are read-only for this session")
@@ -211,7 +219,12 @@ func strip(err error, scheme string) error {
 }
 
 // request builds the entry docker exec would make, from the container's
-// OCI spec.
+// OCI spec, read once: its environment and working directory, and, as
+// docker exec has them, its user and process security (capabilities,
+// no_new_privileges, seccomp, LSM); --privileged as docker exec's. With
+// the host's files (--host-tools, --ns without mnt) the program is the
+// host's own, trusted: root with every capability unless -u or --confine
+// say otherwise.
 func request(ctx context.Context, o options, c cruntime.Container, program []string) (enter.Request, error) {
 	req := enter.Request{
 		Name:          "docker nsenter",
@@ -233,22 +246,31 @@ func request(ctx context.Context, o options, c cruntime.Container, program []str
 	if err := chooseNamespaces(&req, o.ns); err != nil {
 		return req, err
 	}
+	env, err := readEnvFiles(o.envFiles)
+	if err != nil {
+		return req, err
+	}
+	env = append(env, o.env...)
 	_, mount := req.Namespaces[enter.Mount]
 	inContainer := (mount || req.All) && !o.hostTools
-	var spec *ociSpec
-	if inContainer || o.confine {
-		var err error
-		if spec, err = containerSpec(ctx, o, c); err != nil {
+	// The container's own programs run as its processes do; the host's
+	// (--host-tools, or --ns without mnt) are trusted: root, every
+	// capability, unless -u or --confine.
+	asContainer := inContainer || o.confine
+	var s *spec.Spec
+	if asContainer || o.privileged {
+		src := spec.Source{Name: c.Name, PID: c.PID, Namespace: "moby", ID: c.ID, ContainerdAddress: o.containerdAddress, Timeout: o.timeout}
+		if s, err = spec.Read(ctx, src); err != nil {
 			return req, err
 		}
 	}
 	if inContainer {
-		var env []string
+		var base []string
 		cwd := "/"
-		if spec.Process != nil {
-			env, cwd = spec.Process.Env, spec.Process.Cwd
+		if s.Process != nil {
+			base, cwd = s.Process.Env, s.Process.Cwd
 		}
-		req.Environ = mergeEnv(env, o.env)
+		req.Environ = mergeEnv(base, env)
 		req.WorkDirInNS = cwd
 		if o.workdir != "" {
 			req.WorkDirInNS = o.workdir
@@ -256,79 +278,27 @@ func request(ctx context.Context, o options, c cruntime.Container, program []str
 		if len(program) == 0 {
 			req.Program = []string{"/bin/sh"}
 		}
-	} else if len(o.env) > 0 {
+	} else if len(env) > 0 {
 		// The host's files: the host's environment and shell.
-		req.Environ = mergeEnv(os.Environ(), o.env)
+		req.Environ = mergeEnv(os.Environ(), env)
 	}
-	if o.confine && spec.Process != nil {
-		req.Confine = &enter.Confinement{
-			Capabilities:    spec.Process.Capabilities,
-			NoNewPrivileges: spec.Process.NoNewPrivileges,
-			AppArmorProfile: spec.Process.ApparmorProfile,
-			SELinuxLabel:    spec.Process.SelinuxLabel,
-		}
-		if spec.Linux != nil && len(spec.Linux.Seccomp) > 0 {
-			req.Confine.Seccomp = new(specs.LinuxSeccomp)
-			if err := json.Unmarshal(spec.Linux.Seccomp, req.Confine.Seccomp); err != nil {
-				return req, fmt.Errorf("the seccomp profile of %s: %w", c.Name, err)
-			}
-		}
-		if o.user == "" {
-			// The container's own user, as its processes run.
-			u := spec.Process.User
-			req.UID, req.GID = enter.ID{Set: true, Value: u.UID}, enter.ID{Set: true, Value: u.GID}
-			req.Groups = append([]uint32{u.GID}, u.AdditionalGids...)
-			return req, nil
+	switch {
+	case o.privileged:
+		req.Confine = s.Privileged()
+	case asContainer:
+		if req.Confine, err = s.Confinement(c.Name); err != nil {
+			return req, err
 		}
 	}
-	return req, withUser(&req, o.user, c.PID)
-}
-
-// ociSpec is what docker nsenter takes from a container's OCI spec, the
-// seccomp profile left as JSON until --confine asks for it: decoding all of
-// specs.Spec took 0.65 ms more, on every run (measured cold, as it runs).
-type ociSpec struct {
-	Process *specs.Process `json:"process,omitempty"`
-	Linux   *struct {
-		Seccomp json.RawMessage `json:"seccomp,omitempty"`
-	} `json:"linux,omitempty"`
-}
-
-// containerSpec reads the OCI spec Docker gave containerd: from the task's
-// bundle on disk (runtime/bundle: a file read, no round trip), else from
-// containerd itself. CNSENTER_SPEC_FROM_CONTAINERD=1 skips the bundle, for
-// tests.
-func containerSpec(ctx context.Context, o options, c cruntime.Container) (*ociSpec, error) {
-	data, err := specJSON(ctx, o, c)
-	if err != nil {
-		return nil, err
+	if o.user != "" {
+		return req, withUser(&req, o.user, c.PID, c.GroupAdd)
 	}
-	var spec ociSpec
-	if err := json.Unmarshal(data, &spec); err != nil {
-		return nil, fmt.Errorf("the OCI spec of %s: %w", c.Name, err)
+	if asContainer {
+		s.SetUser(&req)
+		return req, nil
 	}
-	return &spec, nil
-}
-
-func specJSON(ctx context.Context, o options, c cruntime.Container) ([]byte, error) {
-	bundleErr := errors.New("CNSENTER_SPEC_FROM_CONTAINERD=1")
-	if os.Getenv("CNSENTER_SPEC_FROM_CONTAINERD") != "1" {
-		data, err := bundle.SpecJSON(c.PID, "moby", c.ID)
-		if err == nil {
-			return data, nil
-		}
-		bundleErr = err
-	}
-	a, err := containerd.New(containerd.Address(o.containerdAddress), o.timeout)
-	if err != nil {
-		return nil, err
-	}
-	defer a.Close()
-	data, err := a.SpecJSON(ctx, "moby", c.ID)
-	if err != nil {
-		return nil, fmt.Errorf("the OCI spec of %s: not in its bundle (%v), and %w", c.Name, bundleErr, err)
-	}
-	return data, nil
+	req.UID, req.GID = enter.ID{Set: true}, enter.ID{Set: true} // the host's program: root
+	return req, nil
 }
 
 // chooseNamespaces: every namespace that differs from ours (nsenter -a), or

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
 
 	"golang.org/x/sys/unix"
 
@@ -13,14 +14,11 @@ import (
 	"github.com/cnsenter/cnsenter/plugin"
 )
 
-// withUser sets who the program runs as: root, as the issue of docker
-// nsenter asks, or --user looked up in the container's own files.
-func withUser(req *enter.Request, user string, pid int) error {
-	req.UID = enter.ID{Set: true}
-	req.GID = enter.ID{Set: true}
-	if user == "" {
-		return nil
-	}
+// withUser sets who the program runs as from --user, looked up in the
+// container's own files, as docker exec does: with USER alone, the groups
+// that list the user too; then the container's --group-add groups, which
+// docker gives every process of the container.
+func withUser(req *enter.Request, user string, pid int, groupAdd []string) error {
 	root, err := unix.Open(fmt.Sprintf("/proc/%d/root", pid), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("cannot open the container's root: %w", err)
@@ -30,7 +28,18 @@ func withUser(req *enter.Request, user string, pid int) error {
 	if err != nil {
 		return err
 	}
-	req.UID.Value, req.GID.Value, req.Groups = u.UID, u.GID, u.Groups
+	extra, err := passwd.LookupGroups(root, groupAdd)
+	if err != nil {
+		return fmt.Errorf("the container's --group-add: %w", err)
+	}
+	for _, g := range extra {
+		if !slices.Contains(u.Groups, g) {
+			u.Groups = append(u.Groups, g)
+		}
+	}
+	req.UID = enter.ID{Set: true, Value: u.UID}
+	req.GID = enter.ID{Set: true, Value: u.GID}
+	req.Groups = u.Groups
 	return nil
 }
 

@@ -68,7 +68,8 @@ func Parse(r io.Reader, group bool) []Entry {
 // Lookup resolves USER[:GROUP] (names or numbers) against the files below
 // root, a directory descriptor of the container's root. As with docker, a
 // number not in /etc/passwd is taken as is with gid 0, and the user's
-// supplementary groups are its primary group and the groups that list it.
+// supplementary groups are its primary group and, when no GROUP is given,
+// the groups that list it.
 func Lookup(root int, spec string) (User, error) {
 	userPart, groupPart, hasGroup := strings.Cut(spec, ":")
 	if userPart == "" || hasGroup && groupPart == "" {
@@ -120,9 +121,10 @@ func Lookup(root int, spec string) (User, error) {
 			}
 		}
 	}
-	// As initgroups(3): the primary group, then the groups naming the user.
+	// As docker exec: the primary group, then, when no group was given
+	// (initgroups(3)'s case), the groups naming the user.
 	u.Groups = []uint32{u.GID}
-	if name != "" {
+	if name != "" && !hasGroup {
 		for _, g := range groups {
 			if g.ID != u.GID && slices.Contains(g.Members, name) {
 				u.Groups = append(u.Groups, g.ID)
@@ -130,6 +132,37 @@ func Lookup(root int, spec string) (User, error) {
 		}
 	}
 	return u, nil
+}
+
+// LookupGroups resolves groups given as names or numbers (Docker's
+// --group-add) against the /etc/group below root: a number is taken as is,
+// a name must be there.
+func LookupGroups(root int, names []string) ([]uint32, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	groups, err := readEntries(root, "etc/group", true)
+	if err != nil {
+		return nil, err
+	}
+	var ids []uint32
+	for _, name := range names {
+		if n, err := strconv.ParseUint(name, 10, 32); err == nil {
+			ids = append(ids, uint32(n))
+			continue
+		}
+		found := false
+		for _, g := range groups {
+			if g.Name == name {
+				ids, found = append(ids, g.ID), true
+				break
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("unable to find group %s: no matching entries in the container's /etc/group", name)
+		}
+	}
+	return ids, nil
 }
 
 // readEntries reads a file below root without leaving it; a missing file

@@ -32,8 +32,8 @@ func TestLookup(t *testing.T) {
 		"0":            {0, 0, []uint32{0}},
 		"web":          {1234, 2345, []uint32{2345, 3456, 4567}},
 		"1234":         {1234, 2345, []uint32{2345, 3456, 4567}},
-		"web:extra":    {1234, 3456, []uint32{3456, 4567}},
-		"web:99":       {1234, 99, []uint32{99, 3456, 4567}},
+		"web:extra":    {1234, 3456, []uint32{3456}}, // a group given: no others, as docker exec
+		"web:99":       {1234, 99, []uint32{99}},
 		"777":          {777, 0, []uint32{0}},
 		"777:webgroup": {777, 2345, []uint32{2345}},
 	} {
@@ -46,6 +46,13 @@ func TestLookup(t *testing.T) {
 		if _, err := Lookup(fd, spec); err == nil || !strings.Contains(err.Error(), msg) {
 			t.Errorf("Lookup(%q): error %v, want %q", spec, err, msg)
 		}
+	}
+	// Docker's --group-add: names in /etc/group, numbers as they are.
+	if got, err := LookupGroups(fd, []string{"extra", "99", "webgroup"}); err != nil || !slices.Equal(got, []uint32{3456, 99, 2345}) {
+		t.Errorf("LookupGroups = %v, %v", got, err)
+	}
+	if _, err := LookupGroups(fd, []string{"nope"}); err == nil || !strings.Contains(err.Error(), "unable to find group nope") {
+		t.Errorf("LookupGroups(nope): %v", err)
 	}
 }
 

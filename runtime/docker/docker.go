@@ -69,10 +69,11 @@ func (a *Adapter) Close() error { return nil }
 
 // inspect is the part of GET /containers/{id}/json that is used.
 type inspect struct {
-	ID     string `json:"Id"`
-	Name   string
-	Config struct{ Image string }
-	State  struct {
+	ID         string `json:"Id"`
+	Name       string
+	Config     struct{ Image string }
+	HostConfig struct{ GroupAdd []string }
+	State      struct {
 		Status  string
 		Running bool
 		Paused  bool
@@ -227,7 +228,7 @@ func (a *Adapter) Resolve(ctx context.Context, name string) (runtime.Container, 
 	}
 	found := runtime.Container{
 		Runtime: "docker", Namespace: "moby", ID: c.ID, Name: strings.TrimPrefix(c.Name, "/"),
-		Image: c.Config.Image, Status: c.State.Status, PID: c.State.Pid,
+		Image: c.Config.Image, Status: c.State.Status, PID: c.State.Pid, GroupAdd: c.HostConfig.GroupAdd,
 	}
 	switch {
 	case c.State.Paused:

@@ -152,6 +152,11 @@ func ResolveOnDisk(root, name string) (runtime.Container, error) {
 	c := matches[0]
 	found := runtime.Container{Runtime: "docker", Namespace: "moby", ID: c.ID, Name: strings.TrimPrefix(c.Name, "/"),
 		Image: c.Config.Image, PID: c.State.Pid, Status: "running"}
+	// docker exec --user's --group-add groups, kept beside it.
+	var host struct{ GroupAdd []string }
+	if data, err := os.ReadFile(filepath.Join(root, "containers", c.ID, "hostconfig.json")); err == nil && json.Unmarshal(data, &host) == nil {
+		found.GroupAdd = host.GroupAdd
+	}
 	if !c.State.Running || c.State.Pid <= 0 {
 		found.Status = "exited"
 		return found, fmt.Errorf("%s: container %s is not running: start it first", ref, found.Name)

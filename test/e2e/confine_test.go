@@ -11,30 +11,32 @@ func statusOf(status string) map[string]string {
 	for _, line := range strings.Split(status, "\n") {
 		k, v, _ := strings.Cut(line, ":")
 		switch k {
-		case "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp", "Seccomp_filters", "Uid", "Gid":
+		case "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp", "Seccomp_filters", "Uid", "Gid", "Groups":
 			m[k] = strings.Join(strings.Fields(v), " ")
 		}
 	}
 	return m
 }
 
-// TestConfine: with --confine the program is confined as the container's
-// own processes are: same capabilities, no_new_privileges, seccomp filter
-// and user as the container's init.
+// TestConfine: by default, and with --confine, the program is confined as
+// the container's own processes are: same capabilities, no_new_privileges,
+// seccomp filter, user and groups as the container's init.
 func TestConfine(t *testing.T) {
 	d := newDockerCLI(t)
 	for _, name := range []string{"web", "webuser"} {
 		pid := dockerInspect(t, name, "{{.State.Pid}}")
 		init, _ := readFile("/proc/" + pid + "/status")
 		want := statusOf(init)
-		r := d.run(t, "", "nsenter", "--confine", name, "cat", "/proc/self/status")
-		got := statusOf(r.stdout)
-		if r.code != 0 || len(got) != len(want) {
-			t.Fatalf("%s: %v", name, r)
-		}
-		for k, v := range want {
-			if got[k] != v {
-				t.Errorf("%s --confine: %s is %q, the container's init has %q", name, k, got[k], v)
+		for _, flags := range [][]string{nil, {"--confine"}} {
+			r := d.run(t, "", append(append([]string{"nsenter"}, flags...), name, "cat", "/proc/self/status")...)
+			got := statusOf(r.stdout)
+			if r.code != 0 || len(got) != len(want) {
+				t.Fatalf("%s %q: %v", name, flags, r)
+			}
+			for k, v := range want {
+				if got[k] != v {
+					t.Errorf("%s %q: %s is %q, the container's init has %q", name, flags, k, got[k], v)
+				}
 			}
 		}
 		if want["Seccomp"] != "2" {
@@ -42,11 +44,13 @@ func TestConfine(t *testing.T) {
 		}
 	}
 	// The filter bites: Docker's default profile refuses unshare(2) to a
-	// process without CAP_SYS_ADMIN; unconfined, root may.
-	if r := d.run(t, "", "nsenter", "web", "unshare", "-U", "true"); r.code != 0 {
-		t.Errorf("unconfined unshare: %v", r)
+	// process without CAP_SYS_ADMIN; --privileged, root may.
+	if r := d.run(t, "", "nsenter", "--privileged", "web", "unshare", "-U", "true"); r.code != 0 {
+		t.Errorf("--privileged unshare: %v", r)
 	}
-	if r := d.run(t, "", "nsenter", "--confine", "web", "unshare", "-U", "true"); r.code == 0 || !strings.Contains(r.stderr, "Operation not permitted") {
-		t.Errorf("confined unshare must be refused: %v", r)
+	for _, flags := range [][]string{nil, {"--confine"}} {
+		if r := d.run(t, "", append(append([]string{"nsenter"}, flags...), "web", "unshare", "-U", "true")...); r.code == 0 || !strings.Contains(r.stderr, "Operation not permitted") {
+			t.Errorf("confined unshare (%q) must be refused: %v", flags, r)
+		}
 	}
 }

@@ -70,7 +70,7 @@ func testMain(m *testing.M) int {
 func fixtures() error {
 	for _, args := range [][]string{
 		{"run", "-d", "--name", "web", "--hostname", "webhost", "-e", "FOO=bar", "-w", "/tmp", engines.BusyboxImage, "sleep", "100000"},
-		{"run", "-d", "--name", "webuser", "--user", "1234:2345", engines.BusyboxImage, "sleep", "100000"},
+		{"run", "-d", "--name", "webuser", "--user", "1234:2345", "--group-add", "extra", "--group-add", "4567", engines.BusyboxImage, "sleep", "100000"},
 		{"run", "-d", "--name", "dup", engines.BusyboxImage, "sleep", "100000"},
 		{"run", "-d", "--name", "noshell", engines.NoShellImage, "/busybox", "sleep", "100000"},
 		{"create", "--name", "created", engines.BusyboxImage, "sleep", "1"},
