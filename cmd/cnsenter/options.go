@@ -47,7 +47,6 @@ var options = []getopt.Option{
 	{Long: "container-root", Arg: getopt.RequiredArg, Extension: true},
 	{Long: "read-only", Extension: true},
 	{Long: "audit-log", Arg: getopt.RequiredArg, Extension: true},
-	{Long: "no-pty", Extension: true},
 }
 
 // invocation is a parsed command line.
@@ -58,7 +57,6 @@ type invocation struct {
 	version   bool
 
 	auditLog          string
-	noPTY             bool
 	list              bool
 	json              bool
 	dockerHost        string
@@ -151,8 +149,6 @@ func parseArgs(args []string) (*invocation, error) {
 			r.ReadOnly = true
 		case "audit-log":
 			inv.auditLog = value
-		case "no-pty":
-			inv.noPTY = true
 		case "timeout":
 			if inv.timeout, err = parseTimeout(value, "--timeout"); err != nil {
 				return nil, err
