@@ -38,8 +38,6 @@ Containers (cnsenter only):
      --containerd-address <path>  containerd socket (default: CONTAINERD_ADDRESS,
                                /run/containerd/containerd.sock)
      --timeout <duration>      deadline of each engine call (default 5s; CNSENTER_TIMEOUT)
-     --no-pty                  from a terminal, give a container's program our terminal
-                               rather than a pseudo-terminal of its own
      --confine                 run as the container's own processes: its user,
                                capabilities, no_new_privileges, seccomp filter and
                                AppArmor/SELinux, from its OCI spec; -S and -G override

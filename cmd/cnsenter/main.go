@@ -82,32 +82,43 @@ func run(args []string) int {
 		// 1 and 2 only. A PID target gets ours, as with nsenter.
 		inv.req.OnlyStdio = true
 		inv.req.GuardHint = "run it as root with every capability (no -S, -G, --confine), enter the mount namespace too (-m) with --env, or leave out -p"
-	}
-	if inv.req.Container != "" && !inv.noPTY && relay.IsTerminal(0) {
-		return relayed(inv.req)
+		// And never our terminal or a file of ours: from a terminal, a
+		// pseudo-terminal of its own (docker exec -it); else each of 0, 1
+		// and 2 that is not a pipe, a socket or /dev/null is relayed
+		// through a pipe, and it cannot open our controlling terminal.
+		if relay.IsTerminal(0) {
+			return relayed(inv.req, relay.Options{TTY: true, Stdin: true})
+		}
+		if !relay.Passable(0) || !relay.Passable(1) || !relay.Passable(2) || !relay.DropControllingTerminal() {
+			return relayed(inv.req, relay.Options{Stdin: true})
+		}
 	}
 	return fail(enter.Run(inv.req))
 }
 
-// relayed enters a container from a terminal: the program gets a
-// pseudo-terminal of its own, relayed by us (as docker exec -t), so that a
-// process in the container cannot inject keystrokes into ours. A PID
-// target keeps nsenter's behaviour (the program gets our terminal), as does
-// --no-pty. We end as the program did: its status, or its signal.
-func relayed(req enter.Request) int {
+// relayed enters a container and stays, as the program's parent, to relay
+// its standard streams (internal/relay): a pseudo-terminal of its own when
+// we have a terminal, else pipes where ours may not be passed on, so that
+// a process in the container can neither inject keystrokes into our
+// terminal nor reopen a file of ours. A PID target keeps nsenter's
+// behaviour (the program gets our descriptors). We end as the program
+// did: its status, or its signal.
+func relayed(req enter.Request, o relay.Options) int {
 	p, err := enter.Prepare(req)
 	if err != nil {
 		return fail(err)
 	}
-	root, err := relay.ContainerRoot(req)
-	if err != nil {
-		p.Close()
-		return fail(err)
+	o.ContainerRoot = -1
+	if o.TTY {
+		if o.ContainerRoot, err = relay.ContainerRoot(req); err != nil {
+			p.Close()
+			return fail(err)
+		}
+		if o.ContainerRoot >= 0 {
+			defer unix.Close(o.ContainerRoot)
+		}
 	}
-	if root >= 0 {
-		defer unix.Close(root)
-	}
-	ws, err := relay.Run(p, relay.Options{ContainerRoot: root})
+	ws, err := relay.Run(p, o)
 	if err != nil {
 		return fail(err)
 	}

@@ -48,7 +48,6 @@ var options = []getopt.Option{
 	{Long: "container-root", Arg: getopt.RequiredArg, Extension: true},
 	{Long: "read-only", Extension: true},
 	{Long: "audit-log", Arg: getopt.RequiredArg, Extension: true},
-	{Long: "no-pty", Extension: true},
 	{Long: "confine", Extension: true},
 }
 
@@ -60,7 +59,6 @@ type invocation struct {
 	version   bool
 
 	auditLog          string
-	noPTY             bool
 	confine           bool
 	container         runtime.Container // what --target named, when a container
 	list              bool
@@ -155,8 +153,6 @@ func parseArgs(args []string) (*invocation, error) {
 			r.ReadOnly = true
 		case "audit-log":
 			inv.auditLog = value
-		case "no-pty":
-			inv.noPTY = true
 		case "confine":
 			inv.confine = true
 		case "timeout":

@@ -82,7 +82,7 @@ type options struct {
 	hostTools         bool
 	containerRoot     string
 	readOnly          bool
-	noPTY             bool
+	stdio             stdio
 	auditLog          string
 	containerdAddress string
 	timeout           time.Duration
@@ -100,9 +100,12 @@ container that differs from ours, with the container's root, working
 directory and environment, as the container's user, with its capabilities,
 no_new_privileges, seccomp filter and AppArmor profile or SELinux label (all
 from its OCI spec), in its cgroups; without a COMMAND it runs the container's
-/bin/sh. When stdin is a terminal the program gets one. With the host's files
-(--host-tools, or --ns without mnt) the program is the host's own, trusted:
-root with every capability unless -u or --confine is given.`,
+/bin/sh. As with docker exec, -i gives it our stdin and -t a pseudo-terminal
+of its own (-it for an interactive shell). It never holds our terminal or a
+file of ours: output that is not a pipe, a socket or /dev/null is relayed by
+us through a pipe. With the host's files (--host-tools, or --ns without mnt)
+the program is the host's own, trusted: root with every capability unless -u
+or --confine is given.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				fmt.Fprintln(os.Stderr, "docker nsenter: requires at least 1 argument, the container\nSee 'docker nsenter --help'.")
@@ -136,6 +139,10 @@ root with every capability unless -u or --confine is given.`,
 	})
 	f := cmd.Flags()
 	f.SetInterspersed(false) // the container's name ends our options
+	f.BoolVarP(&o.stdio.interactive, "interactive", "i", false, "Keep STDIN open even if not attached")
+	f.BoolVarP(&o.stdio.tty, "tty", "t", false, "Allocate a pseudo-TTY")
+	f.BoolVarP(&o.stdio.detach, "detach", "d", false, "Detached mode: run command in the background")
+	f.StringVar(&o.stdio.detachKeys, "detach-keys", "", "Override the key sequence for detaching a container (default ctrl-p,ctrl-q)")
 	f.StringVarP(&o.user, "user", "u", "", "Username or UID (format: \"<name|uid>[:<group|gid>]\"), looked up in the container")
 	f.StringArrayVarP(&o.env, "env", "e", nil, "Set environment variables (KEY=VALUE, or KEY to take ours)")
 	f.StringArrayVar(&o.envFiles, "env-file", nil, "Read in a file of environment variables (lines KEY=VALUE or KEY; # comments), before -e")
@@ -147,7 +154,6 @@ root with every capability unless -u or --confine is given.`,
 	f.BoolVar(&o.hostTools, "host-tools", false, "Use the host's files and tools; the container's root is at --container-root")
 	f.StringVar(&o.containerRoot, "container-root", enter.DefaultContainerRoot, "Where --host-tools mounts the container's root ($CONTAINER_ROOT)")
 	f.BoolVar(&o.readOnly, "read-only", false, "The container's files are read-only for this session")
-	f.BoolVar(&o.noPTY, "no-pty", false, "No pseudo-terminal even when stdin is one: the program gets our terminal")
 	f.StringVar(&o.auditLog, "audit-log", os.Getenv("CNSENTER_AUDIT_LOG"), "Append a JSON record when the session starts and ends (default: CNSENTER_AUDIT_LOG)")
 	f.StringVar(&o.containerdAddress, "containerd-address", "", "containerd socket, asked for the OCI spec when its bundle cannot be read (default: CONTAINERD_ADDRESS, /run/containerd/containerd.sock)")
 	f.DurationVar(&o.timeout, "timeout", 5*time.Second, "Deadline of each engine call")
@@ -188,7 +194,7 @@ func run(global plugin.Global, o options, name string, program []string) error {
 	if err != nil {
 		return err
 	}
-	return session(req, c.Name, !o.noPTY)
+	return session(req, c.Name, o.stdio)
 }
 
 // runningNames lists the running containers' names, for completion; an

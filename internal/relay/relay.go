@@ -1,8 +1,11 @@
-// Package relay runs a prepared entry from a terminal as a child and stays
-// with it: it gives the program a pseudo-terminal of its own, relayed to
-// ours, as docker exec -t does, and passes signals on. The program then
-// never holds our terminal: it cannot push keystrokes into it (TIOCSTI) or
-// reach what else is open on it.
+// Package relay runs a prepared entry into a container as our child and
+// stays with it, so that the program never holds a descriptor of ours that
+// leads back to the host: a pseudo-terminal of its own, relayed to ours, as
+// docker exec -t gives; or pipes, relayed to our terminal, file or device,
+// as docker exec without -t. It passes signals on. The program then cannot
+// push keystrokes into our terminal (TIOCSTI, TIOCLINUX), open it again
+// (/dev/tty: it starts in a session of its own), or reopen a file of ours
+// through /proc/PID/fd (read, truncate).
 package relay
 
 import (
@@ -12,6 +15,10 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -32,12 +39,29 @@ type Options struct {
 	ContainerRoot int
 	// Cancel, when it fires, sends the program SIGTERM.
 	Cancel <-chan struct{}
+	// TTY: the program gets a pseudo-terminal of its own (docker exec -t);
+	// else its 0, 1 and 2 are ours where Passable, pipes relayed by us
+	// where not.
+	TTY bool
+	// Stdin: our standard input is the program's (docker exec -i); with TTY
+	// it must be a terminal, which is set raw for the session. Without, the
+	// program's is empty: /dev/null, or with TTY its terminal, which nobody
+	// types into.
+	Stdin bool
+	// DetachKeys, with TTY and Stdin: typing them ends the relay and leaves
+	// the program running (docker's detach keys); Run then returns
+	// ErrDetached.
+	DetachKeys []byte
 }
+
+// ErrDetached: the user typed the detach keys; the program runs on.
+var ErrDetached = errors.New("detached")
 
 // ContainerRoot opens the root of the container the request enters, when
 // the program will see the container's files (its mount namespace entered,
 // no host tools), for Options.ContainerRoot; else it gives -1. The caller
-// closes what it got.
+// closes what it got. It is the one place the relay opens a /proc/PID file
+// of the target.
 func ContainerRoot(req enter.Request) (int, error) {
 	if _, mount := req.Namespaces[enter.Mount]; !(mount || req.All) || req.HostTools {
 		return -1, nil
@@ -49,51 +73,271 @@ func ContainerRoot(req enter.Request) (int, error) {
 	return fd, nil
 }
 
-// Run starts the plan's stage 2 as our child, with a pseudo-terminal
-// relayed to ours (stdin must be a terminal), closes the plan, and waits.
-// It returns how the child ended; our terminal is as it was.
+// Run starts the plan's stage 2 as our child, in a session of its own (no
+// controlling terminal: /dev/tty opens nothing of ours), with a
+// pseudo-terminal or pipes relayed to our descriptors, closes the plan,
+// and waits. It returns how the child ended (or ErrDetached); our terminal
+// is as it was.
 func Run(p *enter.Plan, o Options) (syscall.WaitStatus, error) {
 	cmd, err := p.Command()
 	if err != nil {
 		p.Close()
 		return 0, err
 	}
-	tty, err := newTerminal(cmd, o.ContainerRoot)
+	var tty *terminal
+	var out *pipes
+	if o.TTY {
+		tty, err = newTerminal(cmd, o)
+	} else {
+		out, err = newPipes(cmd, o.Stdin)
+	}
 	if err != nil {
 		p.Close()
 		return 0, err
 	}
-	defer tty.restore()
+	if tty != nil {
+		defer tty.restore()
+	}
 	signals := make(chan os.Signal, 8)
 	signal.Notify(signals, forwarded...)
 	defer signal.Stop(signals)
+	if out != nil {
+		// The entry dies with us (there is no detaching without a
+		// terminal): the signal is sent when the thread that started it
+		// ends, so that thread stays ours.
+		runtime.LockOSThread()
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
+	}
 	err = cmd.Start()
 	p.Close()
-	tty.closeSlave()
+	if tty != nil {
+		tty.closeSlave()
+	} else {
+		out.closeChildEnds()
+	}
 	if err != nil {
 		return 0, fmt.Errorf("cannot start the entry: %w", err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	var detach <-chan struct{}
+	if tty != nil {
+		detach = tty.detach
+	}
 	for {
 		select {
 		case sig := <-signals:
 			if sig == syscall.SIGWINCH {
-				tty.resize()
+				if tty != nil {
+					tty.resize()
+				}
 				continue
 			}
 			cmd.Process.Signal(sig)
 		case <-o.Cancel:
 			cmd.Process.Signal(syscall.SIGTERM)
 			o.Cancel = nil
+		case <-detach:
+			// The program keeps its terminal: a keeper process holds the
+			// master (closing it would hang the program up) and reads what
+			// the program writes, as the engine's shim does for docker.
+			if err := keep(tty.master); err != nil {
+				return 0, err
+			}
+			return 0, ErrDetached
 		case err := <-done:
-			tty.drain()
+			if tty != nil {
+				tty.drain()
+			} else {
+				out.drain()
+			}
 			ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
 			if !ok || err != nil && !errors.As(err, new(*exec.ExitError)) {
 				return 0, err
 			}
 			return ws, nil
 		}
+	}
+}
+
+// Background starts the plan's stage 2 in the background (docker exec
+// -d): in a session of its own, with /dev/null as its 0, 1 and 2, and does
+// not wait for it. It closes the plan.
+func Background(p *enter.Plan) error {
+	cmd, err := p.Command()
+	if err != nil {
+		p.Close()
+		return err
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err = cmd.Start()
+	p.Close()
+	if err != nil {
+		return fmt.Errorf("cannot start the entry: %w", err)
+	}
+	cmd.Process.Release()
+	return nil
+}
+
+// Passable tells whether a descriptor may be handed to a container's
+// program as it is: an anonymous pipe, a socket or /dev/null (or nothing
+// open), none of which gives a process in the container a host file,
+// device or terminal to reopen through /proc/PID/fd or to send ioctls to.
+// A terminal, a regular file (which a process could reopen to read or
+// truncate), a directory, a named FIFO, a block or other character device
+// is not.
+func Passable(fd int) bool {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return err == unix.EBADF
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFSOCK:
+		return true
+	case unix.S_IFIFO:
+		var fs unix.Statfs_t
+		return unix.Fstatfs(fd, &fs) == nil && fs.Type == unix.PIPEFS_MAGIC
+	case unix.S_IFCHR:
+		return unix.Major(st.Rdev) == 1 && unix.Minor(st.Rdev) == 3
+	}
+	return false
+}
+
+// DropControllingTerminal is for a caller that execs a container's program
+// in its own place: the program must not be able to open our controlling
+// terminal through /dev/tty. We give it up (TIOCNOTTY), staying in its
+// foreground process group, so that ctrl-C still reaches the program. It
+// returns false when that cannot be done: we lead the terminal's session,
+// and giving it up would hang it up; the caller relays instead, and the
+// program starts in a session of its own.
+func DropControllingTerminal() bool {
+	fd, err := unix.Open("/dev/tty", unix.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err == unix.ENXIO {
+		return true // none
+	}
+	if err != nil {
+		// No /dev/tty to ask: whether we have a terminal is field 7 of
+		// /proc/self/stat.
+		return controllingTTY() == 0
+	}
+	defer unix.Close(fd)
+	if sid, err := unix.Getsid(0); err != nil || sid == unix.Getpid() {
+		return false
+	}
+	return unix.IoctlSetInt(fd, unix.TIOCNOTTY, 0) == nil
+}
+
+// controllingTTY is the device number of our controlling terminal, 0 for
+// none, -1 when it cannot be read.
+func controllingTTY() int {
+	data, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return -1
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')') // the command name may hold anything
+	if i < 0 {
+		return -1
+	}
+	f := strings.Fields(s[i+1:]) // state ppid pgrp session tty_nr
+	if len(f) < 5 {
+		return -1
+	}
+	n, err := strconv.Atoi(f[4])
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// NullStdin gives us /dev/null as standard input, for a program that must
+// not read ours (docker exec without -i) and is executed in our place.
+func NullStdin() error {
+	fd, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("cannot open /dev/null: %w", err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Dup3(fd, 0, 0); err != nil {
+		return fmt.Errorf("cannot give the program an empty stdin: %w", err)
+	}
+	return nil
+}
+
+// pipes relay the program's standard streams that may not be passed on.
+type pipes struct {
+	childEnds []*os.File     // closed once the child has them
+	outputs   sync.WaitGroup // the copies of its output
+}
+
+func newPipes(cmd *exec.Cmd, stdin bool) (*pipes, error) {
+	p := &pipes{}
+	fail := func(err error) (*pipes, error) {
+		p.closeChildEnds()
+		return nil, fmt.Errorf("cannot make a pipe for the program: %w", err)
+	}
+	// Without stdin, os/exec gives the child /dev/null.
+	if stdin && isOpen(0) {
+		if Passable(0) {
+			cmd.Stdin = os.Stdin
+		} else {
+			r, w, err := os.Pipe()
+			if err != nil {
+				return fail(err)
+			}
+			cmd.Stdin = r
+			p.childEnds = append(p.childEnds, r)
+			// Not waited for: a terminal read may never end.
+			go func() { io.Copy(w, os.Stdin); w.Close() }()
+		}
+	}
+	for _, s := range []struct {
+		ours *os.File
+		set  *io.Writer
+	}{{os.Stdout, &cmd.Stdout}, {os.Stderr, &cmd.Stderr}} {
+		if !isOpen(int(s.ours.Fd())) {
+			continue // /dev/null
+		}
+		if Passable(int(s.ours.Fd())) {
+			*s.set = s.ours
+			continue
+		}
+		r, w, err := os.Pipe()
+		if err != nil {
+			return fail(err)
+		}
+		*s.set = w
+		p.childEnds = append(p.childEnds, w)
+		p.outputs.Add(1)
+		go func(ours *os.File) {
+			io.Copy(ours, r)
+			r.Close()
+			p.outputs.Done()
+		}(s.ours)
+	}
+	return p, nil
+}
+
+func isOpen(fd int) bool {
+	_, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+	return err == nil
+}
+
+func (p *pipes) closeChildEnds() {
+	for _, f := range p.childEnds {
+		f.Close()
+	}
+	p.childEnds = nil
+}
+
+// drain waits briefly for the program's last output (a process it left
+// behind may hold its pipe open).
+func (p *pipes) drain() {
+	copied := make(chan struct{})
+	go func() { p.outputs.Wait(); close(copied) }()
+	select {
+	case <-copied:
+	case <-timeAfter():
 	}
 }
 
@@ -110,18 +354,19 @@ type terminal struct {
 	master, slave *os.File
 	saved         *unix.Termios
 	copied        chan struct{}
+	detach        chan struct{} // closed when the detach keys are typed
 }
 
 // newTerminal opens a pseudo-terminal in the devpts instance the program
 // will see: the container's when it runs in the container's mount
 // namespace (so that tty(1) and ttyname(3) work there, as with docker exec
 // -t), the host's otherwise.
-func newTerminal(cmd *exec.Cmd, containerRoot int) (*terminal, error) {
-	master, err := openPTMX(containerRoot)
+func newTerminal(cmd *exec.Cmd, o Options) (*terminal, error) {
+	master, err := openPTMX(o.ContainerRoot)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open a pseudo-terminal: %w", err)
 	}
-	t := &terminal{master: master, copied: make(chan struct{})}
+	t := &terminal{master: master, copied: make(chan struct{}), detach: make(chan struct{})}
 	fail := func(err error) (*terminal, error) {
 		master.Close()
 		if t.slave != nil {
@@ -140,24 +385,95 @@ func newTerminal(cmd *exec.Cmd, containerRoot int) (*terminal, error) {
 	}
 	t.slave = os.NewFile(slave, "pty")
 	t.resize()
-	if t.saved, err = unix.IoctlGetTermios(0, unix.TCGETS); err != nil {
-		return fail(err)
-	}
-	raw := *t.saved
-	raw.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
-	raw.Oflag &^= unix.OPOST
-	raw.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
-	raw.Cflag &^= unix.CSIZE | unix.PARENB
-	raw.Cflag |= unix.CS8
-	raw.Cc[unix.VMIN], raw.Cc[unix.VTIME] = 1, 0
-	if err := unix.IoctlSetTermios(0, unix.TCSETS, &raw); err != nil {
-		return fail(err)
+	if o.Stdin {
+		if t.saved, err = unix.IoctlGetTermios(0, unix.TCGETS); err != nil {
+			return fail(err)
+		}
+		raw := *t.saved
+		raw.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
+		raw.Oflag &^= unix.OPOST
+		raw.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
+		raw.Cflag &^= unix.CSIZE | unix.PARENB
+		raw.Cflag |= unix.CS8
+		raw.Cc[unix.VMIN], raw.Cc[unix.VTIME] = 1, 0
+		if err := unix.IoctlSetTermios(0, unix.TCSETS, &raw); err != nil {
+			return fail(err)
+		}
+		go t.copyInput(o.DetachKeys)
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = t.slave, t.slave, t.slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	go io.Copy(master, os.Stdin)
 	go func() { io.Copy(os.Stdout, master); close(t.copied) }()
 	return t, nil
+}
+
+// copyInput copies what we type to the program. Bytes that begin the
+// detach keys are held back until the keys are complete (the relay then
+// detaches) or another byte shows they were not meant as such (they are
+// passed on with it), as docker does.
+func (t *terminal) copyInput(keys []byte) {
+	buf := make([]byte, 4096)
+	matched := 0
+	for {
+		n, err := os.Stdin.Read(buf)
+		if n > 0 {
+			out := make([]byte, 0, n+len(keys))
+			for _, b := range buf[:n] {
+				if len(keys) > 0 && b == keys[matched] {
+					matched++
+					if matched == len(keys) {
+						t.master.Write(out)
+						close(t.detach)
+						return
+					}
+					continue
+				}
+				out = append(out, keys[:matched]...)
+				matched = 0
+				if len(keys) > 0 && b == keys[0] {
+					matched = 1
+					if len(keys) == 1 {
+						t.master.Write(out)
+						close(t.detach)
+						return
+					}
+					continue
+				}
+				out = append(out, b)
+			}
+			if _, err := t.master.Write(out); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// ParseDetachKeys reads docker's syntax for detach keys: a comma list of
+// single characters and ctrl-X (X one of a-z, @, [, \, ], ^, _).
+func ParseDetachKeys(keys string) ([]byte, error) {
+	var codes []byte
+	for _, key := range strings.Split(keys, ",") {
+		switch {
+		case len(key) == 1:
+			codes = append(codes, key[0])
+		case len(key) == 6 && strings.HasPrefix(key, "ctrl-"):
+			c := key[5]
+			switch {
+			case c >= 'a' && c <= 'z':
+				codes = append(codes, c-'a'+1)
+			case strings.IndexByte("@[\\]^_", c) >= 0:
+				codes = append(codes, c-'@')
+			default:
+				return nil, fmt.Errorf("unknown key %q in the detach keys %q: use a comma list of characters and ctrl-X, X one of a-z, @, [, \\, ], ^, _ (default ctrl-p,ctrl-q)", key, keys)
+			}
+		default:
+			return nil, fmt.Errorf("unknown key %q in the detach keys %q: use a comma list of characters and ctrl-X, X one of a-z, @, [, \\, ], ^, _ (default ctrl-p,ctrl-q)", key, keys)
+		}
+	}
+	return codes, nil
 }
 
 // closeSlave drops our copy of the program's side, so that reading the
@@ -202,10 +518,14 @@ func (t *terminal) drain() {
 	}
 }
 
-// resize gives the program's terminal our window size.
+// resize gives the program's terminal our window size: that of the first
+// of our 0, 1 and 2 that is a terminal.
 func (t *terminal) resize() {
-	if ws, err := unix.IoctlGetWinsize(0, unix.TIOCGWINSZ); err == nil {
-		unix.IoctlSetWinsize(int(t.master.Fd()), unix.TIOCSWINSZ, ws)
+	for fd := 0; fd <= 2; fd++ {
+		if ws, err := unix.IoctlGetWinsize(fd, unix.TIOCGWINSZ); err == nil {
+			unix.IoctlSetWinsize(int(t.master.Fd()), unix.TIOCSWINSZ, ws)
+			return
+		}
 	}
 }
 
@@ -214,6 +534,38 @@ func (t *terminal) restore() {
 	if t.saved != nil {
 		unix.IoctlSetTermios(0, unix.TCSETS, t.saved)
 	}
+}
+
+// keeperEnv, set to 1, makes our program a keeper (see Keeper).
+const keeperEnv = "CNSENTER_PTY_KEEPER"
+
+// keep hands the master of a detached program's terminal to a keeper: our
+// own program started again, in a session of its own, which runs Keeper.
+func keep(master *os.File) error {
+	cmd := &exec.Cmd{
+		Path:        "/proc/self/exe",
+		Args:        []string{"cnsenter-pty-keeper"},
+		Env:         []string{keeperEnv + "=1"},
+		ExtraFiles:  []*os.File{master}, // 3
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("cannot leave the program running: %w", err)
+	}
+	cmd.Process.Release()
+	return nil
+}
+
+// Keeper is called first in a command that can detach: started as a
+// keeper, it holds a detached program's terminal (descriptor 3) and reads
+// what the program writes to it, so that the program never blocks on it,
+// until the program and its children have closed it; then it exits.
+func Keeper() {
+	if os.Getenv(keeperEnv) != "1" {
+		return
+	}
+	io.Copy(io.Discard, os.NewFile(3, "pty"))
+	os.Exit(0)
 }
 
 func timeAfter() <-chan time.Time { return time.After(time.Second) }

@@ -41,7 +41,7 @@ func TestFrontTakesWhatItShould(t *testing.T) {
 		{[]string{"-t", T, "-a", "-S", "0"}, nil, false},
 		{[]string{"-t", T, "-a", "--preserve-credentials"}, nil, false},
 		{[]string{"-t", T, "-p", "--net=/proc/" + T + "/ns/net"}, nil, false},
-		{[]string{"-t", T, "-a", "--no-pty"}, nil, false},
+		{[]string{"-t", T, "-a", "--timeout=5s"}, nil, false},
 		{[]string{"-t", T, "-a"}, []string{"CNSENTER_AUDIT_LOG=" + filepath.Join(t.TempDir(), "audit")}, false},
 		{[]string{"-t", T, "-a"}, []string{"CNSENTER_NO_FAST_PATH=1"}, false},
 	} {

@@ -107,11 +107,11 @@ func TestPluginDefaults(t *testing.T) {
 	if want := "webhost\n/tmp\nbar\n0\n0\n" + cgroups; r.stdout != want || r.code != 0 {
 		t.Errorf("defaults: want %q, got %v", want, r)
 	}
-	// No program: the container's /bin/sh, on our stdin.
-	if r := d.run(t, "echo hi $FOO; exit 3\n", "nsenter", "web"); r.stdout != "hi bar\n" || r.code != 3 {
+	// No program: the container's /bin/sh, on our stdin (-i).
+	if r := d.run(t, "echo hi $FOO; exit 3\n", "nsenter", "-i", "web"); r.stdout != "hi bar\n" || r.code != 3 {
 		t.Errorf("no program: %v", r)
 	}
-	if r := d.run(t, "piped\n", "nsenter", "web", "cat"); r.stdout != "piped\n" {
+	if r := d.run(t, "piped\n", "nsenter", "-i", "web", "cat"); r.stdout != "piped\n" {
 		t.Errorf("stdin piped: %v", r)
 	}
 }
@@ -203,7 +203,7 @@ func TestPluginExitCodes(t *testing.T) {
 // size, and our terminal's modes are the same afterwards.
 func TestPluginTerminal(t *testing.T) {
 	d := newDockerCLI(t)
-	out := underScript(t, d.env, "stty -g; stty rows 33 cols 99; docker -H "+eng.DockerHost+" nsenter web sh -c 'tty; stty size'; stty -g")
+	out := underScript(t, d.env, "stty -g; stty rows 33 cols 99; docker -H "+eng.DockerHost+" nsenter -it web sh -c 'tty; stty size'; stty -g")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 4 || !strings.HasPrefix(lines[1], "/dev/pts/") || lines[2] != "33 99" || lines[0] != lines[3] {
 		t.Errorf("want our modes, a pty of its own, our size, our modes again; got %q", lines)
@@ -212,7 +212,7 @@ func TestPluginTerminal(t *testing.T) {
 
 // TestPluginDescriptors: the program starts with 0, 1 and 2 only, whatever
 // the caller had open, and with a terminal it gets a pty of its own (not
-// ours: TIOCSTI on it cannot reach us) unless --no-pty.
+// ours: TIOCSTI on it cannot reach us) with -t, else pipes.
 func TestPluginDescriptors(t *testing.T) {
 	d := newDockerCLI(t)
 	// The plugin run as the CLI runs it, with descriptors the CLI might leak.
@@ -241,19 +241,16 @@ func TestPluginDescriptors(t *testing.T) {
 			t.Errorf("cnsenter -t %s: want our descriptors passed on: %v; got %q %v", target, passedOn, out, err)
 		}
 	}
-	for _, c := range []struct {
-		flags []string
-		same  bool
-	}{{nil, false}, {[]string{"--no-pty"}, true}} {
-		lines := strings.Fields(underScript(t, d.env, "readlink /proc/self/fd/0; docker -H "+eng.DockerHost+" nsenter "+strings.Join(c.flags, " ")+" --ns uts web readlink /proc/self/fd/0"))
-		if len(lines) != 2 || (lines[0] == lines[1]) != c.same {
-			t.Errorf("%q: our terminal and the program's: %q (want the same: %v)", c.flags, lines, c.same)
+	for flags, want := range map[string]string{"-it": "/dev/pts/", "-i": "pipe:", "": "/dev/null"} {
+		lines := strings.Fields(underScript(t, d.env, "readlink /proc/self/fd/0; docker -H "+eng.DockerHost+" nsenter "+flags+" --ns uts web sh -c 'readlink /proc/self/fd/0; readlink /proc/self/fd/1' </dev/tty"))
+		if len(lines) != 3 || lines[0] == lines[1] || lines[0] == lines[2] || !strings.HasPrefix(lines[1], want) {
+			t.Errorf("%q: our terminal, then the program's stdin (want %s...) and stdout, never ours: %q", flags, want, lines)
 		}
 	}
 }
 
 // TestCnsenterTerminal: from a terminal, cnsenter gives a container's
-// program a pseudo-terminal of its own (--no-pty: ours); with a PID it
+// program a pseudo-terminal of its own; with a PID it
 // keeps nsenter's behaviour, ours. Our modes are the same afterwards.
 func TestCnsenterTerminal(t *testing.T) {
 	requireEngines(t)
@@ -264,7 +261,6 @@ func TestCnsenterTerminal(t *testing.T) {
 		same bool
 	}{
 		{"-t docker://web -u", false},
-		{"-t docker://web -u --no-pty", true},
 		{"-t " + pid + " -u", true},
 	} {
 		lines := strings.Fields(underScript(t, eng.Env(), "stty -g; readlink /proc/self/fd/0; "+cns+" "+c.args+" readlink /proc/self/fd/0; stty -g"))
@@ -300,7 +296,7 @@ func TestPluginWindowSize(t *testing.T) {
 	d := newDockerCLI(t)
 	started := filepath.Join(t.TempDir(), "started")
 	program := fmt.Sprintf(`stty size; touch %s; i=0; while [ "$(stty size)" = "20 70" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; stty size`, started)
-	out := underScript(t, d.env, fmt.Sprintf(`stty rows 20 cols 70; docker -H %s nsenter --ns uts web sh -c '%s' </dev/tty &
+	out := underScript(t, d.env, fmt.Sprintf(`stty rows 20 cols 70; docker -H %s nsenter -t --ns uts web sh -c '%s' </dev/tty &
 		while [ ! -e %s ]; do sleep 0.05; done; stty rows 41 cols 101; wait`, eng.DockerHost, program, started))
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 2 || lines[0] != "20 70" || lines[1] != "41 101" {
