@@ -46,6 +46,7 @@ var options = []getopt.Option{
 	{Long: "host-tools", Extension: true},
 	{Long: "container-root", Arg: getopt.RequiredArg, Extension: true},
 	{Long: "read-only", Extension: true},
+	{Long: "nosymfollow", Extension: true},
 	{Long: "audit-log", Arg: getopt.RequiredArg, Extension: true},
 	{Long: "no-pty", Extension: true},
 }
@@ -149,6 +150,8 @@ func parseArgs(args []string) (*invocation, error) {
 			r.ContainerRoot = value
 		case "read-only":
 			r.ReadOnly = true
+		case "nosymfollow":
+			r.NoSymFollow = true
 		case "audit-log":
 			inv.auditLog = value
 		case "no-pty":

@@ -83,6 +83,7 @@ type options struct {
 	hostTools         bool
 	containerRoot     string
 	readOnly          bool
+	noSymFollow       bool
 	noPTY             bool
 	auditLog          string
 	containerdAddress string
@@ -137,7 +138,8 @@ the container's /bin/sh. When stdin is a terminal the program gets one.`,
 	f.BoolVar(&o.confine, "confine", false, "Run like the container's own processes (capabilities, seccomp, ...)")
 	f.BoolVar(&o.hostTools, "host-tools", false, "Use the host's files and tools; the container's root is at --container-root")
 	f.StringVar(&o.containerRoot, "container-root", enter.DefaultContainerRoot, "Where --host-tools mounts the container's root ($CONTAINER_ROOT)")
-	f.BoolVar(&o.readOnly, "read-only", false, "The container's files are read-only for this session")
+	f.BoolVar(&o.readOnly, "read-only", false, "The container's files are read-only for this session (with --host-tools, its links are not followed)")
+	f.BoolVar(&o.noSymFollow, "nosymfollow", false, "With --host-tools: do not follow the container's links, which would resolve in the host's files")
 	f.BoolVar(&o.noPTY, "no-pty", false, "No pseudo-terminal even when stdin is one: the program gets our terminal")
 	f.StringVar(&o.auditLog, "audit-log", os.Getenv("CNSENTER_AUDIT_LOG"), "Append a JSON record when the session starts and ends (default: CNSENTER_AUDIT_LOG)")
 	f.StringVar(&o.containerdAddress, "containerd-address", "", "containerd socket, asked for the OCI spec when its bundle cannot be read (default: CONTAINERD_ADDRESS, /run/containerd/containerd.sock)")
@@ -221,6 +223,7 @@ func request(ctx context.Context, o options, c cruntime.Container, program []str
 		HostTools:     o.hostTools,
 		ContainerRoot: o.containerRoot,
 		ReadOnly:      o.readOnly,
+		NoSymFollow:   o.noSymFollow,
 		Program:       program,
 		NotFoundHint:  "the container has no such program (--host-tools runs the host's)",
 		OnlyStdio:     true,
