@@ -542,8 +542,8 @@ static void setattr_tree(int dirfd, const char *path, unsigned flags, struct mou
 
 // mount_container_tree gives host-tools mode its filesystem: a private copy
 // of our own mount namespace (so nothing mounted here reaches the host) with
-// a detached copy of the container's whole tree (volumes, /proc, all its
-// mounts) at tools_path. The tree can only be cloned from inside the
+// a detached, private copy of the container's whole tree (volumes, /proc,
+// all its mounts) at tools_path. The tree can only be cloned from inside the
 // container's mount namespace: a bind of /proc/PID/root made from ours would
 // show our own root. Neither mount table changes.
 static void mount_container_tree(const struct plan *p)
@@ -584,6 +584,11 @@ static void mount_container_tree(const struct plan *p)
 		die(errno, "--host-tools: cannot return to the private mount namespace");
 	if (move_mount(tree, "", AT_FDCWD, p->tools_path, MOVE_MOUNT_F_EMPTY_PATH) != 0)
 		die(errno, "--host-tools: cannot mount the container's root at %s", p->tools_path);
+	// A plain view is private too (mount(2): no mount_setattr needed), or a
+	// mount the session makes in a shared volume would reach the container
+	// and the host. The program has not started: nothing of ours crossed.
+	if (!p->readonly && !p->nosymfollow && mount(NULL, p->tools_path, NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		die(errno, "--host-tools: cannot make the container's tree private at %s", p->tools_path);
 	close(tree);
 	close(private);
 	if (cwd >= 0 && fchdir(cwd) != 0)
