@@ -192,12 +192,14 @@ func mountShared(t *testing.T, dir string) {
 	}
 }
 
-// TestReadOnlyViewIsASnapshot: a read-only session's view of the
+// TestSessionViewIsASnapshot: a read-only session's view of the
 // container is a private copy. A mount made later in one of the
 // container's shared mounts (here by the host, in a volume with rshared
 // propagation) reaches the container but not the session, which neither
-// sees it nor can write to it; with or without host tools.
-func TestReadOnlyViewIsASnapshot(t *testing.T) {
+// sees it nor can write to it; with or without host tools. A host-tools
+// view without --read-only is private as well, both ways: a mount the
+// session makes there reaches neither the container nor the host.
+func TestSessionViewIsASnapshot(t *testing.T) {
 	d := newDockerCLI(t)
 	vol := filepath.Join(t.TempDir(), "vol")
 	sub := filepath.Join(vol, "sub")
@@ -218,13 +220,17 @@ cat ` + root + `/data/sub/marker; echo x >` + root + `/data/sub/written && echo 
 	cns := filepath.Join(bin, "cnsenter")
 	docker := []string{"docker", "-H", eng.DockerHost, "nsenter", "-u", "0"}
 	for _, c := range []struct {
-		name string
-		argv []string
+		name     string
+		argv     []string
+		writable bool
 	}{
-		{"cnsenter --host-tools", []string{cns, "-t", "docker://sharedvol", "--host-tools", "--read-only", "sh", "-c", script("$CONTAINER_ROOT")}},
-		{"docker nsenter --host-tools", append(docker, "--host-tools", "--read-only", "sharedvol", "sh", "-c", script("$CONTAINER_ROOT"))},
-		{"cnsenter", []string{cns, "-t", "docker://sharedvol", "-a", "--read-only", "sh", "-c", script("")}},
-		{"docker nsenter", append(docker, "--read-only", "sharedvol", "sh", "-c", script(""))},
+		{"cnsenter --host-tools", []string{cns, "-t", "docker://sharedvol", "--host-tools", "--read-only", "sh", "-c", script("$CONTAINER_ROOT")}, false},
+		{"docker nsenter --host-tools", append(docker, "--host-tools", "--read-only", "sharedvol", "sh", "-c", script("$CONTAINER_ROOT")), false},
+		{"cnsenter", []string{cns, "-t", "docker://sharedvol", "-a", "--read-only", "sh", "-c", script("")}, false},
+		{"docker nsenter", append(docker, "--read-only", "sharedvol", "sh", "-c", script("")), false},
+		// Without --read-only the view is a snapshot too (its writes go
+		// to the directory below the later mount).
+		{"cnsenter --host-tools, writable", []string{cns, "-t", "docker://sharedvol", "--host-tools", "sh", "-c", script("$CONTAINER_ROOT")}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			os.Remove(filepath.Join(vol, "go"))
@@ -244,7 +250,7 @@ cat ` + root + `/data/sub/marker; echo x >` + root + `/data/sub/written && echo 
 			}
 			r := s.wait(t)
 			_, err := os.Stat(filepath.Join(sub, "written"))
-			if strings.Contains(r.stdout, "mounted later") || strings.Contains(r.stdout, "wrote") || err == nil {
+			if strings.Contains(r.stdout, "mounted later") || !c.writable && strings.Contains(r.stdout, "wrote") || err == nil {
 				t.Errorf("the session saw the mount made after it started: %v", r)
 			}
 			if exec.Command("umount", sub).Run() != nil {
@@ -253,4 +259,20 @@ cat ` + root + `/data/sub/marker; echo x >` + root + `/data/sub/written && echo 
 		})
 	}
 	os.Remove(filepath.Join(vol, "go"))
+
+	// Nor does a mount the session makes reach the container or the host,
+	// with or without --read-only.
+	for _, ro := range []bool{false, true} {
+		argv := []string{"-t", "docker://sharedvol", "--host-tools"}
+		if ro {
+			argv = append(argv, "--read-only")
+		}
+		r := cnsenter(t, nil, append(argv, "sh", "-c", "mount -t tmpfs -o size=1m session $CONTAINER_ROOT/data/sub && echo mounted")...)
+		container, _ := eng.Docker("exec", "sharedvol", "grep", "-c", " /data/sub ", "/proc/self/mountinfo")
+		host, _ := os.ReadFile("/proc/self/mountinfo")
+		exec.Command("umount", "-l", sub).Run() // if it leaked
+		if r.stdout != "mounted\n" || strings.TrimSpace(container) != "0" || strings.Contains(string(host), " "+sub+" ") {
+			t.Errorf("--host-tools (read-only %v): a mount of the session reached the container (%s) or the host (%v): %v", ro, container, strings.Contains(string(host), " "+sub+" "), r)
+		}
+	}
 }
