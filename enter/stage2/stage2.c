@@ -54,8 +54,9 @@
 //                        N-1 for signal N), as the caller had them
 //   label=CTX proc=FD    SELinux exec context, written via the host's /proc
 //   hosttools=MNT:ROOT:PATH  host tools: a private copy of our mount namespace
-//                        with the tree of mount namespace MNT (from directory
-//                        ROOT, -1 for its root) at PATH, and a fresh /proc
+//                        with a private copy of the tree of mount namespace
+//                        MNT (from directory ROOT, -1 for its root) at PATH,
+//                        and a fresh /proc
 //   readonly             every mount the program sees of the container is
 //                        read-only, in a private copy of its mount namespace
 //   nosymfollow          with hosttools=: no link on the container's mounts is
@@ -569,8 +570,8 @@ static void mount_container_tree(const struct plan *p)
 		// one of its shared mounts (a volume with rshared propagation) would
 		// appear in the view without the attributes below. Private first,
 		// so that nothing arrives after them.
-		struct mount_attr private = {.propagation = MS_PRIVATE};
-		setattr_tree(tree, "", AT_EMPTY_PATH, &private, what);
+		struct mount_attr unshared = {.propagation = MS_PRIVATE};
+		setattr_tree(tree, "", AT_EMPTY_PATH, &unshared, what);
 		// The session's root is the host's: an absolute link in the
 		// container (/etc/os-release -> /root/secret), a relative one
 		// with enough "..", or a magic link of the container's /proc
