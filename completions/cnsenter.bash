@@ -5,7 +5,7 @@ _cnsenter_options="-a --all -t --target -m --mount -u --uts -i --ipc -n --net -N
 	-p --pid -C --cgroup -U --user --user-parent -T --time -S --setuid -G --setgid
 	--preserve-credentials --keep-caps -r --root -w --wd -W --wdns -e --env -F --no-fork
 	-c --join-cgroup -Z --follow-context -h --help -V --version --list --json --docker-host
-	--containerd-address --timeout --host-tools --container-root --read-only --audit-log
+	--containerd-address --timeout --host-tools --container-root --read-only --nosymfollow --audit-log
 	--confine"
 
 # The running containers, as references, from cnsenter --list.

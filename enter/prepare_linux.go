@@ -241,7 +241,7 @@ func Prepare(req Request) (plan *Plan, err error) {
 		files[User] = src
 	}
 
-	if req.HostTools || req.ReadOnly {
+	if req.HostTools || req.ReadOnly || req.NoSymFollow {
 		if err := p.mountModes(&req, t, want, files); err != nil {
 			return nil, err
 		}
@@ -467,6 +467,11 @@ func (p *Plan) directories(req Request, t *target, needTarget func(string) error
 // mountModes sets up host-tools and read-only mode. In host-tools mode the
 // mount namespace is the source of the container's tree, not entered.
 func (p *Plan) mountModes(req *Request, t *target, want map[Kind]bool, files map[Kind]source) error {
+	if !req.HostTools && req.NoSymFollow {
+		// Without host tools the session's root is the container's: its
+		// links resolve inside it.
+		return errors.New("--nosymfollow goes with --host-tools: without it the container's links resolve inside the container's root")
+	}
 	if !req.HostTools {
 		if !want[Mount] {
 			return errors.New("--read-only needs the mount namespace: add --mount (or --all), or use --host-tools")
@@ -510,6 +515,11 @@ func (p *Plan) mountModes(req *Request, t *target, want map[Kind]bool, files map
 	p.add("hosttools=%s:%s:%s", mnt, root, path)
 	if req.ReadOnly {
 		p.add("readonly")
+	}
+	if req.ReadOnly || req.NoSymFollow {
+		// The view's links would resolve in the host's tree: a read-only
+		// view follows none, or it would not be read-only for host files.
+		p.add("nosymfollow")
 	}
 	want[Mount] = false
 	delete(files, Mount)

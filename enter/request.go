@@ -42,6 +42,9 @@ type Request struct {
 	HostTools     bool
 	ContainerRoot string // DefaultContainerRoot when empty
 	ReadOnly      bool   // the container's files are read-only for this session
+	// NoSymFollow: no link in the host-tools view is followed (an absolute
+	// link in it resolves in the host's tree). ReadOnly implies it there.
+	NoSymFollow bool
 
 	Program []string // argv of the program; empty runs $SHELL, else /bin/sh
 	// NotFoundHint ends the message when the program does not exist.

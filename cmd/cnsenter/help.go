@@ -49,6 +49,9 @@ Debugging (cnsenter only):
                                and its own /proc; alone, it means every namespace
      --container-root <dir>    where --host-tools mounts the target's root (default /mnt)
      --read-only               the target's files are read-only for this session
+                               (with --host-tools, its links are not followed)
+     --nosymfollow             with --host-tools: do not follow the target's links,
+                               which would resolve in the host's files
      --audit-log <file>        append a JSON record when the session starts and ends
                                (default: CNSENTER_AUDIT_LOG)
 

@@ -47,6 +47,7 @@ var options = []getopt.Option{
 	{Long: "host-tools", Extension: true},
 	{Long: "container-root", Arg: getopt.RequiredArg, Extension: true},
 	{Long: "read-only", Extension: true},
+	{Long: "nosymfollow", Extension: true},
 	{Long: "audit-log", Arg: getopt.RequiredArg, Extension: true},
 	{Long: "confine", Extension: true},
 }
@@ -151,6 +152,8 @@ func parseArgs(args []string) (*invocation, error) {
 			r.ContainerRoot = value
 		case "read-only":
 			r.ReadOnly = true
+		case "nosymfollow":
+			r.NoSymFollow = true
 		case "audit-log":
 			inv.auditLog = value
 		case "confine":

@@ -83,6 +83,7 @@ type options struct {
 	containerRoot     string
 	readOnly          bool
 	stdio             stdio
+	noSymFollow       bool
 	auditLog          string
 	containerdAddress string
 	timeout           time.Duration
@@ -153,7 +154,8 @@ or --confine is given.`,
 	f.BoolVar(&o.confine, "confine", false, "Run like the container's own processes (user, capabilities, seccomp, LSM): the default; this also applies it to the host's programs")
 	f.BoolVar(&o.hostTools, "host-tools", false, "Use the host's files and tools; the container's root is at --container-root")
 	f.StringVar(&o.containerRoot, "container-root", enter.DefaultContainerRoot, "Where --host-tools mounts the container's root ($CONTAINER_ROOT)")
-	f.BoolVar(&o.readOnly, "read-only", false, "The container's files are read-only for this session")
+	f.BoolVar(&o.readOnly, "read-only", false, "The container's files are read-only for this session (with --host-tools, its links are not followed)")
+	f.BoolVar(&o.noSymFollow, "nosymfollow", false, "With --host-tools: do not follow the container's links, which would resolve in the host's files")
 	f.StringVar(&o.auditLog, "audit-log", os.Getenv("CNSENTER_AUDIT_LOG"), "Append a JSON record when the session starts and ends (default: CNSENTER_AUDIT_LOG)")
 	f.StringVar(&o.containerdAddress, "containerd-address", "", "containerd socket, asked for the OCI spec when its bundle cannot be read (default: CONTAINERD_ADDRESS, /run/containerd/containerd.sock)")
 	f.DurationVar(&o.timeout, "timeout", 5*time.Second, "Deadline of each engine call")
@@ -241,6 +243,7 @@ func request(ctx context.Context, o options, c cruntime.Container, program []str
 		HostTools:     o.hostTools,
 		ContainerRoot: o.containerRoot,
 		ReadOnly:      o.readOnly,
+		NoSymFollow:   o.noSymFollow,
 		Program:       program,
 		NotFoundHint:  "the container has no such program (--host-tools runs the host's)",
 		OnlyStdio:     true,

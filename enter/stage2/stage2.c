@@ -54,10 +54,13 @@
 //                        N-1 for signal N), as the caller had them
 //   label=CTX proc=FD    SELinux exec context, written via the host's /proc
 //   hosttools=MNT:ROOT:PATH  host tools: a private copy of our mount namespace
-//                        with the tree of mount namespace MNT (from directory
-//                        ROOT, -1 for its root) at PATH, and a fresh /proc
+//                        with a private copy of the tree of mount namespace
+//                        MNT (from directory ROOT, -1 for its root) at PATH,
+//                        and a fresh /proc
 //   readonly             every mount the program sees of the container is
 //                        read-only, in a private copy of its mount namespace
+//   nosymfollow          with hosttools=: no link on the container's mounts is
+//                        followed (they would resolve in the host's tree)
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -334,6 +337,8 @@ static void parse(struct plan *p, int argc, char **argv)
 				p->tools_path = fd_and_path(rest, &p->tools_root);
 		} else if (!strcmp(k, "readonly"))
 			p->readonly = 1;
+		else if (!strcmp(k, "nosymfollow"))
+			p->nosymfollow = 1;
 		else if (!strcmp(k, "caps")) {
 			char *s = v;
 			for (int j = 0; j < 5; j++) {
@@ -547,10 +552,23 @@ static void __attribute__((noreturn)) wait_for(pid_t child, const sigset_t *set,
 	}
 }
 
+// setattr_tree sets attr on every mount of the tree at dirfd/path; what is
+// the option that wants it, for messages.
+static void setattr_tree(int dirfd, const char *path, unsigned flags, struct mount_attr *attr, const char *what)
+{
+	if (mount_setattr(dirfd, path, flags | AT_RECURSIVE, attr, sizeof(*attr)) == 0)
+		return;
+	if (errno == ENOSYS)
+		die(0, "%s needs Linux 5.12 or later (mount_setattr)", what);
+	if (errno == EINVAL && (attr->attr_set & MOUNT_ATTR_NOSYMFOLLOW))
+		die(0, "%s needs Linux 5.14 or later (mount_setattr with MOUNT_ATTR_NOSYMFOLLOW)", what);
+	die(errno, "%s: cannot set the attributes of the container's mounts", what);
+}
+
 // mount_container_tree gives host-tools mode its filesystem: a private copy
 // of our own mount namespace (so nothing mounted here reaches the host) with
-// a detached copy of the container's whole tree (volumes, /proc, all its
-// mounts) at tools_path. The tree can only be cloned from inside the
+// a detached, private copy of the container's whole tree (volumes, /proc,
+// all its mounts) at tools_path. The tree can only be cloned from inside the
 // container's mount namespace: a bind of /proc/PID/root made from ours would
 // show our own root. Neither mount table changes.
 static void mount_container_tree(const struct plan *p)
@@ -570,15 +588,32 @@ static void mount_container_tree(const struct plan *p)
 			   : open_tree(AT_FDCWD, "/", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 	if (tree < 0)
 		die(errno, "--host-tools: cannot copy the container's mount tree");
-	if (p->readonly) {
-		struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
-		if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof(ro)) != 0)
-			die(errno, "--read-only: cannot make the container's tree read-only");
+	if (p->readonly || p->nosymfollow) {
+		const char *what = p->readonly ? "--read-only" : "--nosymfollow";
+		// The copy is in the container's peer groups: a mount made later in
+		// one of its shared mounts (a volume with rshared propagation) would
+		// appear in the view without the attributes below. Private first,
+		// so that nothing arrives after them.
+		struct mount_attr unshared = {.propagation = MS_PRIVATE};
+		setattr_tree(tree, "", AT_EMPTY_PATH, &unshared, what);
+		// The session's root is the host's: an absolute link in the
+		// container (/etc/os-release -> /root/secret), a relative one
+		// with enough "..", or a magic link of the container's /proc
+		// would resolve in the host's tree or reach the container's
+		// writable one. No link on the container's mounts is followed,
+		// whoever makes it and whenever; readlink still shows them.
+		struct mount_attr attr = {.attr_set = MOUNT_ATTR_NOSYMFOLLOW | (p->readonly ? MOUNT_ATTR_RDONLY : 0)};
+		setattr_tree(tree, "", AT_EMPTY_PATH, &attr, what);
 	}
 	if (setns(private, CLONE_NEWNS) != 0)
 		die(errno, "--host-tools: cannot return to the private mount namespace");
 	if (move_mount(tree, "", AT_FDCWD, p->tools_path, MOVE_MOUNT_F_EMPTY_PATH) != 0)
 		die(errno, "--host-tools: cannot mount the container's root at %s", p->tools_path);
+	// A plain view is private too (mount(2): no mount_setattr needed), or a
+	// mount the session makes in a shared volume would reach the container
+	// and the host. The program has not started: nothing of ours crossed.
+	if (!p->readonly && !p->nosymfollow && mount(NULL, p->tools_path, NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		die(errno, "--host-tools: cannot make the container's tree private at %s", p->tools_path);
 	close(tree);
 	close(private);
 	if (cwd >= 0 && fchdir(cwd) != 0)
@@ -596,8 +631,7 @@ static void make_readonly(void)
 		die(errno, "--read-only: cannot make a private mount namespace");
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
 		die(errno, "--read-only: cannot make the private mount namespace private");
-	if (mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof(ro)) != 0)
-		die(errno, "--read-only: cannot make the mounts read-only");
+	setattr_tree(AT_FDCWD, "/", 0, &ro, "--read-only");
 }
 
 // install_seccomp installs the container's filter, compiled by compile_seccomp.

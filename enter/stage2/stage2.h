@@ -53,6 +53,7 @@ struct plan {
 	int tools_mnt, tools_root; // hosttools=: -1 when not in host-tools mode
 	const char *tools_path;
 	int readonly;
+	int nosymfollow; // nosymfollow: links in the host-tools view are not followed
 	int confine_caps; // caps= given
 	unsigned long long caps[5]; // bounding, effective, permitted, inheritable, ambient
 	int nnp, seccomp_fd;
