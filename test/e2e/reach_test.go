@@ -9,39 +9,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/cnsenter/cnsenter/test/engines"
 )
 
-// probeContainer runs a container, as root with Docker's default
-// capabilities, whose image holds busybox and the probe attacker
-// (testdata/probe), and removes it and its image when the test ends.
-func probeContainer(t *testing.T, name string) {
-	t.Helper()
-	requireEngines(t)
-	root := filepath.Join(t.TempDir(), "root")
-	if err := engines.BusyboxRoot(root); err != nil {
-		t.Fatal(err)
-	}
-	build := exec.Command("go", "build", "-o", filepath.Join(root, "probe"), "./testdata/probe")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the probe: %v\n%s", err, out)
-	}
-	image := "cnsenter-test/" + name
-	if err := eng.ImportDir(root, image); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { eng.Docker("rmi", "-f", image) })
-	if _, err := eng.Docker("run", "-d", "--name", name, image, "sleep", "100000"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { eng.Docker("rm", "-f", name) })
-}
-
-// probe runs the attacker inside the container: as its root with Docker's
+// probeFrom runs the probe inside the container: as its root with Docker's
 // default capabilities, or (uid >= 0) as that uid without capabilities.
-func probe(t *testing.T, container string, uid int, args ...string) map[string]string {
+func probeFrom(t *testing.T, container string, uid int, args ...string) map[string]string {
 	t.Helper()
 	argv := []string{"exec", container, "/probe", "-uid", fmt.Sprint(uid)}
 	out, err := eng.Docker(append(argv, args...)...)
@@ -80,9 +52,9 @@ type running struct {
 	done chan struct{} // closed once it has ended
 }
 
-// session starts a command in the background, in a process group of its
+// background starts a command, in a process group of its
 // own, and kills the group when the test ends.
-func session(t *testing.T, dir string, env []string, path string, args ...string) *running {
+func background(t *testing.T, dir string, env []string, path string, args ...string) *running {
 	t.Helper()
 	cmd := exec.Command(path, args...)
 	cmd.Dir = dir
@@ -122,7 +94,7 @@ func (r *running) exited() (bool, int) {
 // the session's uid without any: nothing is open to it.
 func TestSessionOutOfContainersReach(t *testing.T) {
 	d := newDockerCLI(t)
-	probeContainer(t, "reach")
+	hostileContainer(t, "reach", "probe")
 	secret, content := hostSecret(t)
 	written := filepath.Join(filepath.Dir(secret), "written")
 	marker := fmt.Sprintf("hostenv-%d", time.Now().UnixNano())
@@ -150,7 +122,7 @@ func TestSessionOutOfContainersReach(t *testing.T) {
 			} else {
 				path, args = filepath.Join(bin, "cnsenter"), append(c.argv[1:], "sleep", match)
 			}
-			s := session(t, filepath.Dir(secret), append(d.env, "CNSENTER_TEST_MARKER="+marker), path, args...)
+			s := background(t, filepath.Dir(secret), append(d.env, "CNSENTER_TEST_MARKER="+marker), path, args...)
 			out := s.out
 			if done, code := s.exited(); done {
 				if !c.refused {
@@ -165,7 +137,7 @@ func TestSessionOutOfContainersReach(t *testing.T) {
 				t.Errorf("the session was not refused: what the container's processes reach of it follows")
 			}
 			for _, uid := range c.uids {
-				seen := probe(t, "reach", uid, "-match", match, "-secret", secret, "-write", written, "-marker", marker)
+				seen := probeFrom(t, "reach", uid, "-match", match, "-secret", secret, "-write", written, "-marker", marker)
 				if seen["pid"] == "none" || seen["pid"] == "" {
 					t.Fatalf("probe as uid %d: the session is not visible in the container: %v", uid, seen)
 				}
@@ -194,17 +166,17 @@ func TestSessionOutOfContainersReach(t *testing.T) {
 // root and working directory, the environment it was given, no host
 // descriptor.
 func TestSessionInContainerReachable(t *testing.T) {
-	probeContainer(t, "reachin")
+	hostileContainer(t, "reachin", "probe")
 	secret, content := hostSecret(t)
 	marker := fmt.Sprintf("hostenv-%d", time.Now().UnixNano())
 	match := fmt.Sprintf("8000.%d", time.Now().UnixNano()%1000)
-	s := session(t, filepath.Dir(secret), []string{"CNSENTER_TEST_MARKER=" + marker}, filepath.Join(bin, "cnsenter"),
+	s := background(t, filepath.Dir(secret), []string{"CNSENTER_TEST_MARKER=" + marker}, filepath.Join(bin, "cnsenter"),
 		"-t", "docker://reachin", "-a", "-e", "-S", "1000", "-G", "1000", "sleep", match)
 	out := s.out
 	if done, code := s.exited(); done {
 		t.Fatalf("the session ended (exit %d): %s", code, out)
 	}
-	seen := probe(t, "reachin", 1000, "-match", match, "-secret", secret, "-marker", marker)
+	seen := probeFrom(t, "reachin", 1000, "-match", match, "-secret", secret, "-marker", marker)
 	if !strings.HasPrefix(seen["environ"], "ok marker=false") {
 		t.Errorf("the session's environment: %q (want readable, without our variables)", seen["environ"])
 	}
@@ -230,7 +202,7 @@ func TestSessionInContainerReachable(t *testing.T) {
 // (CNSENTER_TEST_STOP_BEFORE_EXEC) to look at leisure.
 func TestNoHostDescriptorBeforeExec(t *testing.T) {
 	d := newDockerCLI(t)
-	probeContainer(t, "window")
+	hostileContainer(t, "window", "probe")
 	log := filepath.Join(t.TempDir(), "audit.log")
 	for _, c := range []struct {
 		name string
@@ -241,10 +213,10 @@ func TestNoHostDescriptorBeforeExec(t *testing.T) {
 		{"cnsenter -S 1000", filepath.Join(bin, "cnsenter"), []string{"-t", "docker://window", "-a", "-c", "-e", "-S", "1000", "-G", "1000", "--audit-log", log, "true"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			s := session(t, "/", append(d.env, "CNSENTER_TEST_STOP_BEFORE_EXEC=1"), c.path, c.args...)
+			s := background(t, "/", append(d.env, "CNSENTER_TEST_STOP_BEFORE_EXEC=1"), c.path, c.args...)
 			out := s.out
 			for _, uid := range []int{-1, 1000} {
-				seen := probe(t, "window", uid, "-stopped")
+				seen := probeFrom(t, "window", uid, "-stopped")
 				if seen["pid"] == "none" {
 					t.Fatalf("no stopped stage 2 in the container (%s)", out)
 				}

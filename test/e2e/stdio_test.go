@@ -22,33 +22,6 @@ import (
 // caller's terminal.
 const injected = "INJECTED-by-the-container"
 
-// attackerContainer builds the attacker, static, into a busybox image of
-// the test's own and runs a container of it; both are removed at the end.
-func attackerContainer(t *testing.T) string {
-	t.Helper()
-	requireEngines(t)
-	root := filepath.Join(t.TempDir(), "attacker")
-	if err := engines.BusyboxRoot(root); err != nil {
-		t.Fatal(err)
-	}
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", filepath.Join(root, "attacker"), "./testdata/attacker/main.go")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the attacker: %v\n%s", err, out)
-	}
-	const image, name = "cnsenter-test/attacker", "attacker"
-	if err := eng.ImportDir(root, image); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { eng.Docker("rmi", "-f", image) })
-	eng.Docker("rm", "-f", name)
-	if _, err := eng.Docker("run", "-d", "--name", name, image, "sleep", "100000"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { eng.Docker("rm", "-f", name) })
-	return name
-}
-
 // terminal is a pseudo-terminal the test owns, playing the caller's: what
 // is written to it shows on the master; what would be typed into it (and
 // what TIOCSTI pushes) waits in its input queue, read on the slave.
@@ -170,7 +143,7 @@ func runOn(t *testing.T, env []string, line string) (output, input string) {
 // util-linux's way (our descriptors, our terminal): there the attack
 // arrives, which shows the test sees it when it happens.
 func TestNoKeystrokesIntoOurTerminal(t *testing.T) {
-	name := attackerContainer(t)
+	name := hostileContainer(t, "attacker", "attacker")
 	d := newDockerCLI(t)
 	env := append(append([]string{}, d.env...), eng.Env()...)
 	cns := filepath.Join(bin, "cnsenter")
