@@ -44,15 +44,24 @@ func (t *target) environ() ([]string, error) {
 // ours. Every other variable passes, as the target has it.
 func hostProgramEnviron(env []string) []string {
 	out := make([]string, 0, len(env)+2)
+	ours := map[string]bool{"PATH": false, "SHELL": false} // name: given yet
 	for _, kv := range env {
 		name, _, _ := strings.Cut(kv, "=")
-		if name == "PATH" || name == "SHELL" || unsafeForHostProgram(name) {
-			continue
+		given, mine := ours[name]
+		switch {
+		case unsafeForHostProgram(name), mine && given:
+		case mine:
+			// In its place, so that an environment we share stays the same.
+			if v, ok := os.LookupEnv(name); ok {
+				out = append(out, name+"="+v)
+			}
+			ours[name] = true
+		default:
+			out = append(out, kv)
 		}
-		out = append(out, kv)
 	}
 	for _, name := range []string{"PATH", "SHELL"} {
-		if v, ok := os.LookupEnv(name); ok {
+		if v, ok := os.LookupEnv(name); ok && !ours[name] {
 			out = append(out, name+"="+v)
 		}
 	}

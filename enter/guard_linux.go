@@ -23,14 +23,36 @@ import (
 // capSysPtrace is CAP_SYS_PTRACE's bit.
 const capSysPtrace = 1 << 19
 
-// programFromHost tells whether the program's root, and so its files and
-// its binary, are the host's: host-tools mode, the mount namespace not
-// entered, or --root given a host directory.
-func programFromHost(req Request, want map[Kind]bool) bool {
+// programFromHost tells whether the program's files, its binary among
+// them, are ours rather than the target's: host-tools mode, the mount
+// namespace not entered or the same as ours, --root given a directory of
+// ours or the target's root being ours. The target's environment can only
+// make such a program load or run what the target chose.
+func programFromHost(req Request, t *target, want map[Kind]bool, files map[Kind]source) bool {
 	if req.Root.Set {
-		return req.Root.Path != ""
+		return req.Root.Path != "" || t == nil || sameFile(t.dir, "root", "/")
 	}
-	return !want[Mount]
+	if !want[Mount] {
+		return true
+	}
+	if src, ok := files[Mount]; ok {
+		return sameFile(src.fd, "", "/proc/self/ns/mnt")
+	}
+	return t == nil || sameFile(t.dir, "ns/mnt", "/proc/self/ns/mnt")
+}
+
+// sameFile tells whether dir/name (dir itself for "") is ours; when it
+// cannot tell, it says yes, the careful answer.
+func sameFile(dir int, name, ours string) bool {
+	var a, b unix.Stat_t
+	flags := 0
+	if name == "" {
+		flags = unix.AT_EMPTY_PATH
+	}
+	if unix.Fstatat(dir, name, &a, flags) != nil || unix.Stat(ours, &b) != nil {
+		return true
+	}
+	return a.Dev == b.Dev && a.Ino == b.Ino
 }
 
 // guard refuses a session of a container whose processes could reach the

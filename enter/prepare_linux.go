@@ -281,7 +281,7 @@ func Prepare(req Request) (plan *Plan, err error) {
 		}
 	}
 
-	hostFiles := programFromHost(req, want)
+	hostFiles := programFromHost(req, t, want, files)
 	if err := guard(req, t, want, files, hostFiles); err != nil {
 		return nil, err
 	}

@@ -70,6 +70,7 @@
 #include <linux/capability.h>
 #include <linux/sched.h>
 #include <linux/filter.h>
+#include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
@@ -84,6 +85,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -634,6 +636,35 @@ static void make_readonly(void)
 	setattr_tree(AT_FDCWD, "/", 0, &ro, "--read-only");
 }
 
+// container_devnull gives the program the container's /dev/null in place of
+// ours on 0, 1 and 2: a descriptor of the host's /dev/null would let a
+// process with CAP_FOWNER or CAP_CHOWN in the container (its root, by
+// default) fchmod or fchown the host's device node, for every program on
+// the host. Looked up without following links; a container whose
+// /dev/null is not the null device stops the entry.
+static void container_devnull(void)
+{
+	int own = -1;
+	for (int i = 0; i < 3; i++) {
+		struct stat st;
+		if (fstat(i, &st) != 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+			continue;
+		if (own < 0) {
+			struct open_how how = {.flags = O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS};
+			struct stat theirs;
+			own = (int)syscall(SYS_openat2, AT_FDCWD, "/dev/null", &how, sizeof(how));
+			if (own < 0 || fstat(own, &theirs) != 0 || !S_ISCHR(theirs.st_mode) || theirs.st_rdev != makedev(1, 3))
+				die(0, "the container has no /dev/null to give the program in place of ours (which would let it "
+				       "change the host's): use a pipe for the program's input and output");
+			fcntl(own, F_SETFL, O_RDWR);
+		}
+		if (dup2(own, i) != i)
+			die(errno, "cannot give the program the container's /dev/null");
+	}
+	if (own >= 0)
+		close(own);
+}
+
 // install_seccomp installs the container's filter, compiled by compile_seccomp.
 static void install_seccomp(int fd)
 {
@@ -772,6 +803,8 @@ void run(const struct plan *p)
 	}
 	if (wd.fd >= 0 && fchdir(wd.fd) != 0)
 		die(errno, "cannot change the working directory to %s", wd.path);
+	if (onlystdio && (done & CLONE_NEWNS) && !hosttools)
+		container_devnull();
 
 	if (p->env_fd >= 0)
 		environ = read_env(p->env_fd);
@@ -808,6 +841,11 @@ void run(const struct plan *p)
 	if (hosttools && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
 		die(errno, "--host-tools: cannot mount /proc for the container's PID namespace");
 	enter(p, later, &done, 0);
+	// Mounting is over (a Landlock domain forbids it), the credentials and
+	// the seccomp filter are still to come (the first takes the right to
+	// restrict ourselves, the second could refuse the calls).
+	if (p->readonly)
+		restrict_writes(hosttools);
 
 	uid_t uid = p->uid;
 	gid_t gid = p->gid;

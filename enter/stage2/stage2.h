@@ -80,6 +80,12 @@ void __attribute__((noreturn, format(printf, 2, 3))) die(int err, const char *fm
 // byte of 128 or more, escaped as \xHH, for the caller's terminal.
 const char *printable(const char *s, char *out, size_t size);
 
+// restrict_writes lets this process and its children write no file but a
+// few devices (host_root 0) or those beneath our root (host_root 1), with
+// Landlock, so that no magic link of /proc takes a --read-only session to
+// the container's writable files (landlock.c).
+void restrict_writes(int host_root);
+
 // compile_seccomp reads the profile description at fd (see seccomp.c) and
 // returns a memfd holding the BPF program, at offset 0.
 int compile_seccomp(int fd);
