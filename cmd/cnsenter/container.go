@@ -72,6 +72,12 @@ func confine(inv *invocation) error {
 		return err
 	}
 	s.SetUser(&inv.req)
+	// As the container's processes have it, as docker exec gives it: a
+	// confined program is within the container's reach (enter/guard), where
+	// our own environment must not be.
+	if !inv.req.Env && inv.req.Environ == nil && s.Process != nil {
+		inv.req.Environ = append([]string{}, s.Process.Env...)
+	}
 	return nil
 }
 

@@ -39,9 +39,10 @@ Containers (cnsenter only):
                                /run/containerd/containerd.sock)
      --timeout <duration>      deadline of each engine call (default 5s; CNSENTER_TIMEOUT)
      --confine                 run as the container's own processes: its user,
-                               capabilities, no_new_privileges, seccomp filter and
-                               AppArmor/SELinux, from its OCI spec; -S and -G override
-                               its uid and gid (a container --target only)
+                               capabilities, no_new_privileges, seccomp filter,
+                               AppArmor/SELinux and (unless --env) environment, from
+                               its OCI spec; -S and -G override its uid and gid (a
+                               container --target only)
 
 Debugging (cnsenter only):
      --host-tools              the target's namespaces but mount, with the host's files

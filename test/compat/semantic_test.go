@@ -103,18 +103,30 @@ func TestAllSkipsOwnUserNamespace(t *testing.T) {
 	}
 }
 
+// TestEnv: -e gives the target's environment. The program here comes from
+// our files (the target's mount namespace is ours), so, unlike util-linux,
+// the variables that would make it load or run what the target chose are
+// left out, and PATH and SHELL are ours (enter/environ_linux.go).
 func TestEnv(t *testing.T) {
 	tg := startTarget(t, true, "unshare", "--uts", "--fork", "--kill-child",
-		"env", "-i", "FOO=bar baz", "SHELL=/bin/sh", "PATH=/usr/bin:/bin", "sh", "-c", ready)
-	want := settledEnviron(t, tg)
-	r := runWith(t, "", []string{"MINE=1"}, cnsenter, "-t", tg.T(), "-u", "-e", "cat", "/proc/self/environ")
+		"env", "-i", "FOO=bar baz", "SHELL=/bin/sh", "PATH=/usr/bin:/bin", "LD_PRELOAD=/nonexistent/evil.so",
+		"BASH_ENV=/nonexistent/rc", "sh", "-c", ready)
+	want := strings.NewReplacer("LD_PRELOAD=/nonexistent/evil.so\x00", "", "BASH_ENV=/nonexistent/rc\x00", "").Replace(settledEnviron(t, tg))
+	ours := []string{"MINE=1", "SHELL=/bin/sh", "PATH=/usr/bin:/bin"}
+	r := runWith(t, "", ours, cnsenter, "-t", tg.T(), "-u", "-e", "cat", "/proc/self/environ")
 	if r.stdout != want || !strings.Contains(r.stdout, "FOO=bar baz\x00") || r.code != 0 {
-		t.Errorf("-e: got %v, want exactly the target's environment %q", r, want)
+		t.Errorf("-e: got %v, want the target's environment without LD_PRELOAD and BASH_ENV %q", r, want)
 	}
-	// The shell comes from the target's environment too.
+	// The shell is ours, as PATH is: the program comes from our files.
 	r = runWith(t, "echo $0\n", []string{"SHELL=/bin/bash"}, cnsenter, "-t", tg.T(), "-u", "-e")
-	if r.stdout != "-sh\n" {
-		t.Errorf("-e without a program: want the target's $SHELL as a login shell, got %v", r)
+	if r.stdout != "-bash\n" {
+		t.Errorf("-e without a program: want our $SHELL as a login shell, got %v", r)
+	}
+	// In a mount namespace of the target's own, its files and its shell.
+	mnt := startTarget(t, true, "unshare", "--mount", "--fork", "--kill-child",
+		"env", "-i", "SHELL=/bin/sh", "PATH=/usr/bin:/bin", "LD_PRELOAD=", "sh", "-c", ready)
+	if r = runWith(t, "echo $0\n", []string{"SHELL=/bin/bash"}, cnsenter, "-t", mnt.T(), "-m", "-e"); r.stdout != "-sh\n" {
+		t.Errorf("-m -e without a program: want the target's $SHELL as a login shell, got %v", r)
 	}
 }
 
@@ -122,13 +134,13 @@ func TestEnv(t *testing.T) {
 // through -e byte for byte.
 func TestOddEnvironment(t *testing.T) {
 	// 1 MiB of environment: one variable may have 128 KiB at most.
-	argv := []string{"unshare", "--uts", "--fork", "--kill-child", "env", "-i", "ODD=\xff\xfe\x01"}
+	argv := []string{"unshare", "--uts", "--fork", "--kill-child", "env", "-i", "ODD=\xff\xfe\x01", "PATH=/usr/bin:/bin"}
 	for i := 0; i < 10; i++ {
 		argv = append(argv, fmt.Sprintf("BIG%d=%s", i, strings.Repeat("x", 100<<10)))
 	}
 	tg := startTarget(t, true, append(argv, "sh", "-c", ready)...)
 	want := settledEnviron(t, tg)
-	r := run(t, cnsenter, "-t", tg.T(), "-u", "-e", "cat", "/proc/self/environ")
+	r := runWith(t, "", []string{"PATH=/usr/bin:/bin"}, cnsenter, "-t", tg.T(), "-u", "-e", "env", "-u", "SHELL", "cat", "/proc/self/environ")
 	if r.code != 0 || r.stdout != want || !strings.Contains(r.stdout, "ODD=\xff\xfe\x01\x00") {
 		t.Errorf("-e with an odd environment: exit %d, %d bytes, want %d", r.code, len(r.stdout), len(want))
 	}

@@ -138,17 +138,22 @@ func TestPluginHostToolsDefaults(t *testing.T) {
 	if got := probeFields(r.stdout); got["CapEff"] != all || got["CapBnd"] != all || got["Seccomp"] != "0" || !strings.HasPrefix(got["id"], "uid=0(") {
 		t.Errorf("--host-tools: want root with %s and no filter, got %v", all, r)
 	}
-	r = d.run(t, "", "nsenter", "--host-tools", "--confine", "webuser", "sh", "-c", probe)
+	// Confined, a host program is within the container's reach: only out
+	// of its PID namespace (enter/guard, TestSessionOutOfContainersReach).
+	r = d.run(t, "", "nsenter", "--ns", "net", "--confine", "webuser", "sh", "-c", probe)
 	if got := probeFields(r.stdout); got["CapEff"] != "0000000000000000" || got["Seccomp"] != "2" || !strings.HasPrefix(got["id"], "uid=1234 gid=2345 groups=") {
-		t.Errorf("--host-tools --confine: want the container's user and confinement, got %v", r)
+		t.Errorf("--ns net --confine: want the container's user and confinement, got %v", r)
+	}
+	if r := d.run(t, "", "nsenter", "--host-tools", "--confine", "webuser", "true"); r.code != 1 || !strings.Contains(r.stderr, "refusing to enter") {
+		t.Errorf("--host-tools --confine: want a refusal, got %v", r)
 	}
 	// --ns without mnt: the host's files and programs, as trusted.
 	r = d.run(t, "", "nsenter", "--ns", "net", "webuser", "sh", "-c", probe)
 	if got := probeFields(r.stdout); got["CapEff"] != all || got["Seccomp"] != "0" || !strings.HasPrefix(got["id"], "uid=0(") {
 		t.Errorf("--ns net: want root with %s and no filter, got %v", all, r)
 	}
-	if r := d.run(t, "", "nsenter", "--host-tools", "-u", "1234:2345", "webuser", "id", "-u"); r.stdout != "1234\n" {
-		t.Errorf("--host-tools -u: %v", r)
+	if r := d.run(t, "", "nsenter", "--ns", "net", "-u", "1234:2345", "webuser", "id", "-u"); r.stdout != "1234\n" {
+		t.Errorf("--ns net -u: %v", r)
 	}
 }
 

@@ -114,9 +114,18 @@ func cnsenter(t *testing.T, env []string, args ...string) result {
 
 func runBinary(t *testing.T, env []string, path string, args ...string) result {
 	t.Helper()
+	return runStdin(t, nil, env, path, args...)
+}
+
+// runStdin runs a program with stdin (nil: /dev/null).
+func runStdin(t *testing.T, stdin *os.File, env []string, path string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, args...)
+	if stdin != nil {
+		cmd.Stdin = stdin
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.Env = append(os.Environ(), env...)

@@ -89,7 +89,9 @@ func TestOptionsWithContainerReferences(t *testing.T) {
 	if r := cnsenter(t, nil, "-t", "docker://web", "-u", "-c", "cat", "/proc/self/cgroup"); r.stdout != want {
 		t.Errorf("-c: want the container's cgroups %q, got %v", want, r)
 	}
-	if r := cnsenter(t, nil, "-t", "docker://webuser", "-a", "-S", "follow", "-G", "follow", "sh", "-c", "id -u; id -g"); r.stdout != "1234\n2345\n" {
+	// As the container's user, within its processes' reach: with its
+	// environment, never ours (enter/guard).
+	if r := cnsenter(t, nil, "-t", "docker://webuser", "-a", "-e", "-S", "follow", "-G", "follow", "sh", "-c", "id -u; id -g"); r.stdout != "1234\n2345\n" {
 		t.Errorf("-S follow -G follow: %v", r)
 	}
 	// A container without a shell: the program is not found (127), as it

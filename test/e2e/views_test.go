@@ -261,7 +261,7 @@ cat ` + root + `/data/sub/marker; echo x >` + root + `/data/sub/written && echo 
 	os.Remove(filepath.Join(vol, "go"))
 
 	// Nor does a mount the session makes reach the container or the host,
-	// with or without --read-only.
+	// with or without --read-only (where Landlock refuses it anyway).
 	for _, ro := range []bool{false, true} {
 		argv := []string{"-t", "docker://sharedvol", "--host-tools"}
 		if ro {
@@ -271,7 +271,8 @@ cat ` + root + `/data/sub/marker; echo x >` + root + `/data/sub/written && echo 
 		container, _ := eng.Docker("exec", "sharedvol", "grep", "-c", " /data/sub ", "/proc/self/mountinfo")
 		host, _ := os.ReadFile("/proc/self/mountinfo")
 		exec.Command("umount", "-l", sub).Run() // if it leaked
-		if r.stdout != "mounted\n" || strings.TrimSpace(container) != "0" || strings.Contains(string(host), " "+sub+" ") {
+		mounted := r.stdout == "mounted\n"
+		if mounted == ro || strings.TrimSpace(container) != "0" || strings.Contains(string(host), " "+sub+" ") {
 			t.Errorf("--host-tools (read-only %v): a mount of the session reached the container (%s) or the host (%v): %v", ro, container, strings.Contains(string(host), " "+sub+" "), r)
 		}
 	}
