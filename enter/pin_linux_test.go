@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -159,5 +160,46 @@ func TestContainerNoLongerThere(t *testing.T) {
 	_, err := Prepare(Request{Target: other.Process.Pid, Container: "docker://web", ContainerID: "0123456789abcdef", Namespaces: map[Kind]string{Net: ""}})
 	if err == nil || !strings.Contains(err.Error(), "docker://web stopped while entering: process") {
 		t.Errorf("want the container to be said gone, got %v", err)
+	}
+}
+
+// TestPinnedProcessDir: what a caller reads through a pinned Process (the
+// plugin's user lookup in the container's root, the relay's pseudo-terminal,
+// the OCI spec's bundle through the init's parent) is that process's: once
+// it has exited and its PID has gone to another process, reading through
+// its Dir fails, never giving the newcomer's.
+func TestPinnedProcessDir(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to choose the next PID")
+	}
+	target := exec.Command("sleep", "1000")
+	if err := target.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := target.Process.Pid
+	proc, err := Pin(pid, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proc.Close()
+	buf := make([]byte, 256)
+	if _, err := unix.Readlinkat(proc.Dir(), "ns/net", buf); err != nil {
+		t.Fatalf("reading through the pin of a live process: %v", err)
+	}
+	target.Process.Kill()
+	target.Wait()
+	newcomer, newcomerNet := takePID(t, pid)
+	n, err := unix.Readlinkat(proc.Dir(), "ns/net", buf)
+	t.Logf("PID %d reused by a process in %s: %v; read %q, %v", pid, newcomerNet, newcomer, buf[:max(n, 0)], err)
+	if err == nil {
+		t.Errorf("read %q through the pin of an exited process (the newcomer is in %s)", buf[:n], newcomerNet)
+	}
+	if fd, err := unix.Openat(proc.Dir(), "root", unix.O_PATH|unix.O_CLOEXEC, 0); err == nil {
+		unix.Close(fd)
+		t.Errorf("opened the root of an exited process through its pin")
+	}
+	// And a container's PID must be its: Pin checks the cgroups too.
+	if _, err := Pin(os.Getpid(), "docker://web", "0123456789abcdef"); err == nil || !strings.Contains(err.Error(), "stopped while entering") {
+		t.Errorf("Pin of a process that is not the container's: %v", err)
 	}
 }

@@ -164,9 +164,17 @@ func Prepare(req Request) (plan *Plan, err error) {
 
 	var t *target
 	var pidfdRef, dirRef string
-	if req.Target > 0 {
-		if t, err = pin(req.Target); err != nil {
+	if req.Process != nil {
+		if t, err = req.Process.t.copy(); err != nil {
 			return nil, err
+		}
+		req.Target = t.pid
+	}
+	if t != nil || req.Target > 0 {
+		if t == nil {
+			if t, err = pin(req.Target); err != nil {
+				return nil, err
+			}
 		}
 		pidfdRef, dirRef = p.ref(t.pidfd), p.ref(t.dir)
 		p.add("target=%d", t.pid)

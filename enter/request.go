@@ -9,6 +9,9 @@ import (
 type Request struct {
 	Name   string // our name in messages; "cnsenter" when empty
 	Target int    // the target PID; 0 when there is none
+	// Process, when set, is the target, already pinned by the caller
+	// (Target is then its PID); Prepare holds copies of its descriptors.
+	Process *Process
 	// Container, when the target was named as a container: its reference,
 	// for messages, and its ID, which the pinned process's cgroups must
 	// name, so that an init that exited and whose PID was taken over after

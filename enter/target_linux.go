@@ -45,6 +45,64 @@ func pin(pid int) (*target, error) {
 	return t, nil
 }
 
+// Process is a process pinned by a pidfd, for a caller that reads its
+// /proc files before the entry (a container's root, its parent) and then
+// enters it: Dir is /proc/PID, opened while the pidfd's process was alive,
+// so every file opened below it is that process's or fails, never one of
+// a process that took the PID over. Give it to Prepare as Request.Process.
+type Process struct{ t *target }
+
+// Pin pins a process. With a container's ID, the process must be that
+// container's (see belongsTo): an init that exited after the engine named
+// it, and whose PID was taken over, is refused here.
+func Pin(pid int, container, id string) (*Process, error) {
+	t, err := pin(pid)
+	if err != nil {
+		return nil, err
+	}
+	if id != "" {
+		if err := t.belongsTo(container, id); err != nil {
+			t.close()
+			return nil, err
+		}
+	}
+	return &Process{t}, nil
+}
+
+// PID is the process's PID, as we see it.
+func (p *Process) PID() int { return p.t.pid }
+
+// Dir is /proc/PID of the process, for openat and its kin; the Process
+// keeps it.
+func (p *Process) Dir() int { return p.t.dir }
+
+// Usable tells whether an entry would enter a kind of the process's, as
+// --all does: the kernel must have it, and the caller's own user namespace
+// is left out (see usable).
+func (p *Process) Usable(k Kind) (bool, error) { return p.t.usable(k) }
+
+// Close releases the pin.
+func (p *Process) Close() { p.t.close() }
+
+func (t *target) close() {
+	unix.Close(t.dir)
+	unix.Close(t.pidfd)
+}
+
+// copy is a target of our own holding the same process, for a plan.
+func (t *target) copy() (*target, error) {
+	pidfd, err := unix.FcntlInt(uintptr(t.pidfd), unix.F_DUPFD_CLOEXEC, 3)
+	if err != nil {
+		return nil, fmt.Errorf("cannot hold process %d: %w", t.pid, err)
+	}
+	dir, err := unix.FcntlInt(uintptr(t.dir), unix.F_DUPFD_CLOEXEC, 3)
+	if err != nil {
+		unix.Close(pidfd)
+		return nil, fmt.Errorf("cannot hold process %d: %w", t.pid, err)
+	}
+	return &target{pid: t.pid, pidfd: pidfd, dir: dir}, nil
+}
+
 // alive fails once the pinned process has been reaped.
 func (t *target) alive() error {
 	err := unix.PidfdSendSignal(t.pidfd, 0, nil, 0)

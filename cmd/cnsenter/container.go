@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/cnsenter/cnsenter/enter"
 	"github.com/cnsenter/cnsenter/internal/printable"
 	"github.com/cnsenter/cnsenter/runtime"
 	"github.com/cnsenter/cnsenter/runtime/docker"
@@ -63,7 +64,7 @@ func confine(inv *invocation) error {
 	if c.Runtime == "docker" {
 		ns = "moby"
 	}
-	s, err := spec.Read(context.Background(), spec.Source{Name: inv.targetRef, PID: c.PID, Namespace: ns, ID: c.ID,
+	s, err := spec.Read(context.Background(), spec.Source{Name: inv.targetRef, Process: inv.req.Process, Namespace: ns, ID: c.ID,
 		ContainerdAddress: inv.containerdAddress, Timeout: t})
 	if err != nil {
 		return err
@@ -92,22 +93,30 @@ func resolveContainer(inv *invocation) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return found(inv, c), nil
+	return found(inv, c)
 }
 
 // found takes what resolution found: the request names the container (for
 // messages, and to check the PID is still its own), the audit records it,
 // and a note on how it was found is shown.
-func found(inv *invocation, c runtime.Container) int {
+func found(inv *invocation, c runtime.Container) (int, error) {
 	if c.Note != "" {
 		fmt.Fprintf(os.Stderr, "%s: %s\n", name, printable.String(c.Note))
 	}
+	// Everything read of the container's /proc from here (its spec's
+	// bundle, its root) is its init's, never a process that took its PID
+	// over; the pin lasts until the entry.
+	proc, err := enter.Pin(c.PID, inv.targetRef, c.ID)
+	if err != nil {
+		return 0, err
+	}
+	inv.req.Process = proc
 	inv.req.Container, inv.req.ContainerID = inv.targetRef, c.ID
 	inv.container = c
 	if a := inv.req.Audit; a != nil {
 		a.Runtime, a.ContainerID = c.Runtime, c.ID
 	}
-	return c.PID
+	return c.PID, nil
 }
 
 // listContainers is --list: the running containers of every runtime that

@@ -192,7 +192,14 @@ func run(global plugin.Global, o options, name string, program []string) error {
 	if c.Note != "" {
 		fmt.Fprintf(os.Stderr, "docker nsenter: %s\n", printable.String(strip(errors.New(c.Note), "docker://").Error()))
 	}
-	req, err := request(ctx, o, c, program)
+	// Everything read of the container's /proc from here is its init's,
+	// never a process that took over its PID.
+	proc, err := enter.Pin(c.PID, c.Name, c.ID)
+	if err != nil {
+		return strip(err, "docker://")
+	}
+	defer proc.Close()
+	req, err := request(ctx, o, c, proc, program)
 	if err != nil {
 		return err
 	}
@@ -233,10 +240,11 @@ func strip(err error, scheme string) error {
 // the host's files (--host-tools, --ns without mnt) the program is the
 // host's own, trusted: root with every capability unless -u or --confine
 // say otherwise.
-func request(ctx context.Context, o options, c cruntime.Container, program []string) (enter.Request, error) {
+func request(ctx context.Context, o options, c cruntime.Container, proc *enter.Process, program []string) (enter.Request, error) {
 	req := enter.Request{
 		Name:          "docker nsenter",
 		Target:        c.PID,
+		Process:       proc,
 		Container:     c.Name,
 		ContainerID:   c.ID,
 		JoinCgroup:    !o.noCgroup,
@@ -268,7 +276,7 @@ func request(ctx context.Context, o options, c cruntime.Container, program []str
 	asContainer := inContainer || o.confine
 	var s *spec.Spec
 	if asContainer || o.privileged {
-		src := spec.Source{Name: c.Name, PID: c.PID, Namespace: "moby", ID: c.ID, ContainerdAddress: o.containerdAddress, Timeout: o.timeout}
+		src := spec.Source{Name: c.Name, Process: proc, Namespace: "moby", ID: c.ID, ContainerdAddress: o.containerdAddress, Timeout: o.timeout}
 		if s, err = spec.Read(ctx, src); err != nil {
 			return req, err
 		}
@@ -300,7 +308,7 @@ func request(ctx context.Context, o options, c cruntime.Container, program []str
 		}
 	}
 	if o.user != "" {
-		return req, withUser(&req, o.user, c.PID, c.GroupAdd)
+		return req, withUser(&req, o.user, proc, c.GroupAdd)
 	}
 	if asContainer {
 		s.SetUser(&req)
@@ -325,16 +333,16 @@ func chooseNamespaces(req *enter.Request, list string) error {
 		}
 		req.Namespaces[k] = ""
 	}
-	if _, ok := req.Namespaces[enter.User]; ok && sameNamespace(req.Target, "user") {
-		delete(req.Namespaces, enter.User)
+	if _, ok := req.Namespaces[enter.User]; ok {
+		usable, err := req.Process.Usable(enter.User)
+		if err != nil {
+			return err
+		}
+		if !usable {
+			delete(req.Namespaces, enter.User)
+		}
 	}
 	return nil
-}
-
-func sameNamespace(pid int, kind string) bool {
-	ours, err1 := os.Readlink("/proc/self/ns/" + kind)
-	theirs, err2 := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", pid, kind))
-	return err1 == nil && err2 == nil && ours == theirs
 }
 
 // mergeEnv applies -e to an environment: KEY=VALUE sets, KEY takes ours.

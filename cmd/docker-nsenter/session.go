@@ -19,8 +19,8 @@ import (
 // container's own files, as docker exec does: with USER alone, the groups
 // that list the user too; then the container's --group-add groups, which
 // docker gives every process of the container.
-func withUser(req *enter.Request, user string, pid int, groupAdd []string) error {
-	root, err := unix.Open(fmt.Sprintf("/proc/%d/root", pid), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+func withUser(req *enter.Request, user string, proc *enter.Process, groupAdd []string) error {
+	root, err := unix.Openat(proc.Dir(), "root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("cannot open the container's root: %w", err)
 	}

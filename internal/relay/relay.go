@@ -66,7 +66,10 @@ func ContainerRoot(req enter.Request) (int, error) {
 	if _, mount := req.Namespaces[enter.Mount]; !(mount || req.All) || req.HostTools {
 		return -1, nil
 	}
-	fd, err := unix.Open(fmt.Sprintf("/proc/%d/root", req.Target), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if req.Process == nil {
+		return -1, errors.New("internal error: the container's init is not pinned")
+	}
+	fd, err := unix.Openat(req.Process.Dir(), "root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return -1, fmt.Errorf("cannot open the container's root: %w", err)
 	}

@@ -14,28 +14,41 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cnsenter/cnsenter/enter"
 )
 
 // SpecJSON returns the spec (config.json) of task namespace/id, whose init
-// process is pid, for the caller to decode what it needs of it. An error
+// process is init, for the caller to decode what it needs of it. An error
 // means the bundle could not be found or checked this way (another runtime,
 // the shim gone); the caller can still ask containerd.
-func SpecJSON(pid int, namespace, id string) ([]byte, error) {
-	ppid, err := parent(pid)
+//
+// Both processes are pinned (enter.Pin): the parent is read from the
+// init's own /proc directory, and the shim pinned is its parent only if it
+// still is once pinned (had the parent exited and its PID been taken over
+// in between, the init would have been given another parent by then).
+func SpecJSON(init *enter.Process, namespace, id string) ([]byte, error) {
+	pid := init.PID()
+	ppid, err := parent(init)
 	if err != nil {
 		return nil, err
 	}
-	shim, err := unix.Open("/proc/"+strconv.Itoa(ppid), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	parentProcess, err := enter.Pin(ppid, "", "")
 	if err != nil {
 		return nil, fmt.Errorf("the parent of process %d: %w", pid, err)
 	}
-	defer unix.Close(shim)
+	defer parentProcess.Close()
+	if again, err := parent(init); err != nil || again != ppid {
+		return nil, fmt.Errorf("the parent of process %d changed while it was read", pid)
+	}
+	shim := parentProcess.Dir()
 	if exe, err := readlinkat(shim, "exe"); err != nil || !strings.HasPrefix(filepath.Base(exe), "containerd-shim") {
 		return nil, fmt.Errorf("the parent of process %d is no containerd shim (%q, %v)", pid, exe, err)
 	}
@@ -51,12 +64,12 @@ func SpecJSON(pid int, namespace, id string) ([]byte, error) {
 		return nil, fmt.Errorf("the bundle %s: %w", cwd, err)
 	}
 	defer unix.Close(dir)
-	init, err := readFileAt(dir, "init.pid")
+	initPID, err := readFileAt(dir, "init.pid")
 	if err != nil {
 		return nil, err
 	}
-	if strings.TrimSpace(string(init)) != strconv.Itoa(pid) {
-		return nil, fmt.Errorf("the bundle %s is not that of process %d (init.pid %q)", cwd, pid, init)
+	if strings.TrimSpace(string(initPID)) != strconv.Itoa(pid) {
+		return nil, fmt.Errorf("the bundle %s is not that of process %d (init.pid %q)", cwd, pid, initPID)
 	}
 	data, err := readFileAt(dir, "config.json")
 	if err != nil {
@@ -70,8 +83,15 @@ func SpecJSON(pid int, namespace, id string) ([]byte, error) {
 
 // parent reads the parent's PID from /proc/PID/stat: the fourth field,
 // after the command name, which may itself hold spaces and parentheses.
-func parent(pid int) (int, error) {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+func parent(p *enter.Process) (int, error) {
+	pid := p.PID()
+	fd, err := unix.Openat(p.Dir(), "stat", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, fmt.Errorf("process %d: %w", pid, err)
+	}
+	f := os.NewFile(uintptr(fd), "stat")
+	stat, err := io.ReadAll(io.LimitReader(f, 4096))
+	f.Close()
 	if err != nil {
 		return 0, fmt.Errorf("process %d: %w", pid, err)
 	}

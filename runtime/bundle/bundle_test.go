@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cnsenter/cnsenter/enter"
 )
 
 // A stand-in shim: a shell named containerd-shim-test, started in a bundle
@@ -39,7 +41,7 @@ func TestSpec(t *testing.T) {
 			p.Kill()
 		}
 	}()
-	spec, err := SpecJSON(pid, "ns1", "task1")
+	spec, err := SpecJSON(pinned(t, pid), "ns1", "task1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,12 +59,22 @@ func TestSpec(t *testing.T) {
 		{cmd.Process.Pid, "ns1", "task1", "no containerd shim"},
 		{os.Getpid(), "ns1", "task1", "no containerd shim"},
 	} {
-		if _, err := SpecJSON(c.pid, c.namespace, c.id); err == nil || !strings.Contains(err.Error(), c.why) {
+		if _, err := SpecJSON(pinned(t, c.pid), c.namespace, c.id); err == nil || !strings.Contains(err.Error(), c.why) {
 			t.Errorf("Spec(%d, %s, %s) = %v, want an error saying %q", c.pid, c.namespace, c.id, err, c.why)
 		}
 	}
 	os.WriteFile(filepath.Join(bundle, "init.pid"), []byte("1"), 0o644)
-	if _, err := SpecJSON(pid, "ns1", "task1"); err == nil || !strings.Contains(err.Error(), "init.pid") {
+	if _, err := SpecJSON(pinned(t, pid), "ns1", "task1"); err == nil || !strings.Contains(err.Error(), "init.pid") {
 		t.Errorf("a bundle whose init.pid is another process: %v", err)
 	}
+}
+
+func pinned(t *testing.T, pid int) *enter.Process {
+	t.Helper()
+	p, err := enter.Pin(pid, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
 }

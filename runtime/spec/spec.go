@@ -32,8 +32,8 @@ type Spec struct {
 // Source names a running container: its init PID and containerd's
 // namespace and ID for it ("moby" and the container's ID for Docker's).
 type Source struct {
-	Name      string // for messages: what the user called it
-	PID       int
+	Name      string         // for messages: what the user called it
+	Process   *enter.Process // its init, pinned
 	Namespace string
 	ID        string
 	// ContainerdAddress and Timeout are for asking containerd, when the
@@ -61,7 +61,7 @@ func Read(ctx context.Context, src Source) (*Spec, error) {
 func specJSON(ctx context.Context, src Source) ([]byte, error) {
 	bundleErr := errors.New("CNSENTER_SPEC_FROM_CONTAINERD=1")
 	if os.Getenv("CNSENTER_SPEC_FROM_CONTAINERD") != "1" {
-		data, err := bundle.SpecJSON(src.PID, src.Namespace, src.ID)
+		data, err := bundle.SpecJSON(src.Process, src.Namespace, src.ID)
 		if err == nil {
 			return data, nil
 		}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cnsenter/cnsenter/enter"
 	"github.com/cnsenter/cnsenter/runtime/bundle"
 	"github.com/cnsenter/cnsenter/runtime/containerd"
 )
@@ -311,7 +312,12 @@ func TestPluginSpecSources(t *testing.T) {
 	d := newDockerCLI(t)
 	pid, _ := strconv.Atoi(dockerInspect(t, "web", "{{.State.Pid}}"))
 	id := dockerInspect(t, "web", "{{.Id}}")
-	fromBundle, err := bundle.SpecJSON(pid, "moby", id)
+	proc, err := enter.Pin(pid, "web", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proc.Close()
+	fromBundle, err := bundle.SpecJSON(proc, "moby", id)
 	if err != nil {
 		t.Fatalf("the bundle of web: %v", err)
 	}
