@@ -255,7 +255,7 @@ func request(ctx context.Context, o options, c cruntime.Container, proc *enter.P
 		Program:       program,
 		NotFoundHint:  "the container has no such program (--host-tools runs the host's)",
 		OnlyStdio:     true,
-		GuardHint:     "use --privileged, or leave pid out of --ns",
+		GuardHint:     "run it as root with every capability (no -u or --confine, or --privileged), or leave pid out of --ns",
 	}
 	if o.auditLog != "" {
 		req.Audit = &enter.Audit{Path: o.auditLog, Target: c.Name, Runtime: "docker", ContainerID: c.ID}
