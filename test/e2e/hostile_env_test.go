@@ -41,13 +41,16 @@ func measured(t *testing.T, stdin string, env []string, path string, args ...str
 // environment, which is the container's to write. A program from the
 // host's files (--host-tools, or the mount namespace not entered) runs as
 // root on the host: the container's LD_PRELOAD, LD_LIBRARY_PATH and
-// BASH_ENV never reach it, and its PATH and SHELL are ours, so neither the
-// container's library, nor its script, nor its shell run in our session;
-// its other variables (FOO) pass. With the mount namespace entered the
+// BASH_ENV never reach it, nor what an interactive bash acts on
+// (PROMPT_COMMAND, HISTFILE), and its PATH and SHELL are ours, so neither
+// the container's library, nor its script, nor its shell run in our
+// session, and no host file is written where it says; its other variables
+// (FOO) pass. With the mount namespace entered the
 // program is the container's own and gets the environment unchanged.
 //
 // The container's library, built by the test, creates a file of the host
-// when it is loaded, and so does its BASH_ENV script. The container sees
+// when it is loaded, and so do its BASH_ENV script, its PROMPT_COMMAND and
+// its HISTFILE. The container sees
 // itself at /mnt in a host-tools session; it also has a volume, a host
 // directory, where its library is at a host path, for a session that does
 // not enter its mount namespace.
@@ -91,6 +94,7 @@ __attribute__((constructor)) static void evil(void)
 	theirs := []string{
 		"LD_PRELOAD=/mnt/evil.so:" + lib, "LD_LIBRARY_PATH=/mnt/lib", "PATH=/mnt/bin:/bin",
 		"SHELL=/mnt/bin/sh", "BASH_ENV=/mnt/evil.sh", "FOO=bar",
+		"PROMPT_COMMAND=echo PROMPT_COMMAND ran >> " + marker, "HISTFILE=" + marker,
 	}
 	run := []string{"-v", vol + ":/vol"}
 	for _, kv := range theirs {
@@ -109,6 +113,7 @@ __attribute__((constructor)) static void evil(void)
 		{"host tools, sh from PATH", []string{"--host-tools", "-e", "sh", "-c", show}, "", true},
 		{"host tools, bash", []string{"--host-tools", "-e", "bash", "-c", show}, "", true},
 		{"host tools, login shell from SHELL", []string{"--host-tools", "-e"}, show, true},
+		{"host tools, interactive bash", []string{"--host-tools", "-e", "bash", "-i"}, show, true},
 		{"net only, the host's env", []string{"-n", "-e", "/usr/bin/env"}, "", true},
 		{"every namespace, the container's env", []string{"-a", "-e", "/bin/env"}, "", false},
 	} {
@@ -145,13 +150,14 @@ __attribute__((constructor)) static void evil(void)
 				return
 			}
 			for k := range env {
-				if strings.HasPrefix(k, "LD_") || k == "BASH_ENV" {
+				// (The host's own startup files may set PROMPT_COMMAND.)
+				if strings.HasPrefix(k, "LD_") || k == "BASH_ENV" || strings.Contains(env[k], marker) {
 					t.Errorf("the host's program got the container's %s=%s", k, env[k])
 				}
 			}
 			for _, kv := range ours {
 				k, v, _ := strings.Cut(kv, "=")
-				// A login shell's profile (the host's) sets a PATH of its own.
+				// A shell's startup files (the host's) may set a PATH of their own.
 				if env[k] != v && (k != "PATH" || c.stdin == "" || strings.Contains(env[k], "/mnt")) {
 					t.Errorf("%s is %q, not ours (%q)", k, env[k], v)
 				}
