@@ -40,7 +40,10 @@ func (t *target) environ() ([]string, error) {
 // unsecvars, every LD_* and MALLOC_* among them) would load the
 // container's code or files into it, and so would those bash ignores when
 // privileged (startup files, options, inherited functions); they are
-// dropped. PATH and SHELL would pick the container's programs: they are
+// dropped, and so are those an interactive shell acts on whatever its
+// mode: bash runs PROMPT_COMMAND and the $(...) of its prompts before each
+// command, writes its history to HISTFILE, and zsh reads its startup files
+// from ZDOTDIR. PATH and SHELL would pick the container's programs: they are
 // ours. Every other variable passes, as the target has it.
 func hostProgramEnviron(env []string) []string {
 	out := make([]string, 0, len(env)+2)
@@ -68,12 +71,14 @@ func hostProgramEnviron(env []string) []string {
 	return out
 }
 
-// unsafeVariables: glibc's unsecvars.h, then bash's privileged-mode list.
+// unsafeVariables: glibc's unsecvars.h, bash's privileged-mode list, then
+// what interactive shells act on.
 var unsafeVariables = map[string]bool{
 	"GCONV_PATH": true, "GETCONF_DIR": true, "GLIBC_TUNABLES": true, "HOSTALIASES": true,
 	"LOCALDOMAIN": true, "LOCPATH": true, "NIS_PATH": true, "NLSPATH": true,
 	"RESOLV_HOST_CONF": true, "RES_OPTIONS": true, "TMPDIR": true, "TZDIR": true,
 	"BASH_ENV": true, "ENV": true, "SHELLOPTS": true, "BASHOPTS": true, "CDPATH": true, "GLOBIGNORE": true,
+	"PROMPT_COMMAND": true, "PS0": true, "PS1": true, "PS2": true, "PS3": true, "PS4": true, "HISTFILE": true, "ZDOTDIR": true,
 }
 
 func unsafeForHostProgram(name string) bool {

@@ -61,3 +61,20 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestCheckName: what the engines accept as names, IDs and ID prefixes
+// passes; a path in their API (.., a /) or anything else is refused, in one
+// line.
+func TestCheckName(t *testing.T) {
+	for _, ok := range []string{"web", "/web", "3f2a", "my_app.1-2", strings.Repeat("a", 255)} {
+		if err := CheckName(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "/", "..", ".", "../x", "a/b", "a/../b", ".hidden", "-x", "_x", "a b", "a\nb", "a%2Fb", "a?b", "a#b", "/..", "//web", strings.Repeat("a", 256)} {
+		err := CheckName(bad)
+		if err == nil || !strings.Contains(err.Error(), "is not a container reference") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%q: want one line saying it is not a container reference, got %v", bad, err)
+		}
+	}
+}
