@@ -71,17 +71,23 @@ func hostProgramEnviron(env []string) []string {
 	return out
 }
 
-// unsafeVariables: glibc's unsecvars.h, bash's privileged-mode list, then
-// what interactive shells act on.
+// unsafeVariables: glibc's unsecvars.h, bash's privileged-mode list, what
+// interactive shells act on, then the commands and module paths of tools
+// an administrator runs from a session (pagers, editors, git, the common
+// interpreters). A list of names is never complete: the README says so,
+// and says to leave --env out for an untrusted container's host programs.
 var unsafeVariables = map[string]bool{
 	"GCONV_PATH": true, "GETCONF_DIR": true, "GLIBC_TUNABLES": true, "HOSTALIASES": true,
 	"LOCALDOMAIN": true, "LOCPATH": true, "NIS_PATH": true, "NLSPATH": true,
 	"RESOLV_HOST_CONF": true, "RES_OPTIONS": true, "TMPDIR": true, "TZDIR": true,
 	"BASH_ENV": true, "ENV": true, "SHELLOPTS": true, "BASHOPTS": true, "CDPATH": true, "GLOBIGNORE": true,
 	"PROMPT_COMMAND": true, "PS0": true, "PS1": true, "PS2": true, "PS3": true, "PS4": true, "HISTFILE": true, "ZDOTDIR": true,
+	"LESSOPEN": true, "LESSCLOSE": true, "PAGER": true, "MANPAGER": true, "EDITOR": true, "VISUAL": true, "BROWSER": true,
+	"SSH_ASKPASS": true, "SUDO_ASKPASS": true, "PERL5OPT": true, "PERL5LIB": true, "PERLLIB": true,
+	"RUBYOPT": true, "RUBYLIB": true, "NODE_OPTIONS": true, "NODE_PATH": true, "LUA_INIT": true, "LUA_PATH": true, "LUA_CPATH": true,
 }
 
 func unsafeForHostProgram(name string) bool {
 	return unsafeVariables[name] || strings.HasPrefix(name, "LD_") || strings.HasPrefix(name, "MALLOC_") ||
-		strings.HasPrefix(name, "BASH_FUNC_")
+		strings.HasPrefix(name, "BASH_FUNC_") || strings.HasPrefix(name, "PYTHON") || strings.HasPrefix(name, "GIT_")
 }

@@ -8,7 +8,9 @@ import (
 
 // TestHostProgramEnviron: what a container's environment may not give a
 // program from the host's files is dropped, PATH and SHELL are ours, the
-// rest passes as it is, in its order.
+// rest passes as it is, in its order; ours take the place of the target's
+// PATH and SHELL (so that an environment we share stays the same), or come
+// last.
 func TestHostProgramEnviron(t *testing.T) {
 	t.Setenv("PATH", "/usr/bin:/bin")
 	t.Setenv("SHELL", "/bin/bash")
@@ -18,7 +20,7 @@ func TestHostProgramEnviron(t *testing.T) {
 		{nil, []string{"PATH=/usr/bin:/bin", "SHELL=/bin/bash"}},
 		{
 			[]string{"FOO=bar", "PATH=/mnt/bin", "SHELL=/mnt/bin/sh", "TERM=xterm", "LANG=C.UTF-8", "HOME=/root"},
-			[]string{"FOO=bar", "TERM=xterm", "LANG=C.UTF-8", "HOME=/root", "PATH=/usr/bin:/bin", "SHELL=/bin/bash"},
+			[]string{"FOO=bar", "PATH=/usr/bin:/bin", "SHELL=/bin/bash", "TERM=xterm", "LANG=C.UTF-8", "HOME=/root"},
 		},
 		{
 			// The dynamic loader's, the C library's and the shells'.
@@ -28,7 +30,8 @@ func TestHostProgramEnviron(t *testing.T) {
 				"GETCONF_DIR=/mnt", "NIS_PATH=x", "RESOLV_HOST_CONF=x",
 				"BASH_ENV=/mnt/x", "ENV=/mnt/x", "SHELLOPTS=xtrace", "BASHOPTS=x", "CDPATH=/mnt", "GLOBIGNORE=*",
 				"BASH_FUNC_ls%%=() { evil; }", "PROMPT_COMMAND=evil", "PS0=$(evil)", "PS1=$(evil)", "PS2=x", "PS3=x",
-				"PS4=$(evil)", "HISTFILE=/etc/passwd", "ZDOTDIR=/mnt", "FOO=bar"},
+				"PS4=$(evil)", "HISTFILE=/etc/passwd", "ZDOTDIR=/mnt", "LESSOPEN=|/mnt/evil %s", "PYTHONSTARTUP=/mnt/x.py",
+				"GIT_SSH_COMMAND=/mnt/evil", "NODE_OPTIONS=--require=/mnt/x.js", "PERL5OPT=-M/mnt/x", "FOO=bar"},
 			[]string{"FOO=bar", "PATH=/usr/bin:/bin", "SHELL=/bin/bash"},
 		},
 		{
@@ -38,10 +41,10 @@ func TestHostProgramEnviron(t *testing.T) {
 		},
 		{
 			// Entries without "=" (the target's are filtered before) are
-			// names alone: dropped when unsafe, else left for the check
-			// that refuses them.
+			// names alone: dropped when unsafe, PATH and SHELL ours, else
+			// left for the check that refuses them.
 			[]string{"LD_PRELOAD", "PATH", "SHELL", "FOO", ""},
-			[]string{"FOO", "", "PATH=/usr/bin:/bin", "SHELL=/bin/bash"},
+			[]string{"PATH=/usr/bin:/bin", "SHELL=/bin/bash", "FOO", ""},
 		},
 		{
 			// The last of several wins in a program's getenv: none is kept.
@@ -64,7 +67,7 @@ func TestHostProgramEnvironWithoutOurs(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := hostProgramEnviron([]string{"PATH=/mnt/bin", "SHELL=/mnt/bin/sh", "FOO=bar"})
-	if want := []string{"FOO=bar", "PATH=/bin"}; !slices.Equal(got, want) {
+	if want := []string{"PATH=/bin", "FOO=bar"}; !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }

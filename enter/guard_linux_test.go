@@ -1,10 +1,22 @@
 package enter
 
-import "testing"
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+)
 
-// TestProgramFromHost: the program's files are the host's unless the
-// mount namespace is entered, or --root names the target's root.
+// TestProgramFromHost: the program's files are ours unless it gets the
+// target's: its mount namespace entered, or --root the target's root,
+// where those are not ours.
 func TestProgramFromHost(t *testing.T) {
+	self, err := pin(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer self.close()
 	mount := map[Kind]bool{Mount: true, PID: true}
 	noMount := map[Kind]bool{Net: true, PID: true}
 	for _, c := range []struct {
@@ -13,19 +25,43 @@ func TestProgramFromHost(t *testing.T) {
 		want map[Kind]bool
 		host bool
 	}{
-		{"mount entered", Request{}, mount, false},
+		{"mount entered, but ours", Request{}, mount, true},
 		{"mount not entered", Request{}, noMount, true},
 		{"no namespace", Request{}, map[Kind]bool{}, true},
-		{"mount entered, --root the target's", Request{Root: Dir{Set: true}}, mount, false},
-		{"mount not entered, --root the target's", Request{Root: Dir{Set: true}}, noMount, false},
+		{"--root the target's, ours", Request{Root: Dir{Set: true}}, noMount, true},
 		{"mount entered, --root a host directory", Request{Root: Dir{Set: true, Path: "/srv/root"}}, mount, true},
-		{"mount not entered, --root a host directory", Request{Root: Dir{Set: true, Path: "/"}}, noMount, true},
 		// Host-tools mode takes the mount namespace out of want.
 		{"host tools", Request{HostTools: true}, noMount, true},
 	} {
-		if got := programFromHost(c.req, c.want); got != c.host {
+		if got := programFromHost(c.req, self, c.want, nil); got != c.host {
 			t.Errorf("%s: programFromHost = %v, want %v", c.name, got, c.host)
 		}
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for a target with a mount namespace of its own")
+	}
+	other := exec.Command("unshare", "--mount", "sleep", "1000")
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { other.Process.Kill(); other.Wait() }()
+	var theirs *target
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if l, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", other.Process.Pid)); l != "" {
+			if ours, _ := os.Readlink("/proc/self/ns/mnt"); l != ours {
+				break
+			}
+		}
+	}
+	if theirs, err = pin(other.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	defer theirs.close()
+	if programFromHost(Request{}, theirs, mount, nil) {
+		t.Errorf("the target's own mount namespace entered: the program's files are the target's")
+	}
+	if !programFromHost(Request{}, theirs, noMount, nil) {
+		t.Errorf("the mount namespace not entered: the program's files are ours")
 	}
 }
 
