@@ -94,10 +94,20 @@ func TestSeccompThroughStage2(t *testing.T) {
 		}
 		return stderr.String(), err
 	}
-	msg, err := run(&specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Architectures: []specs.Arch{specs.ArchX86_64, "SCMP_ARCH_NOSUCH"},
-		Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir", "mkdirat", "no_such_call"}, Action: specs.ActErrno, ErrnoRet: &enosys}}})
-	if err == nil || !strings.Contains(msg, "not implemented") {
-		t.Errorf("mkdir under a filter that answers ENOSYS: %v, %q", err, msg)
+	// Twice: compiled, then installed from the cache (a private one, as
+	// root's /run/cnsenter/seccomp would be).
+	cache := t.TempDir()
+	os.Chmod(cache, 0o700)
+	t.Setenv("CNSENTER_SECCOMP_CACHE", cache+"/seccomp")
+	for _, how := range []string{"compiled", "from the cache"} {
+		msg, err := run(&specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Architectures: []specs.Arch{specs.ArchX86_64, "SCMP_ARCH_NOSUCH"},
+			Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir", "mkdirat", "no_such_call"}, Action: specs.ActErrno, ErrnoRet: &enosys}}})
+		if err == nil || !strings.Contains(msg, "not implemented") {
+			t.Errorf("mkdir under a filter that answers ENOSYS, %s: %v, %q", how, err, msg)
+		}
+	}
+	if files, err := os.ReadDir(cache + "/seccomp"); err != nil || len(files) != 1 {
+		t.Errorf("the cache holds %v, %v; want the one filter", files, err)
 	}
 	// Two conditions on one argument in one rule: libseccomp says EINVAL
 	// (seccompProfile never writes such a rule; stage 2 must still stop).

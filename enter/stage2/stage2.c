@@ -30,6 +30,9 @@
 //   apparmor=PROFILE     --confine: the AppArmor profile to exec into
 //   seccomp=FD           --confine: the container's seccomp profile, as
 //                        seccomp.c reads it; compiled before anything else
+//   seccompcache=FD:KEY  with seccomp=: the directory FD (root's, mode 0700,
+//                        checked by stage 1) caches compiled filters; KEY is
+//                        the SHA-256 of the profile text, 64 hex digits
 //   target=PID           the target PID, for messages only
 //   container=REF        the container it is the init of, for messages only
 //   pidfd=FD:MASK        enter the target's namespaces in MASK through its pidfd
@@ -236,7 +239,7 @@ void plan_init(struct plan *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->pidfd = p->root.fd = p->wd.fd = p->env_fd = p->ids_fd = p->proc_fd = -1;
-	p->tools_mnt = p->tools_root = p->seccomp_fd = -1;
+	p->tools_mnt = p->tools_root = p->seccomp_fd = p->seccomp_cache = -1;
 	p->cgroup2 = p->cgroup2_dir = p->cancel_fd = -1;
 }
 
@@ -358,6 +361,12 @@ static void parse(struct plan *p, int argc, char **argv)
 			p->apparmor = v;
 		else if (!strcmp(k, "seccomp"))
 			p->seccomp_fd = plain_fd(v);
+		else if (!strcmp(k, "seccompcache")) {
+			// The key names a file: 64 hex digits and nothing else.
+			p->seccomp_key = fd_and_path(v, &p->seccomp_cache);
+			if (strlen(p->seccomp_key) != 64 || strspn(p->seccomp_key, "0123456789abcdef") != 64)
+				die(0, "internal error: bad seccompcache entry");
+		}
 		else
 			die(0, "internal error: unknown plan entry %s", k);
 	}
@@ -977,7 +986,9 @@ int main(int argc, char **argv)
 	struct plan p;
 	parse(&p, argc, argv);
 	if (p.seccomp_fd >= 0)
-		p.seccomp_fd = compile_seccomp(p.seccomp_fd);
+		p.seccomp_fd = seccomp_filter(p.seccomp_fd, p.seccomp_cache, p.seccomp_key);
+	else if (p.seccomp_cache >= 0)
+		close(p.seccomp_cache);
 	prctl(PR_SET_NAME, me); // ps shows the waiting parent as cnsenter, as nsenter shows nsenter
 	run(&p);
 }

@@ -57,6 +57,8 @@ struct plan {
 	int confine_caps; // caps= given
 	unsigned long long caps[5]; // bounding, effective, permitted, inheritable, ambient
 	int nnp, seccomp_fd;
+	int seccomp_cache; // seccompcache=: the cache directory, -1 if none
+	const char *seccomp_key;
 	const char *apparmor;
 	char **argv; // NULL: run the shell
 };
@@ -86,8 +88,10 @@ const char *printable(const char *s, char *out, size_t size);
 // the container's writable files (landlock.c).
 void restrict_writes(int host_root);
 
-// compile_seccomp reads the profile description at fd (see seccomp.c) and
-// returns a memfd holding the BPF program, at offset 0.
-int compile_seccomp(int fd);
+// seccomp_filter reads the profile description at profile (see seccomp.c)
+// and returns a memfd holding its BPF program, at offset 0: compiled, or
+// from the cache directory cache_dir (-1: none) where it is kept under key,
+// the profile's SHA-256 in hex. It closes profile and cache_dir.
+int seccomp_filter(int profile, int cache_dir, const char *key);
 
 #endif

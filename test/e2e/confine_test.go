@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -52,5 +53,10 @@ func TestConfine(t *testing.T) {
 		if r := d.run(t, "", append(append([]string{"nsenter"}, flags...), "web", "unshare", "-U", "true")...); r.code == 0 || !strings.Contains(r.stderr, "Operation not permitted") {
 			t.Errorf("confined unshare (%q) must be refused: %v", flags, r)
 		}
+	}
+	// Those were installed from the cache: Docker's default profile,
+	// compiled once.
+	if files, err := os.ReadDir(seccompCache); err != nil || len(files) == 0 {
+		t.Errorf("no compiled filter in the cache %s: %v %v", seccompCache, files, err)
 	}
 }

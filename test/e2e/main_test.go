@@ -21,6 +21,10 @@ import (
 var (
 	bin string           // directory of the binaries under test
 	eng *engines.Engines // the running engines
+
+	// seccompCache is where the sessions of these tests cache compiled
+	// seccomp filters, instead of the host's /run/cnsenter/seccomp.
+	seccompCache string
 )
 
 func TestMain(m *testing.M) {
@@ -47,7 +51,14 @@ func testMain(m *testing.M) int {
 		}
 		bin = dir
 	}
-	var err error
+	cache, err := os.MkdirTemp("", "cnsenter-e2e-cache-") // root's, 0700
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(cache)
+	seccompCache = filepath.Join(cache, "seccomp")
+	os.Setenv("CNSENTER_SECCOMP_CACHE", seccompCache)
 	start := time.Now()
 	if eng, err = engines.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: starting the engines:", err)
