@@ -69,12 +69,6 @@ type invocation struct {
 	timeout           time.Duration
 }
 
-// namespaceOption maps nsenter's namespace options to kinds.
-var namespaceOption = map[byte]enter.Kind{
-	'm': enter.Mount, 'u': enter.UTS, 'i': enter.IPC, 'n': enter.Net,
-	'p': enter.PID, 'U': enter.User, 'C': enter.Cgroup, 'T': enter.Time,
-}
-
 func parseArgs(args []string) (*invocation, error) {
 	parsed, operands, err := getopt.Parse(args, options)
 	if err != nil {
@@ -88,7 +82,7 @@ func parseArgs(args []string) (*invocation, error) {
 		if p.Option.Short != 0 && len(value) > 0 && value[0] == '=' {
 			value = value[1:]
 		}
-		if kind, ok := namespaceOption[p.Option.Short]; ok {
+		if kind, ok := enter.KindOfOption(p.Option.Short); ok && p.Option.Short != 0 {
 			r.Namespaces[kind] = value
 			continue
 		}

@@ -141,7 +141,7 @@ static int prepare(const struct command_line *c, struct plan *p)
 {
 	struct utsname u;
 	int major = 0, minor = 0;
-	if (uname(&u) != 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2 || major < 5 || (major == 5 && minor < 8))
+	if (uname(&u) != 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2 || major < PIDFD_SETNS_MAJOR || (major == PIDFD_SETNS_MAJOR && minor < PIDFD_SETNS_MINOR))
 		return 0;
 
 	// Pin the target, then check that /proc/PID is the pinned process:

@@ -16,54 +16,10 @@
 // hand; under the names cnsenter and docker-nsenter it is their front
 // (front.c).
 //
-// It only joins existing namespaces, never creates any. Plan entries
-// (argv[1..], up to "--"; the program's argv follows):
-//   name=NAME            our name in messages ("cnsenter")
-//   hint=TEXT            said after "not found" when the program does not exist
-//   cloexec=FD,FD,...    every descriptor of the plan, closed on exec
-//   onlystdio            close every descriptor but 0, 1 and 2 on exec
-//   audit=FD:PREFIX      append the session's end record to FD: PREFIX, the
-//                        record's start, then the time and how it ended
-//   caps=B:E:P:I:A       --confine: bounding, effective, permitted, inheritable
-//                        and ambient capabilities (hex masks)
-//   nnp                  --confine: no_new_privileges
-//   apparmor=PROFILE     --confine: the AppArmor profile to exec into
-//   seccomp=FD           --confine: the container's seccomp profile, as
-//                        seccomp.c reads it; compiled before anything else
-//   seccompcache=FD:KEY  with seccomp=: the directory FD (root's, mode 0700,
-//                        checked by stage 1) caches compiled filters; KEY is
-//                        the SHA-256 of the profile text, 64 hex digits
-//   target=PID           the target PID, for messages only
-//   container=REF        the container it is the init of, for messages only
-//   pidfd=FD:MASK        enter the target's namespaces in MASK through its pidfd
-//   ns=FD:KIND:PATH      enter the namespace file FD (PATH is for messages)
-//   root=FD:PATH wd=FD:PATH wdns=PATH
-//   env=FD               replace the environment with FD's NUL-separated list
-//   ids=FD               fstat(FD) after entering gives uid/gid for "follow"
-//   uid=N|follow gid=N|follow   switch credentials
-//   groups=G,G,...       supplementary groups set with gid= (default: none)
-//   preserve             --preserve-credentials: leave groups alone
-//   keepcaps             raise the permitted capabilities into the ambient set
-//   cgroup=FD:PATH       cgroup files (v1 tasks, v2 cgroup.procs) to join, by
-//                        writing "0", after the fork
-//   cgroup2=FD:DIR:PATH  the v2 one, with its directory DIR: the fork creates
-//                        the child in it (clone3 CLONE_INTO_CGROUP), else FD
-//   fork                 fork after entering; this process waits
-//   signalstatus         when the program dies of signal N, exit 128+N (as
-//                        docker exec does) instead of dying of it too
-//   cancel=FD            a socket that reads end-of-file when the caller
-//                        cancels the session: the program then gets SIGTERM
-//   sigign=MASK          signals the program starts with ignored (hex, bit
-//                        N-1 for signal N), as the caller had them
-//   label=CTX proc=FD    SELinux exec context, written via the host's /proc
-//   hosttools=MNT:ROOT:PATH  host tools: a private copy of our mount namespace
-//                        with a private copy of the tree of mount namespace
-//                        MNT (from directory ROOT, -1 for its root) at PATH,
-//                        and a fresh /proc
-//   readonly             every mount the program sees of the container is
-//                        read-only, in a private copy of its mount namespace
-//   nosymfollow          with hosttools=: no link on the container's mounts is
-//                        followed (they would resolve in the host's tree)
+// It only joins existing namespaces, never creates any. The plan it
+// carries out is its arguments up to "--" (the program's argv follows),
+// entries defined in enter/contract.go, with contract.h generated from it,
+// and parsed in plan.c.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -97,23 +53,17 @@
 
 extern char **environ;
 
-// The namespace kinds, in util-linux's order: user first, for the passes
-// of run(); mnt late, since entering it resets the root and the working
-// directory that later steps start from.
-const struct kind kinds[NKINDS] = {
-	{"user", CLONE_NEWUSER, 'U', "user"}, {"cgroup", CLONE_NEWCGROUP, 'C', "cgroup"},
-	{"ipc", CLONE_NEWIPC, 'i', "ipc"},    {"uts", CLONE_NEWUTS, 'u', "uts"},
-	{"net", CLONE_NEWNET, 'n', "net"},    {"pid", CLONE_NEWPID, 'p', "pid"},
-	{"mnt", CLONE_NEWNS, 'm', "mount"},   {"time", CLONE_NEWTIME, 'T', "time"},
-};
+// The namespace kinds, in the order they are entered (enter/kind.go says
+// why), from contract.h.
+const struct kind kinds[NKINDS] = KINDS;
 
-static const char *me = "cnsenter";
-static const char *hint; // hint=
-static int onlystdio;    // onlystdio
-static int signalstatus; // signalstatus
+const char *me = "cnsenter";
+const char *hint; // hint=
+int onlystdio;    // onlystdio
+int signalstatus; // signalstatus
 
-static int audit_fd = -1;        // audit=: only the process that reports the end holds it
-static const char *audit_prefix;
+int audit_fd = -1; // audit=: only the process that reports the end holds it
+const char *audit_prefix;
 
 // audit_end appends the end record, in one write so that O_APPEND keeps
 // records whole: the exit status, the signal, or the error that stopped
@@ -191,188 +141,6 @@ void die(int err, const char *fmt, ...)
 	fprintf(stderr, "%s: %s\n", me, printable(msg, shown, sizeof(shown)));
 	audit_end(0, msg);
 	_exit(1);
-}
-
-static int kind_flag(const char *name)
-{
-	for (size_t i = 0; i < NKINDS; i++)
-		if (strcmp(kinds[i].name, name) == 0)
-			return kinds[i].flag;
-	die(0, "internal error: unknown namespace kind %s in the plan", name);
-}
-
-// number parses a decimal at s; *end gets what follows it.
-static long number(const char *s, char **end)
-{
-	char *e;
-	errno = 0;
-	long v = strtol(s, &e, 10);
-	if (errno || e == s || v < 0)
-		die(0, "internal error: bad number in plan entry %s", s);
-	if (end)
-		*end = e;
-	else if (*e)
-		die(0, "internal error: bad plan entry %s", s);
-	return v;
-}
-
-// fd_and_path parses "FD:REST", marks FD close-on-exec so that the program
-// never inherits it, and returns REST.
-static const char *fd_and_path(const char *v, int *fd)
-{
-	char *e;
-	*fd = (int)number(v, &e);
-	if (*e != ':')
-		die(0, "internal error: bad plan entry %s", v);
-	fcntl(*fd, F_SETFD, FD_CLOEXEC);
-	return e + 1;
-}
-
-static int plain_fd(const char *v)
-{
-	int fd = (int)number(v, NULL);
-	fcntl(fd, F_SETFD, FD_CLOEXEC);
-	return fd;
-}
-
-void plan_init(struct plan *p)
-{
-	memset(p, 0, sizeof(*p));
-	p->pidfd = p->root.fd = p->wd.fd = p->env_fd = p->ids_fd = p->proc_fd = -1;
-	p->tools_mnt = p->tools_root = p->seccomp_fd = p->seccomp_cache = -1;
-	p->cgroup2 = p->cgroup2_dir = p->cancel_fd = -1;
-}
-
-static void parse(struct plan *p, int argc, char **argv)
-{
-	int i;
-	plan_init(p);
-	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
-		char *k = argv[i], *v = strchr(k, '=');
-		if (v)
-			*v++ = '\0';
-		else
-			v = "";
-		if (!strcmp(k, "name"))
-			me = v;
-		else if (!strcmp(k, "hint"))
-			hint = v;
-		else if (!strcmp(k, "onlystdio"))
-			onlystdio = 1;
-		else if (!strcmp(k, "signalstatus"))
-			signalstatus = 1;
-		else if (!strcmp(k, "cancel"))
-			p->cancel_fd = plain_fd(v);
-		else if (!strcmp(k, "sigign")) {
-			char *e;
-			errno = 0;
-			p->ignored = strtoull(v, &e, 16);
-			if (errno || e == v || *e)
-				die(0, "internal error: bad sigign entry");
-		}
-		else if (!strcmp(k, "audit"))
-			audit_prefix = fd_and_path(v, &audit_fd);
-		else if (!strcmp(k, "cloexec")) {
-			for (char *f = v, *e; *f; f = *e ? e + 1 : e) {
-				fcntl((int)number(f, &e), F_SETFD, FD_CLOEXEC);
-				if (*e && *e != ',')
-					die(0, "internal error: bad cloexec entry");
-			}
-		}
-		else if (!strcmp(k, "target"))
-			p->target = number(v, NULL);
-		else if (!strcmp(k, "container"))
-			p->container = v;
-		else if (!strcmp(k, "pidfd"))
-			p->pidfd_mask = (int)number(fd_and_path(v, &p->pidfd), NULL);
-		else if (!strcmp(k, "ns") && p->nns < MAX_FILES) {
-			struct file *f = &p->ns[p->nns++];
-			char *kind = (char *)fd_and_path(v, &f->fd), *path = strchr(kind, ':');
-			if (!path)
-				die(0, "internal error: bad ns entry");
-			*path++ = '\0';
-			f->flag = kind_flag(kind);
-			f->path = path;
-		} else if (!strcmp(k, "root"))
-			p->root.path = fd_and_path(v, &p->root.fd);
-		else if (!strcmp(k, "wd"))
-			p->wd.path = fd_and_path(v, &p->wd.fd);
-		else if (!strcmp(k, "wdns"))
-			p->wdns = v;
-		else if (!strcmp(k, "env"))
-			p->env_fd = plain_fd(v);
-		else if (!strcmp(k, "ids"))
-			p->ids_fd = plain_fd(v);
-		else if (!strcmp(k, "proc"))
-			p->proc_fd = plain_fd(v);
-		else if (!strcmp(k, "uid")) {
-			p->uid_mode = strcmp(v, "follow") ? 1 : 2;
-			if (p->uid_mode == 1)
-				p->uid = (uid_t)number(v, NULL);
-		} else if (!strcmp(k, "gid")) {
-			p->gid_mode = strcmp(v, "follow") ? 1 : 2;
-			if (p->gid_mode == 1)
-				p->gid = (gid_t)number(v, NULL);
-		} else if (!strcmp(k, "groups")) {
-			for (char *g = v, *e; *g && p->ngroups < MAX_GROUPS; g = *e ? e + 1 : e) {
-				p->groups[p->ngroups++] = (gid_t)number(g, &e);
-				if (*e && *e != ',')
-					die(0, "internal error: bad groups entry");
-			}
-		} else if (!strcmp(k, "preserve"))
-			p->preserve = 1;
-		else if (!strcmp(k, "keepcaps"))
-			p->keepcaps = 1;
-		else if (!strcmp(k, "fork"))
-			p->fork = 1;
-		else if (!strcmp(k, "cgroup") && p->ncgroups < MAX_FILES) {
-			struct file *f = &p->cgroups[p->ncgroups++];
-			f->path = fd_and_path(v, &f->fd);
-		} else if (!strcmp(k, "cgroup2") && p->ncgroups < MAX_FILES) {
-			struct file *f = &p->cgroups[p->cgroup2 = p->ncgroups++];
-			f->path = fd_and_path(fd_and_path(v, &f->fd), &p->cgroup2_dir);
-		} else if (!strcmp(k, "label"))
-			p->label = v;
-		else if (!strcmp(k, "hosttools")) {
-			// MNT:ROOT:PATH, ROOT being -1 for the namespace's own root
-			char *rest = (char *)fd_and_path(v, &p->tools_mnt);
-			if (!strncmp(rest, "-1:", 3))
-				p->tools_path = rest + 3;
-			else
-				p->tools_path = fd_and_path(rest, &p->tools_root);
-		} else if (!strcmp(k, "readonly"))
-			p->readonly = 1;
-		else if (!strcmp(k, "nosymfollow"))
-			p->nosymfollow = 1;
-		else if (!strcmp(k, "caps")) {
-			char *s = v;
-			for (int j = 0; j < 5; j++) {
-				char *e;
-				errno = 0;
-				p->caps[j] = strtoull(s, &e, 16);
-				if (errno || e == s || *e != (j < 4 ? ':' : '\0'))
-					die(0, "internal error: bad caps entry");
-				s = e + 1;
-			}
-			p->confine_caps = 1;
-		} else if (!strcmp(k, "nnp"))
-			p->nnp = 1;
-		else if (!strcmp(k, "apparmor"))
-			p->apparmor = v;
-		else if (!strcmp(k, "seccomp"))
-			p->seccomp_fd = plain_fd(v);
-		else if (!strcmp(k, "seccompcache")) {
-			// The key names a file: 64 hex digits and nothing else.
-			p->seccomp_key = fd_and_path(v, &p->seccomp_cache);
-			if (strlen(p->seccomp_key) != 64 || strspn(p->seccomp_key, "0123456789abcdef") != 64)
-				die(0, "internal error: bad seccompcache entry");
-		}
-		else
-			die(0, "internal error: unknown plan entry %s", k);
-	}
-	if (i == argc)
-		die(0, "internal error: the plan has no \"--\"");
-	p->argv = i + 1 < argc ? argv + i + 1 : NULL;
 }
 
 static int wanted(const struct plan *p)
@@ -826,7 +594,8 @@ void run(const struct plan *p)
 		// the fork and sigwaitinfo; the child restores the mask it had.
 		signal(SIGCHLD, SIG_DFL);
 		sigemptyset(&forwarded);
-		int sigs[] = {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+		int sigs[] = FORWARDED_SIGNALS;
+		sigaddset(&forwarded, SIGCHLD);
 		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 			sigaddset(&forwarded, sigs[i]);
 		sigprocmask(SIG_BLOCK, &forwarded, &saved);
@@ -984,7 +753,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct plan p;
-	parse(&p, argc, argv);
+	if (!strcmp(argv[1], "--check-plan")) {
+		// For the tests of the contract (enter/contract_test.go), which need
+		// no root: the plan is parsed, and nothing is done.
+		argv[1] = argv[0];
+		parse_plan(&p, argc - 1, argv + 1);
+		printf("plan ok\n");
+		return 0;
+	}
+	parse_plan(&p, argc, argv);
 	if (p.seccomp_fd >= 0)
 		p.seccomp_fd = seccomp_filter(p.seccomp_fd, p.seccomp_cache, p.seccomp_key);
 	else if (p.seccomp_cache >= 0)

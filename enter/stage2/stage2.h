@@ -5,13 +5,14 @@
 #include <sched.h>
 #include <sys/types.h>
 
+#include "contract.h"
+
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
 
 #define MAX_FILES 16
 #define MAX_GROUPS 64
-#define NKINDS 8
 
 // kinds are the namespace kinds, in the order they are entered.
 extern const struct kind {
@@ -65,6 +66,15 @@ struct plan {
 
 // plan_init makes an empty plan: nothing to enter, no descriptors.
 void plan_init(struct plan *p);
+
+// parse_plan reads the plan from stage 2's arguments (plan.c).
+void parse_plan(struct plan *p, int argc, char **argv);
+
+// What parse sets for run and die, outside the plan (stage2.c): our name,
+// the hint for a program not found, whether the program gets only 0, 1 and
+// 2, whether a death by signal N is exit 128+N, and the audit log.
+extern const char *me, *hint, *audit_prefix;
+extern int onlystdio, signalstatus, audit_fd;
 
 // run carries a plan out: enters, forks when asked, execs the program.
 void __attribute__((noreturn)) run(const struct plan *p);

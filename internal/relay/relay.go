@@ -27,8 +27,15 @@ import (
 	"github.com/cnsenter/cnsenter/enter"
 )
 
-// forwarded are the signals passed on to the program.
-var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH}
+// forwarded are the signals passed on to the program, as stage 2's waiting
+// parent passes them (enter.ForwardedSignals).
+var forwarded = func() []os.Signal {
+	var list []os.Signal
+	for _, s := range enter.ForwardedSignals {
+		list = append(list, s)
+	}
+	return list
+}()
 
 // Options say how to run an entry.
 type Options struct {
