@@ -35,7 +35,7 @@ build: build-deps
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/docker-nsenter-go ./cmd/docker-nsenter
 	bin/docker-nsenter-go docker-cli-plugin-metadata | $(METADATA_HEADER) >bin/plugin-metadata.h
 	$(CC) $(STAGE2_CFLAGS) -DLIBEXECDIR='"$(LIBEXECDIR)"' -include bin/plugin-metadata.h -o bin/cnsenter-enter \
-		enter/stage2/stage2.c enter/stage2/front.c enter/stage2/seccomp.c enter/stage2/landlock.c enter/stage2/plan.c -lseccomp
+		enter/stage2/stage2.c enter/stage2/front.c enter/stage2/seccomp.c enter/stage2/landlock.c enter/stage2/plan.c enter/stage2/mounts.c enter/stage2/creds.c enter/stage2/wait.c -lseccomp
 	rm bin/plugin-metadata.h
 	ln -f bin/cnsenter-enter bin/cnsenter
 	ln -f bin/cnsenter-enter bin/docker-nsenter

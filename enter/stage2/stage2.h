@@ -92,6 +92,35 @@ void __attribute__((noreturn, format(printf, 2, 3))) die(int err, const char *fm
 // byte of 128 or more, escaped as \xHH, for the caller's terminal.
 const char *printable(const char *s, char *out, size_t size);
 
+// audit_end appends the session's end record to the audit log, if any:
+// how the program ended (status), or the error that stopped the entry.
+void audit_end(int status, const char *error);
+
+// The views of the container's files (mounts.c): host tools' private
+// copy of the container's tree at hosttools='s path; a private read-only
+// copy of the mount namespace we are in; the container's /dev/null in
+// place of ours on 0, 1 and 2.
+void mount_container_tree(const struct plan *p);
+void make_readonly(void);
+void container_devnull(void);
+
+// Credentials and confinement (creds.c): the permitted capabilities into
+// the ambient set (--keep-caps); the container's seccomp filter, bounding
+// set and other capability sets (confined).
+void permitted_to_ambient(void);
+void install_seccomp(int fd);
+void drop_bounding(unsigned long long keep);
+void set_capabilities(const unsigned long long *caps);
+
+// The waiting parent (wait.c): fork_into_cgroup forks, the child in the
+// target's v2 cgroup when it can (*joined then says so); wait_for waits
+// for it, passing set's signals on and watching cancel; exit_like ends as
+// a status says.
+#include <signal.h>
+pid_t fork_into_cgroup(const struct plan *p, int *joined);
+void __attribute__((noreturn)) wait_for(pid_t child, const sigset_t *set, int cancel);
+void __attribute__((noreturn)) exit_like(int status);
+
 // restrict_writes lets this process and its children write no file but a
 // few devices (host_root 0) or those beneath our root (host_root 1), with
 // Landlock, so that no magic link of /proc takes a --read-only session to

@@ -47,7 +47,7 @@ func Stage2(program string, flags ...string) error {
 	_, self, _, _ := runtime.Caller(0)
 	src := filepath.Join(filepath.Dir(self), "..", "..", "enter", "stage2")
 	argv := append([]string{"cc", "-O2", "-Wall", "-Werror", "-o", program}, flags...)
-	for _, file := range []string{"stage2.c", "front.c", "seccomp.c", "landlock.c", "plan.c"} {
+	for _, file := range []string{"stage2.c", "front.c", "seccomp.c", "landlock.c", "plan.c", "mounts.c", "creds.c", "wait.c"} {
 		argv = append(argv, filepath.Join(src, file))
 	}
 	return run(append(argv, "-lseccomp")...)
