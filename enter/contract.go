@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"syscall"
+
+	"github.com/cnsenter/cnsenter/internal/libexec"
 )
 
 //go:generate go run ./contractgen
@@ -15,7 +17,8 @@ import (
 // program cnsenter-enter) carries it out before anything else runs. What
 // both must agree on is defined here, once: the plan's entries, the
 // namespace kinds (kind.go), the signals the waiting parent passes on, and
-// the kernel that setns(2) takes a pidfd from. `go generate ./enter` writes
+// the kernel that setns(2) takes a pidfd from, where the helpers are
+// installed by default. `go generate ./enter` writes
 // enter/stage2/contract.h from it; TestContractHeader fails when that file
 // is not what this one says, and TestPlanThroughStage2 has stage 2 parse
 // the plans Prepare makes, both without root. A C switch over the
@@ -107,7 +110,8 @@ func ContractHeader() string {
 		}
 		fmt.Fprintf(&b, "%d", int(s))
 	}
-	fmt.Fprintf(&b, "}\n\n// setns(2) takes a pidfd from Linux %d.%d on.\n#define PIDFD_SETNS_MAJOR %d\n#define PIDFD_SETNS_MINOR %d\n\n#endif\n",
+	fmt.Fprintf(&b, "}\n\n// setns(2) takes a pidfd from Linux %d.%d on.\n#define PIDFD_SETNS_MAJOR %d\n#define PIDFD_SETNS_MINOR %d\n",
 		pidfdSetnsMajor, pidfdSetnsMinor, pidfdSetnsMajor, pidfdSetnsMinor)
+	fmt.Fprintf(&b, "\n// Where the helpers are installed when the build says nothing else.\n#define DEFAULT_LIBEXECDIR %q\n\n#endif\n", libexec.DefaultDir)
 	return b.String()
 }

@@ -102,4 +102,7 @@ static const char *const plan_keys[PLAN_UNKNOWN] = {
 #define PIDFD_SETNS_MAJOR 5
 #define PIDFD_SETNS_MINOR 8
 
+// Where the helpers are installed when the build says nothing else.
+#define DEFAULT_LIBEXECDIR "/usr/local/libexec/cnsenter"
+
 #endif

@@ -33,7 +33,7 @@
 #include "stage2.h"
 
 #ifndef LIBEXECDIR
-#define LIBEXECDIR "/usr/local/libexec/cnsenter"
+#define LIBEXECDIR DEFAULT_LIBEXECDIR
 #endif
 
 // kind_of gives the CLONE_NEW* flag of a namespace option, short (-m) or

@@ -9,10 +9,15 @@ import (
 	"path/filepath"
 )
 
+// DefaultDir is where an install puts the helpers when the build says
+// nothing else (make's LIBEXECDIR with its default PREFIX); stage 2's front
+// gets it through enter/stage2/contract.h.
+const DefaultDir = "/usr/local/libexec/cnsenter"
+
 // Dir is where an install puts the helpers; make sets it from PREFIX, so
 // that the Docker plugin, installed among the docker CLI's plugins, finds
 // them too.
-var Dir = "/usr/local/libexec/cnsenter"
+var Dir = DefaultDir
 
 // Find looks for a helper beside the running binary (a build tree), in Dir,
 // then in ../libexec/cnsenter beside the binary (an install moved as a
