@@ -17,6 +17,7 @@ import (
 	"github.com/cnsenter/cnsenter/enter"
 	"github.com/cnsenter/cnsenter/internal/dockerexec"
 	"github.com/cnsenter/cnsenter/internal/printable"
+	"github.com/cnsenter/cnsenter/internal/setuid"
 	"github.com/cnsenter/cnsenter/plugin"
 	"github.com/cnsenter/cnsenter/runtime/docker"
 )
@@ -39,8 +40,8 @@ func main() {
 		os.Stdout.Write(plugin.MetadataJSON(version, description))
 		return
 	}
-	if os.Getuid() != os.Geteuid() {
-		fmt.Fprintln(os.Stderr, "docker nsenter: refusing to run with a real uid different from the effective uid (a set-user-ID install would hand every local user every container)")
+	if err := setuid.Check(); err != nil {
+		fmt.Fprintf(os.Stderr, "docker nsenter: %s\n", err)
 		os.Exit(1)
 	}
 	inv, err := plugin.Parse("nsenter", os.Args[1:])
