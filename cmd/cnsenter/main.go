@@ -15,6 +15,7 @@ import (
 	"github.com/cnsenter/cnsenter/internal/getopt"
 	"github.com/cnsenter/cnsenter/internal/printable"
 	"github.com/cnsenter/cnsenter/internal/relay"
+	"github.com/cnsenter/cnsenter/internal/setuid"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,8 +32,8 @@ func main() {
 }
 
 func run(args []string) int {
-	if os.Getuid() != os.Geteuid() {
-		return fail(errors.New("refusing to run with a real uid different from the effective uid (a set-user-ID install would hand every local user every container): run it as the user you mean"))
+	if err := setuid.Check(); err != nil {
+		return fail(err)
 	}
 	ignored := ignoredSignals()
 	inv, err := parseArgs(args)

@@ -15,11 +15,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cnsenter/cnsenter/enter"
+	"github.com/cnsenter/cnsenter/internal/dockerexec"
 	"github.com/cnsenter/cnsenter/internal/printable"
+	"github.com/cnsenter/cnsenter/internal/setuid"
 	"github.com/cnsenter/cnsenter/plugin"
-	cruntime "github.com/cnsenter/cnsenter/runtime"
 	"github.com/cnsenter/cnsenter/runtime/docker"
-	"github.com/cnsenter/cnsenter/runtime/spec"
 )
 
 // Set at build time (see the Makefile).
@@ -40,8 +40,8 @@ func main() {
 		os.Stdout.Write(plugin.MetadataJSON(version, description))
 		return
 	}
-	if os.Getuid() != os.Geteuid() {
-		fmt.Fprintln(os.Stderr, "docker nsenter: refusing to run with a real uid different from the effective uid (a set-user-ID install would hand every local user every container)")
+	if err := setuid.Check(); err != nil {
+		fmt.Fprintf(os.Stderr, "docker nsenter: %s\n", err)
 		os.Exit(1)
 	}
 	inv, err := plugin.Parse("nsenter", os.Args[1:])
@@ -74,19 +74,11 @@ func main() {
 
 var errUsage = errors.New("usage")
 
+// options are our flags: the request's (internal/dockerexec), then the
+// standard streams' (session.go).
 type options struct {
-	user, workdir, ns string
-	env, envFiles     []string
-	noCgroup, confine bool
-	privileged        bool
-	hostTools         bool
-	containerRoot     string
-	readOnly          bool
-	stdio             stdio
-	noSymFollow       bool
-	auditLog          string
-	containerdAddress string
-	timeout           time.Duration
+	dockerexec.Options
+	stdio stdio
 }
 
 func newCommand(global plugin.Global) *cobra.Command {
@@ -118,7 +110,7 @@ or --confine is given.`,
 		SilenceErrors: true,
 		Version:       fmt.Sprintf("%s (commit %s, %s)", version, commit, runtime.Version()),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.privileged && o.confine {
+			if o.Privileged && o.Confine {
 				fmt.Fprintln(os.Stderr, "docker nsenter: --privileged and --confine contradict each other: give one of them\nSee 'docker nsenter --help'.")
 				return errUsage
 			}
@@ -144,21 +136,21 @@ or --confine is given.`,
 	f.BoolVarP(&o.stdio.tty, "tty", "t", false, "Allocate a pseudo-TTY")
 	f.BoolVarP(&o.stdio.detach, "detach", "d", false, "Detached mode: run command in the background")
 	f.StringVar(&o.stdio.detachKeys, "detach-keys", "", "Override the key sequence for detaching a container (default ctrl-p,ctrl-q)")
-	f.StringVarP(&o.user, "user", "u", "", "Username or UID (format: \"<name|uid>[:<group|gid>]\"), looked up in the container")
-	f.StringArrayVarP(&o.env, "env", "e", nil, "Set environment variables (KEY=VALUE, or KEY to take ours)")
-	f.StringArrayVar(&o.envFiles, "env-file", nil, "Read in a file of environment variables (lines KEY=VALUE or KEY; # comments), before -e")
-	f.StringVarP(&o.workdir, "workdir", "w", "", "Working directory inside the container")
-	f.StringVar(&o.ns, "ns", "", "Enter only these namespaces (comma list of mnt,uts,ipc,net,pid,cgroup,user,time)")
-	f.BoolVar(&o.noCgroup, "no-cgroup", false, "Stay out of the container's cgroups (for external audits)")
-	f.BoolVar(&o.privileged, "privileged", false, "Every capability, no seccomp filter, no LSM confinement (the container's user unless -u)")
-	f.BoolVar(&o.confine, "confine", false, "Run like the container's own processes (user, capabilities, seccomp, LSM): the default; this also applies it to the host's programs")
-	f.BoolVar(&o.hostTools, "host-tools", false, "Use the host's files and tools; the container's root is at --container-root")
-	f.StringVar(&o.containerRoot, "container-root", enter.DefaultContainerRoot, "Where --host-tools mounts the container's root ($CONTAINER_ROOT)")
-	f.BoolVar(&o.readOnly, "read-only", false, "The container's files are read-only for this session (with --host-tools, its links are not followed)")
-	f.BoolVar(&o.noSymFollow, "nosymfollow", false, "With --host-tools: do not follow the container's links, which would resolve in the host's files")
-	f.StringVar(&o.auditLog, "audit-log", os.Getenv("CNSENTER_AUDIT_LOG"), "Append a JSON record when the session starts and ends (default: CNSENTER_AUDIT_LOG)")
-	f.StringVar(&o.containerdAddress, "containerd-address", "", "containerd socket, asked for the OCI spec when its bundle cannot be read (default: CONTAINERD_ADDRESS, /run/containerd/containerd.sock)")
-	f.DurationVar(&o.timeout, "timeout", 5*time.Second, "Deadline of each engine call")
+	f.StringVarP(&o.User, "user", "u", "", "Username or UID (format: \"<name|uid>[:<group|gid>]\"), looked up in the container")
+	f.StringArrayVarP(&o.Env, "env", "e", nil, "Set environment variables (KEY=VALUE, or KEY to take ours)")
+	f.StringArrayVar(&o.EnvFiles, "env-file", nil, "Read in a file of environment variables (lines KEY=VALUE or KEY; # comments), before -e")
+	f.StringVarP(&o.WorkDir, "workdir", "w", "", "Working directory inside the container")
+	f.StringVar(&o.NS, "ns", "", "Enter only these namespaces (comma list of mnt,uts,ipc,net,pid,cgroup,user,time)")
+	f.BoolVar(&o.NoCgroup, "no-cgroup", false, "Stay out of the container's cgroups (for external audits)")
+	f.BoolVar(&o.Privileged, "privileged", false, "Every capability, no seccomp filter, no LSM confinement (the container's user unless -u)")
+	f.BoolVar(&o.Confine, "confine", false, "Run like the container's own processes (user, capabilities, seccomp, LSM): the default; this also applies it to the host's programs")
+	f.BoolVar(&o.HostTools, "host-tools", false, "Use the host's files and tools; the container's root is at --container-root")
+	f.StringVar(&o.ContainerRoot, "container-root", enter.DefaultContainerRoot, "Where --host-tools mounts the container's root ($CONTAINER_ROOT)")
+	f.BoolVar(&o.ReadOnly, "read-only", false, "The container's files are read-only for this session (with --host-tools, its links are not followed)")
+	f.BoolVar(&o.NoSymFollow, "nosymfollow", false, "With --host-tools: do not follow the container's links, which would resolve in the host's files")
+	f.StringVar(&o.AuditLog, "audit-log", os.Getenv("CNSENTER_AUDIT_LOG"), "Append a JSON record when the session starts and ends (default: CNSENTER_AUDIT_LOG)")
+	f.StringVar(&o.ContainerdAddress, "containerd-address", "", "containerd socket, asked for the OCI spec when its bundle cannot be read (default: CONTAINERD_ADDRESS, /run/containerd/containerd.sock)")
+	f.DurationVar(&o.Timeout, "timeout", 5*time.Second, "Deadline of each engine call")
 	f.BoolP("help", "h", false, "Print usage")
 	f.Bool("version", false, "Print version, commit and Go version")
 	cmd.RegisterFlagCompletionFunc("ns", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
@@ -172,14 +164,14 @@ or --confine is given.`,
 }
 
 func run(global plugin.Global, o options, name string, program []string) error {
-	if o.timeout <= 0 {
+	if o.Timeout <= 0 {
 		return errors.New("--timeout must be positive")
 	}
 	host, err := docker.Endpoint(docker.EndpointOptions{Host: global.Host, Context: global.Context, ConfigDir: global.Config})
 	if err != nil {
 		return err
 	}
-	d, err := docker.New(host, o.timeout)
+	d, err := docker.New(host, o.Timeout)
 	if err != nil {
 		return err
 	}
@@ -199,7 +191,7 @@ func run(global plugin.Global, o options, name string, program []string) error {
 		return strip(err, "docker://")
 	}
 	defer proc.Close()
-	req, err := request(ctx, o, c, proc, program)
+	req, err := dockerexec.Request(ctx, o.Options, c, proc, program)
 	if err != nil {
 		return err
 	}
@@ -231,144 +223,4 @@ func runningNames(global plugin.Global) []string {
 func strip(err error, scheme string) error {
 	msg := strings.ReplaceAll(err.Error(), "(see 'cnsenter --list')", "(see 'docker ps')")
 	return errors.New(strings.Replace(msg, scheme, "", 1))
-}
-
-// request builds the entry docker exec would make, from the container's
-// OCI spec, read once: its environment and working directory, and, as
-// docker exec has them, its user and process security (capabilities,
-// no_new_privileges, seccomp, LSM); --privileged as docker exec's. With
-// the host's files (--host-tools, --ns without mnt) the program is the
-// host's own, trusted: root with every capability unless -u or --confine
-// say otherwise.
-func request(ctx context.Context, o options, c cruntime.Container, proc *enter.Process, program []string) (enter.Request, error) {
-	req := enter.Request{
-		Name:          "docker nsenter",
-		Target:        c.PID,
-		Process:       proc,
-		Container:     c.Name,
-		ContainerID:   c.ID,
-		JoinCgroup:    !o.noCgroup,
-		HostTools:     o.hostTools,
-		ContainerRoot: o.containerRoot,
-		ReadOnly:      o.readOnly,
-		NoSymFollow:   o.noSymFollow,
-		Program:       program,
-		NotFoundHint:  "the container has no such program (--host-tools runs the host's)",
-		OnlyStdio:     true,
-		GuardHint:     "run it as root with every capability (no -u or --confine, or --privileged), or leave pid out of --ns",
-	}
-	if o.auditLog != "" {
-		req.Audit = &enter.Audit{Path: o.auditLog, Target: c.Name, Runtime: "docker", ContainerID: c.ID}
-	}
-	if err := chooseNamespaces(&req, o.ns); err != nil {
-		return req, err
-	}
-	env, err := readEnvFiles(o.envFiles)
-	if err != nil {
-		return req, err
-	}
-	env = append(env, o.env...)
-	_, mount := req.Namespaces[enter.Mount]
-	inContainer := (mount || req.All) && !o.hostTools
-	// The container's own programs run as its processes do; the host's
-	// (--host-tools, or --ns without mnt) are trusted: root, every
-	// capability, unless -u or --confine.
-	asContainer := inContainer || o.confine
-	var s *spec.Spec
-	if asContainer || o.privileged {
-		src := spec.Source{Name: c.Name, Process: proc, Namespace: "moby", ID: c.ID, ContainerdAddress: o.containerdAddress, Timeout: o.timeout}
-		if s, err = spec.Read(ctx, src); err != nil {
-			return req, err
-		}
-	}
-	if inContainer {
-		var base []string
-		cwd := "/"
-		if s.Process != nil {
-			base, cwd = s.Process.Env, s.Process.Cwd
-		}
-		req.Environ = mergeEnv(base, env)
-		req.WorkDirInNS = cwd
-		if o.workdir != "" {
-			req.WorkDirInNS = o.workdir
-		}
-		if len(program) == 0 {
-			req.Program = []string{"/bin/sh"}
-		}
-	} else if len(env) > 0 {
-		// The host's files: the host's environment and shell.
-		req.Environ = mergeEnv(os.Environ(), env)
-	}
-	switch {
-	case o.privileged:
-		req.Confine = s.Privileged()
-	case asContainer:
-		if req.Confine, err = s.Confinement(c.Name); err != nil {
-			return req, err
-		}
-	}
-	if o.user != "" {
-		return req, withUser(&req, o.user, proc, c.GroupAdd)
-	}
-	if asContainer {
-		s.SetUser(&req)
-		return req, nil
-	}
-	req.UID, req.GID = enter.ID{Set: true}, enter.ID{Set: true} // the host's program: root
-	return req, nil
-}
-
-// chooseNamespaces: every namespace that differs from ours (nsenter -a), or
-// the --ns list, less a user namespace that is ours (setns refuses it).
-func chooseNamespaces(req *enter.Request, list string) error {
-	if list == "" {
-		req.All = true
-		return nil
-	}
-	req.Namespaces = map[enter.Kind]string{}
-	for _, name := range strings.Split(list, ",") {
-		k, ok := enter.ParseKind(strings.TrimSpace(name))
-		if !ok {
-			return fmt.Errorf("--ns: unknown namespace %q: use a comma list of mnt,uts,ipc,net,pid,cgroup,user,time", name)
-		}
-		req.Namespaces[k] = ""
-	}
-	if _, ok := req.Namespaces[enter.User]; ok {
-		usable, err := req.Process.Usable(enter.User)
-		if err != nil {
-			return err
-		}
-		if !usable {
-			delete(req.Namespaces, enter.User)
-		}
-	}
-	return nil
-}
-
-// mergeEnv applies -e to an environment: KEY=VALUE sets, KEY takes ours.
-func mergeEnv(base, set []string) []string {
-	env := append([]string{}, base...)
-	for _, kv := range set {
-		key, _, hasValue := strings.Cut(kv, "=")
-		if !hasValue {
-			value, ok := os.LookupEnv(key)
-			if !ok {
-				continue
-			}
-			kv = key + "=" + value
-		}
-		env = slicesDeleteKey(env, key)
-		env = append(env, kv)
-	}
-	return env
-}
-
-func slicesDeleteKey(env []string, key string) []string {
-	out := env[:0]
-	for _, kv := range env {
-		if k, _, _ := strings.Cut(kv, "="); k != key {
-			out = append(out, kv)
-		}
-	}
-	return out
 }

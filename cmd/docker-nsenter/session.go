@@ -4,45 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/cnsenter/cnsenter/enter"
-	"github.com/cnsenter/cnsenter/internal/passwd"
 	"github.com/cnsenter/cnsenter/internal/printable"
 	"github.com/cnsenter/cnsenter/internal/relay"
 	"github.com/cnsenter/cnsenter/plugin"
 )
-
-// withUser sets who the program runs as from --user, looked up in the
-// container's own files, as docker exec does: with USER alone, the groups
-// that list the user too; then the container's --group-add groups, which
-// docker gives every process of the container.
-func withUser(req *enter.Request, user string, proc *enter.Process, groupAdd []string) error {
-	root, err := unix.Openat(proc.Dir(), "root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("cannot open the container's root: %w", err)
-	}
-	defer unix.Close(root)
-	u, err := passwd.Lookup(root, user)
-	if err != nil {
-		return err
-	}
-	extra, err := passwd.LookupGroups(root, groupAdd)
-	if err != nil {
-		return fmt.Errorf("the container's --group-add: %w", err)
-	}
-	for _, g := range extra {
-		if !slices.Contains(u.Groups, g) {
-			u.Groups = append(u.Groups, g)
-		}
-	}
-	req.UID = enter.ID{Set: true, Value: u.UID}
-	req.GID = enter.ID{Set: true, Value: u.GID}
-	req.Groups = u.Groups
-	return nil
-}
 
 // stdio are docker exec's flags for the program's standard streams.
 type stdio struct {
