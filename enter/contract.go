@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/cnsenter/cnsenter/internal/libexec"
+	"github.com/cnsenter/cnsenter/internal/setuid"
 )
 
 //go:generate go run ./contractgen
@@ -18,7 +19,7 @@ import (
 // both must agree on is defined here, once: the plan's entries, the
 // namespace kinds (kind.go), the signals the waiting parent passes on, and
 // the kernel that setns(2) takes a pidfd from, where the helpers are
-// installed by default. `go generate ./enter` writes
+// installed by default, the refusal of a set-user-ID install. `go generate ./enter` writes
 // enter/stage2/contract.h from it; TestContractHeader fails when that file
 // is not what this one says, and TestPlanThroughStage2 has stage 2 parse
 // the plans Prepare makes, both without root. A C switch over the
@@ -112,6 +113,7 @@ func ContractHeader() string {
 	}
 	fmt.Fprintf(&b, "}\n\n// setns(2) takes a pidfd from Linux %d.%d on.\n#define PIDFD_SETNS_MAJOR %d\n#define PIDFD_SETNS_MINOR %d\n",
 		pidfdSetnsMajor, pidfdSetnsMinor, pidfdSetnsMajor, pidfdSetnsMinor)
-	fmt.Fprintf(&b, "\n// Where the helpers are installed when the build says nothing else.\n#define DEFAULT_LIBEXECDIR %q\n\n#endif\n", libexec.DefaultDir)
+	fmt.Fprintf(&b, "\n// Where the helpers are installed when the build says nothing else.\n#define DEFAULT_LIBEXECDIR %q\n", libexec.DefaultDir)
+	fmt.Fprintf(&b, "\n// The refusal of a set-user-ID install, after our name.\n#define SETUID_REFUSAL %q\n\n#endif\n", setuid.ErrInstall.Error())
 	return b.String()
 }

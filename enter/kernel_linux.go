@@ -20,7 +20,7 @@ func pidfdSetnsWorks() bool {
 		return false
 	}
 	major, minor := kernelVersion(unix.ByteSliceToString(u.Release[:]))
-	return major > 5 || major == 5 && minor >= 8
+	return major > pidfdSetnsMajor || major == pidfdSetnsMajor && minor >= pidfdSetnsMinor
 }
 
 func kernelVersion(release string) (major, minor int) {

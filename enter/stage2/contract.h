@@ -105,4 +105,7 @@ static const char *const plan_keys[PLAN_UNKNOWN] = {
 // Where the helpers are installed when the build says nothing else.
 #define DEFAULT_LIBEXECDIR "/usr/local/libexec/cnsenter"
 
+// The refusal of a set-user-ID install, after our name.
+#define SETUID_REFUSAL "refusing to run with a real uid different from the effective uid (a set-user-ID install would hand every local user every container): run it as the user you mean"
+
 #endif

@@ -260,10 +260,9 @@ int front(int argc, char **argv)
 {
 	struct command_line c;
 	struct plan p;
-	// As cmd/cnsenter/main.go, before anything else.
+	// As the Go commands (internal/setuid), before anything else.
 	if (getuid() != geteuid()) {
-		fprintf(stderr, "cnsenter: refusing to run with a real uid different from the effective uid (a set-user-ID install "
-				"would hand every local user every container): run it as the user you mean\n");
+		fprintf(stderr, "cnsenter: %s\n", SETUID_REFUSAL);
 		return 1;
 	}
 	// Audit records and the tests' switches are the Go side's.
