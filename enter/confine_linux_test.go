@@ -72,27 +72,12 @@ func TestSeccompThroughStage2(t *testing.T) {
 	dir := t.TempDir()
 	enosys := uint(38)
 	run := func(s *specs.LinuxSeccomp) (string, error) {
-		p, err := Prepare(Request{
+		return runEntry(t, Request{
 			Target:     target.Process.Pid,
 			Namespaces: map[Kind]string{UTS: ""},
 			Confine:    &Confinement{Seccomp: s},
 			Program:    []string{"mkdir", dir + "/made"},
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd, err := p.Command()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		err = cmd.Start()
-		p.Close()
-		if err == nil {
-			err = cmd.Wait()
-		}
-		return stderr.String(), err
 	}
 	// Twice: compiled, then installed from the cache (a private one, as
 	// root's /run/cnsenter/seccomp would be).
@@ -161,4 +146,26 @@ func FuzzSeccompProfile(f *testing.F) {
 			}
 		}
 	})
+}
+
+// runEntry prepares a request and runs stage 2 as a child, to its end: what
+// it said on stderr, and how it ended.
+func runEntry(t *testing.T, req Request) (string, error) {
+	t.Helper()
+	p, err := Prepare(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd, err := p.Command()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err = cmd.Start()
+	p.Close()
+	if err == nil {
+		err = cmd.Wait()
+	}
+	return stderr.String(), err
 }

@@ -59,28 +59,14 @@ func TestSeccompCache(t *testing.T) {
 	refused := func(what string) bool {
 		t.Helper()
 		os.Remove(made)
-		p, err := Prepare(Request{Target: target.Process.Pid, Namespaces: map[Kind]string{UTS: ""},
+		stderr, err := runEntry(t, Request{Target: target.Process.Pid, Namespaces: map[Kind]string{UTS: ""},
 			Confine: &Confinement{Seccomp: profile}, Program: []string{"mkdir", made}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd, err := p.Command()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		err = cmd.Start()
-		p.Close()
-		if err == nil {
-			err = cmd.Wait()
-		}
 		if err == nil {
 			os.Remove(made)
 			return false
 		}
-		if !strings.Contains(stderr.String(), "not implemented") {
-			t.Fatalf("%s: %v, %q", what, err, stderr.String())
+		if !strings.Contains(stderr, "not implemented") {
+			t.Fatalf("%s: %v, %q", what, err, stderr)
 		}
 		return true
 	}

@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"net"
 	"os"
@@ -10,32 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/cnsenter/cnsenter/test/engines"
 )
-
-// measured runs a command with stdin and tells how it ended and the peak
-// resident set, in KiB, of it and of every process it waited for (wait4's
-// ru_maxrss, which an exec keeps).
-func measured(t *testing.T, stdin string, env []string, path string, args ...string) (result, int64) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, path, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdin = strings.NewReader(stdin)
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	cmd.Env = append(os.Environ(), env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("%s %q did not finish in time", path, args)
-	}
-	return result{out.String(), errb.String(), cmd.ProcessState.ExitCode()}, cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
-}
 
 // TestContainerEnvironmentRunsNoHostCode: --env copies the container's
 // environment, which is the container's to write. A program from the
@@ -119,7 +96,7 @@ __attribute__((constructor)) static void evil(void)
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			os.Remove(marker)
-			r, _ := measured(t, c.stdin, append(eng.Env(), ours...), filepath.Join(bin, "cnsenter"), append([]string{"-t", "docker://envhost"}, c.args...)...)
+			r := runStdin(t, strings.NewReader(c.stdin), append(eng.Env(), ours...), filepath.Join(bin, "cnsenter"), append([]string{"-t", "docker://envhost"}, c.args...)...)
 			if ran, err := os.ReadFile(marker); err == nil {
 				t.Errorf("the container's code ran in the session, as root on the host: %s", ran)
 			}
@@ -197,7 +174,8 @@ func TestHugeEnvironNotRead(t *testing.T) {
 	}
 	for _, args := range [][]string{{"-a", "-e"}, {"--host-tools", "-e"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			r, rss := measured(t, "", eng.Env(), filepath.Join(bin, "cnsenter"), append(append([]string{"-t", "docker://hugeenv"}, args...), "true")...)
+			r := runStdin(t, nil, eng.Env(), filepath.Join(bin, "cnsenter"), append(append([]string{"-t", "docker://hugeenv"}, args...), "true")...)
+			rss := r.peakKiB
 			oneLineError(t, r, "larger than 1 MiB")
 			if !strings.Contains(r.stderr, "leave --env out") {
 				t.Errorf("the error does not say what to do: %q", r.stderr)

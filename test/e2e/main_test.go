@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -110,6 +111,7 @@ func requireEngines(t *testing.T) {
 type result struct {
 	stdout, stderr string
 	code           int
+	peakKiB        int64 // the peak resident set of it and of what it waited for (wait4's ru_maxrss, which an exec keeps)
 }
 
 func (r result) String() string {
@@ -128,8 +130,9 @@ func runBinary(t *testing.T, env []string, path string, args ...string) result {
 	return runStdin(t, nil, env, path, args...)
 }
 
-// runStdin runs a program with stdin (nil: /dev/null).
-func runStdin(t *testing.T, stdin *os.File, env []string, path string, args ...string) result {
+// runStdin runs a program with stdin (nil: /dev/null; an *os.File is
+// given as it is).
+func runStdin(t *testing.T, stdin io.Reader, env []string, path string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -145,7 +148,7 @@ func runStdin(t *testing.T, stdin *os.File, env []string, path string, args ...s
 	if ctx.Err() != nil {
 		t.Fatalf("%s %q did not finish in time", path, args)
 	}
-	return result{out.String(), errb.String(), cmd.ProcessState.ExitCode()}
+	return result{stdout: out.String(), stderr: errb.String(), code: cmd.ProcessState.ExitCode(), peakKiB: cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss}
 }
 
 // oneLineError: exit 1, one line of ours on stderr that says want.

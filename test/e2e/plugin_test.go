@@ -85,7 +85,7 @@ func (d *dockerCLI) runRaw(t *testing.T, stdin string, env []string, args ...str
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.Run()
-	return result{out.String(), errb.String(), cmd.ProcessState.ExitCode()}
+	return result{stdout: out.String(), stderr: errb.String(), code: cmd.ProcessState.ExitCode()}
 }
 
 func TestPluginProtocol(t *testing.T) {

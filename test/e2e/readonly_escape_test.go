@@ -6,8 +6,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-
-	"github.com/cnsenter/cnsenter/test/engines"
 )
 
 // TestReadOnlyThroughProc: a read-only session sees the container's mounts
@@ -19,23 +17,14 @@ import (
 // writes.
 func TestReadOnlyThroughProc(t *testing.T) {
 	d := newDockerCLI(t)
-	root := filepath.Join(t.TempDir(), "root")
-	if err := engines.BusyboxRoot(root); err != nil {
-		t.Fatal(err)
-	}
-	os.Remove(filepath.Join(root, "etc/motd"))
-	if err := os.Symlink("/proc/1/root/tmp/through-link", filepath.Join(root, "etc/motd")); err != nil {
-		t.Fatal(err)
-	}
-	const image, name = "cnsenter-test/procescape", "procescape"
-	if err := eng.ImportDir(root, image); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { eng.Docker("rmi", "-f", image) })
-	if _, err := eng.Docker("run", "-d", "--name", name, image, "sleep", "100000"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { eng.Docker("rm", "-f", name) })
+	const name = "procescape"
+	image := hostileImage(t, name, func(root string) {
+		os.Remove(filepath.Join(root, "etc/motd"))
+		if err := os.Symlink("/proc/1/root/tmp/through-link", filepath.Join(root, "etc/motd")); err != nil {
+			t.Fatal(err)
+		}
+	})
+	runHostile(t, name, image, "sleep", "100000")
 	script := `echo x >/etc/motd; echo x >/proc/1/root/tmp/direct; echo x >/proc/self/root/tmp/self; echo ok >/dev/null && echo devnull`
 	for _, c := range []struct {
 		what string

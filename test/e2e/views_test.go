@@ -56,7 +56,7 @@ func (s *session) wait(t *testing.T) result {
 	rest, _ := io.ReadAll(s.out)
 	s.cmd.Wait()
 	s.cancel()
-	return result{string(rest), s.errb.String(), s.cmd.ProcessState.ExitCode()}
+	return result{stdout: string(rest), stderr: s.errb.String(), code: s.cmd.ProcessState.ExitCode()}
 }
 
 // TestHostToolsLinks: in a host-tools session the session's root is the
