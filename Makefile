@@ -27,18 +27,30 @@ STAGE2_CFLAGS := -O2 -Wall -Wextra -Wno-unused-parameter -Werror -static
 # The C program is also cnsenter's front and the plugin's (front.c): the
 # plugin's metadata, the Go plugin's own answer, as a C string.
 METADATA_HEADER := sed 's/["\\]/\\&/g; s/.*/\#define PLUGIN_METADATA "&"/'
+# The C program's one recipe (target stage2): make build runs it into bin/,
+# the tests (test/binaries) into their own directories, so that sources
+# (every .c file in enter/stage2), flags and libraries are written here
+# only. STAGE2_METADATA is the Go plugin whose metadata is built in; the
+# unit tests of enter, which have none, leave it empty.
+STAGE2_OUT ?= bin
+STAGE2_SRC = $(sort $(wildcard enter/stage2/*.c))
+STAGE2_METADATA ?=
 
-.PHONY: build build-deps demo docs deb test deps check unit integration fuzz bench clean install uninstall
+.PHONY: build stage2 build-deps demo docs deb test deps check unit integration fuzz bench clean install uninstall
 
 build: build-deps
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/cnsenter-go ./cmd/cnsenter
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/docker-nsenter-go ./cmd/docker-nsenter
-	bin/docker-nsenter-go docker-cli-plugin-metadata | $(METADATA_HEADER) >bin/plugin-metadata.h
-	$(CC) $(STAGE2_CFLAGS) -DLIBEXECDIR='"$(LIBEXECDIR)"' -include bin/plugin-metadata.h -o bin/cnsenter-enter \
-		enter/stage2/stage2.c enter/stage2/front.c enter/stage2/seccomp.c enter/stage2/landlock.c enter/stage2/plan.c enter/stage2/mounts.c enter/stage2/creds.c enter/stage2/wait.c -lseccomp
-	rm bin/plugin-metadata.h
+	$(MAKE) --no-print-directory stage2 STAGE2_OUT=bin STAGE2_METADATA=bin/docker-nsenter-go
 	ln -f bin/cnsenter-enter bin/cnsenter
 	ln -f bin/cnsenter-enter bin/docker-nsenter
+
+stage2:
+	mkdir -p $(STAGE2_OUT)
+	$(if $(STAGE2_METADATA),$(STAGE2_METADATA) docker-cli-plugin-metadata | $(METADATA_HEADER),true) >$(STAGE2_OUT)/plugin-metadata.h
+	$(CC) $(STAGE2_CFLAGS) -DLIBEXECDIR='"$(LIBEXECDIR)"' -include $(STAGE2_OUT)/plugin-metadata.h -o $(STAGE2_OUT)/cnsenter-enter \
+		$(STAGE2_SRC) -lseccomp
+	rm $(STAGE2_OUT)/plugin-metadata.h
 
 # Debian packages: build-deps for the build (gcc, static glibc, libseccomp),
 # deps for the tests too (containerd, runc, docker.io, busybox-static, ...).

@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 			os.Exit(2)
 		}
 		Stage2 = filepath.Join(dir, stage2Name)
-		if err := binaries.Stage2(Stage2); err != nil {
+		if err := binaries.Stage2(dir); err != nil {
 			fmt.Fprintln(os.Stderr, "building cnsenter-enter:", err)
 			os.RemoveAll(dir)
 			os.Exit(2)

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 )
 
 // Build builds cnsenter-go, docker-nsenter-go and the C program that is
@@ -19,20 +18,12 @@ func Build(dir string) error {
 			return err
 		}
 	}
-	// The plugin's metadata, as make build builds it in.
-	metadata, err := exec.Command(filepath.Join(dir, "docker-nsenter-go"), "docker-cli-plugin-metadata").Output()
-	if err != nil {
-		return fmt.Errorf("the plugin's metadata: %w", err)
-	}
-	header := filepath.Join(dir, "plugin-metadata.h")
-	if err := os.WriteFile(header, []byte("#define PLUGIN_METADATA "+strconv.Quote(string(metadata))+"\n"), 0o644); err != nil {
+	// The C program with the plugin's metadata built in, by make build's
+	// own recipe.
+	if err := stage2(dir, filepath.Join(dir, "docker-nsenter-go")); err != nil {
 		return err
 	}
-	defer os.Remove(header)
 	program := filepath.Join(dir, "cnsenter-enter")
-	if err := Stage2(program, "-include", header); err != nil {
-		return err
-	}
 	for _, name := range []string{"cnsenter", "docker-nsenter"} {
 		if err := os.Link(program, filepath.Join(dir, name)); err != nil {
 			return err
@@ -41,16 +32,28 @@ func Build(dir string) error {
 	return nil
 }
 
-// Stage2 builds the C program (enter/stage2) as program, with more
-// compiler flags: make build's build of it, for tests.
-func Stage2(program string, flags ...string) error {
+// Stage2 builds the C program (enter/stage2) as dir/cnsenter-enter,
+// without the plugin's metadata, for the tests of package enter.
+func Stage2(dir string) error {
+	return stage2(dir, "")
+}
+
+// stage2 runs make stage2 (see the Makefile), the one recipe for the C
+// program: its sources, compiler flags and libraries are written there
+// only. metadata is the Go plugin whose metadata is built in, or empty.
+func stage2(dir, metadata string) error {
 	_, self, _, _ := runtime.Caller(0)
-	src := filepath.Join(filepath.Dir(self), "..", "..", "enter", "stage2")
-	argv := append([]string{"cc", "-O2", "-Wall", "-Werror", "-o", program}, flags...)
-	for _, file := range []string{"stage2.c", "front.c", "seccomp.c", "landlock.c", "plan.c", "mounts.c", "creds.c", "wait.c"} {
-		argv = append(argv, filepath.Join(src, file))
+	root := filepath.Join(filepath.Dir(self), "..", "..")
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return err
 	}
-	return run(append(argv, "-lseccomp")...)
+	if metadata != "" {
+		if metadata, err = filepath.Abs(metadata); err != nil {
+			return err
+		}
+	}
+	return run("make", "--no-print-directory", "-C", root, "stage2", "STAGE2_OUT="+dir, "STAGE2_METADATA="+metadata)
 }
 
 func run(argv ...string) error {
