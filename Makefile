@@ -91,6 +91,7 @@ fuzz:
 	GO=$(GO) bash test/fuzz.sh FuzzParseArgs ./cmd/cnsenter
 	GO=$(GO) bash test/fuzz.sh FuzzSeccompProfile ./enter
 	GO=$(GO) bash test/fuzz.sh FuzzDecode ./runtime/containerd
+	GO=$(GO) bash test/fuzz.sh FuzzString ./internal/printable
 
 test: deps check unit integration fuzz
 
@@ -129,6 +130,7 @@ deb: build
 	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/dist/deb PREFIX=/usr PLUGINDIR=/usr/libexec/docker/cli-plugins
 	gzip -9n dist/deb/usr/share/man/man1/*.1
 	install -D -m 0644 README.md dist/deb/usr/share/doc/cnsenter/README.md
+	install -D -m 0644 -t dist/deb/usr/share/doc/cnsenter/docs docs/*.md
 	printf '%s\n' 'Package: cnsenter' 'Version: $(DEB_VERSION)' 'Architecture: $(DEB_ARCH)' \
 		'Maintainer: cnsenter developers <dev@cnsenter.invalid>' 'Section: admin' 'Priority: optional' \
 		'Recommends: docker.io | containerd' \
