@@ -97,16 +97,10 @@ func guard(req Request, t *target, want map[Kind]bool, files map[Kind]source, ho
 // access check against the program, and in what words.
 func (t *target) reachable(req Request, want map[Kind]bool) (bool, string, error) {
 	if !want[User] {
-		var mine, theirs unix.Stat_t
-		if err := unix.Stat("/proc/self/ns/user", &mine); err != nil {
-			return false, "", fmt.Errorf("cannot read our own user namespace: %w", err)
-		}
-		if err := unix.Fstatat(t.dir, "ns/user", &theirs, 0); err != nil {
-			return false, "", t.openError("ns/user", err)
-		}
-		if mine.Ino != theirs.Ino || mine.Dev != theirs.Dev {
-			// Its processes would need CAP_SYS_PTRACE in ours.
-			return false, "", nil
+		// A user namespace of its own, not entered: its processes would
+		// need CAP_SYS_PTRACE in ours. (usable is what --all asks.)
+		if own, err := t.usable(User); err != nil || own {
+			return false, "", err
 		}
 	}
 	theirs, err := t.capabilities("CapBnd")

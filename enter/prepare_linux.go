@@ -54,7 +54,8 @@ func Prepare(req Request) (plan *Plan, err error) {
 		if req.Container != "" {
 			p.add("container=%s", req.Container)
 		}
-		if req.ContainerID != "" {
+		// A Process given was checked when pinned (Pin); the pin holds.
+		if req.ContainerID != "" && req.Process == nil {
 			if err := t.belongsTo(req.Container, req.ContainerID); err != nil {
 				return nil, err
 			}
