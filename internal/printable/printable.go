@@ -33,11 +33,16 @@ func String(s string) string {
 	return b.String()
 }
 
+// safe tells whether String would leave s as it is: by the same rule,
+// where a U+FFFD written out in full is text, and only a byte that is not
+// UTF-8 is not.
 func safe(s string) bool {
-	for _, r := range s {
-		if r == utf8.RuneError || control(r) {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size <= 1 || control(r) {
 			return false
 		}
+		i += size
 	}
 	return true
 }

@@ -12,7 +12,8 @@ func TestString(t *testing.T) {
 		"\x9b31m":                   `\x9b31m`,     // C1 CSI, a raw byte
 		"del\x7f":                   `del\x7f`,
 		"ok \xff\xfe end":           `ok \xff\xfe end`,
-		"\xe2\x82":                  `\xe2\x82`, // a cut-off sequence
+		"\xe2\x82":                  `\xe2\x82`,   // a cut-off sequence
+		"a \ufffd b":                "a \ufffd b", // U+FFFD written out is text
 		"tab-free \\x1b stays text": "tab-free \\x1b stays text",
 	} {
 		if got := String(in); got != want {
