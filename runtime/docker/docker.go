@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -28,16 +29,24 @@ import (
 	cref "github.com/cnsenter/cnsenter/runtime/ref"
 )
 
-// apiVersion is fixed rather than negotiated, which would cost a round trip
-// on every resolution: 1.41 is Docker 20.10's, which every engine since
-// speaks.
-const apiVersion = "v1.41"
-
 // Adapter talks to one Docker engine.
+//
+// The API version is negotiated at no cost: the first request of a session
+// names none, so the engine answers in its own current version, which
+// every answer names in its Api-Version header; the session's later
+// requests ask for that version, so that all of its answers are of one
+// version. No version is pinned that a newer engine could stop accepting
+// (engines raise their oldest accepted version: Docker 29 to 1.44), and
+// what is read of the answers (a container's ID, name, image, state, PID
+// and added groups) has not changed since Docker 20.10 (API 1.41); the
+// end-to-end tests run against Debian's 20.10 and today's engine.
 type Adapter struct {
 	host    string
 	path    string // of the socket
 	timeout time.Duration
+
+	mu      sync.Mutex
+	version string // the engine's API version, once an answer has named it
 }
 
 // New makes an adapter for a unix:// endpoint (see Endpoint). Every call
@@ -96,13 +105,25 @@ func (a *Adapter) get(ctx context.Context, path string, v any) error {
 	if !ok {
 		deadline = time.Now().Add(a.timeout)
 	}
+	a.mu.Lock()
+	if a.version != "" {
+		path = "/v" + a.version + path
+	}
+	a.mu.Unlock()
 	answer, err := a.roundTrip(path, deadline)
 	if err != nil {
 		return err
 	}
-	status, body, err := parseAnswer(answer)
+	status, version, body, err := parseAnswer(answer)
 	if err != nil {
 		return err
+	}
+	if version != "" {
+		a.mu.Lock()
+		if a.version == "" {
+			a.version = version
+		}
+		a.mu.Unlock()
 	}
 	if status != 200 {
 		e := &apiError{status: status}
@@ -133,7 +154,7 @@ func (a *Adapter) roundTrip(path string, deadline time.Time) ([]byte, error) {
 	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: a.path}); err != nil {
 		return nil, timedOut(err)
 	}
-	request := "GET /" + apiVersion + path + " HTTP/1.0\r\nHost: docker\r\nUser-Agent: cnsenter\r\n\r\n"
+	request := "GET " + path + " HTTP/1.0\r\nHost: docker\r\nUser-Agent: cnsenter\r\n\r\n"
 	for sent := 0; sent < len(request); {
 		n, err := unix.Write(fd, []byte(request[sent:]))
 		if err != nil {
@@ -171,28 +192,59 @@ func timedOut(err error) error {
 	return err
 }
 
-// parseAnswer splits an HTTP answer into its status and body.
-func parseAnswer(answer []byte) (int, []byte, error) {
+// parseAnswer splits an HTTP answer into its status, the API version its
+// Api-Version header names ("" when none, or not a version), and its body.
+func parseAnswer(answer []byte) (int, string, []byte, error) {
 	head, body, ok := bytes.Cut(answer, []byte("\r\n\r\n"))
 	if !ok {
 		if len(answer) == 0 {
-			return 0, nil, io.EOF // the daemon closed without a word
+			return 0, "", nil, io.EOF // the daemon closed without a word
 		}
-		return 0, nil, fmt.Errorf("not an HTTP answer: %.80q", answer)
+		return 0, "", nil, fmt.Errorf("not an HTTP answer: %.80q", answer)
 	}
 	statusLine, headers, _ := bytes.Cut(head, []byte("\r\n"))
 	fields := strings.Fields(string(statusLine))
 	if len(fields) < 2 || !strings.HasPrefix(fields[0], "HTTP/") {
-		return 0, nil, fmt.Errorf("not an HTTP answer: %.80q", statusLine)
+		return 0, "", nil, fmt.Errorf("not an HTTP answer: %.80q", statusLine)
 	}
 	status, err := strconv.Atoi(fields[1])
 	if err != nil {
-		return 0, nil, fmt.Errorf("not an HTTP status: %q", fields[1])
+		return 0, "", nil, fmt.Errorf("not an HTTP status: %q", fields[1])
 	}
-	if bytes.Contains(bytes.ToLower(headers), []byte("transfer-encoding: chunked")) {
-		return 0, nil, errors.New("the daemon answered HTTP/1.0 in chunks")
+	version := ""
+	for _, line := range strings.Split(string(headers), "\r\n") {
+		name, value, _ := strings.Cut(line, ":")
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "transfer-encoding":
+			if strings.EqualFold(strings.TrimSpace(value), "chunked") {
+				return 0, "", nil, errors.New("the daemon answered HTTP/1.0 in chunks")
+			}
+		case "api-version":
+			if v := strings.TrimSpace(value); isAPIVersion(v) {
+				version = v
+			}
+		}
 	}
-	return status, body, nil
+	return status, version, body, nil
+}
+
+// isAPIVersion accepts what an engine names its versions: "1.56". It goes
+// into the path of the session's later requests, so nothing else may.
+func isAPIVersion(v string) bool {
+	major, minor, ok := strings.Cut(v, ".")
+	return ok && len(v) <= 10 && digitsOnly(major) && digitsOnly(minor)
+}
+
+func digitsOnly(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // Resolve finds a running container by name, ID or unique ID prefix, in
