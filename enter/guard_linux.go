@@ -72,10 +72,8 @@ func guard(req Request, t *target, want map[Kind]bool, files map[Kind]source, ho
 	if req.WorkDir.Set && req.WorkDir.Path != "" {
 		held = append(held, "a host directory as working directory")
 	}
-	if !req.Env && req.Environ == nil && !req.HostTools {
-		held = append(held, "our environment")
-	}
-	if req.HostTools && !req.Env {
+	// Ours, unless --env: none given, or host tools' (ours, with -e's).
+	if !req.Env && (req.Environ == nil || req.HostTools) {
 		held = append(held, "our environment")
 	}
 	if len(held) == 0 {
