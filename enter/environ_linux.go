@@ -46,13 +46,16 @@ func (t *target) environ() ([]string, error) {
 // from ZDOTDIR. PATH and SHELL would pick the container's programs: they are
 // ours. Every other variable passes, as the target has it.
 func hostProgramEnviron(env []string) []string {
-	out := make([]string, 0, len(env)+2)
-	ours := map[string]bool{"PATH": false, "SHELL": false} // name: given yet
+	out := make([]string, 0, len(env)+len(oursInHostPrograms))
+	ours := map[string]bool{} // name: given yet
+	for _, name := range oursInHostPrograms {
+		ours[name] = false
+	}
 	for _, kv := range env {
-		name, _, _ := strings.Cut(kv, "=")
+		name, value, _ := strings.Cut(kv, "=")
 		given, mine := ours[name]
 		switch {
-		case unsafeForHostProgram(name), mine && given:
+		case unsafeForHostProgram(name, value), mine && given:
 		case mine:
 			// In its place, so that an environment we share stays the same.
 			if v, ok := os.LookupEnv(name); ok {
@@ -63,7 +66,7 @@ func hostProgramEnviron(env []string) []string {
 			out = append(out, kv)
 		}
 	}
-	for _, name := range []string{"PATH", "SHELL"} {
+	for _, name := range oursInHostPrograms {
 		if v, ok := os.LookupEnv(name); ok && !ours[name] {
 			out = append(out, name+"="+v)
 		}
@@ -71,23 +74,50 @@ func hostProgramEnviron(env []string) []string {
 	return out
 }
 
+// oursInHostPrograms are ours, not the target's, in a program from our
+// files: where it finds programs, its shell, and its home, whose dot-files
+// (.profile, .bashrc, .inputrc, .gitconfig...) a shell or a tool reads and
+// runs.
+var oursInHostPrograms = []string{"PATH", "SHELL", "HOME"}
+
 // unsafeVariables: glibc's unsecvars.h, bash's privileged-mode list, what
-// interactive shells act on, then the commands and module paths of tools
-// an administrator runs from a session (pagers, editors, git, the common
-// interpreters). A list of names is never complete: the README says so,
-// and says to leave --env out for an untrusted container's host programs.
+// interactive shells act on, the places tools read their configuration
+// from (XDG, vim, readline, OpenSSL, terminfo, curl, wget, GnuPG,
+// Kerberos), then the commands and module paths of tools an administrator
+// runs from a session (pagers, editors, git, the common interpreters). A
+// list of names is never complete: the README says so, and says to leave
+// --env out for an untrusted container's host programs.
 var unsafeVariables = map[string]bool{
 	"GCONV_PATH": true, "GETCONF_DIR": true, "GLIBC_TUNABLES": true, "HOSTALIASES": true,
 	"LOCALDOMAIN": true, "LOCPATH": true, "NIS_PATH": true, "NLSPATH": true,
 	"RESOLV_HOST_CONF": true, "RES_OPTIONS": true, "TMPDIR": true, "TZDIR": true,
 	"BASH_ENV": true, "ENV": true, "SHELLOPTS": true, "BASHOPTS": true, "CDPATH": true, "GLOBIGNORE": true,
 	"PROMPT_COMMAND": true, "PS0": true, "PS1": true, "PS2": true, "PS3": true, "PS4": true, "HISTFILE": true, "ZDOTDIR": true,
+	"INPUTRC": true, "VIMINIT": true, "GVIMINIT": true, "EXINIT": true, "MYVIMRC": true,
+	"OPENSSL_CONF": true, "OPENSSL_ENGINES": true, "OPENSSL_MODULES": true, "SSL_CERT_FILE": true, "SSL_CERT_DIR": true,
+	"TERMINFO": true, "TERMINFO_DIRS": true, "TERMCAP": true, "CURL_HOME": true, "WGETRC": true, "GNUPGHOME": true,
+	"KRB5_CONFIG": true, "KRB5CCNAME": true,
 	"LESSOPEN": true, "LESSCLOSE": true, "PAGER": true, "MANPAGER": true, "EDITOR": true, "VISUAL": true, "BROWSER": true,
 	"SSH_ASKPASS": true, "SUDO_ASKPASS": true, "PERL5OPT": true, "PERL5LIB": true, "PERLLIB": true,
 	"RUBYOPT": true, "RUBYLIB": true, "NODE_OPTIONS": true, "NODE_PATH": true, "LUA_INIT": true, "LUA_PATH": true, "LUA_CPATH": true,
 }
 
-func unsafeForHostProgram(name string) bool {
-	return unsafeVariables[name] || strings.HasPrefix(name, "LD_") || strings.HasPrefix(name, "MALLOC_") ||
-		strings.HasPrefix(name, "BASH_FUNC_") || strings.HasPrefix(name, "PYTHON") || strings.HasPrefix(name, "GIT_")
+// unsafeForHostProgram tells whether a variable of the target's is kept
+// from a program of ours: by name, by prefix, or, for the locale and time
+// zone, when its value names a file, which the C library would load.
+func unsafeForHostProgram(name, value string) bool {
+	switch {
+	case unsafeVariables[name], strings.HasPrefix(name, "LD_"), strings.HasPrefix(name, "MALLOC_"),
+		strings.HasPrefix(name, "BASH_FUNC_"), strings.HasPrefix(name, "PYTHON"), strings.HasPrefix(name, "GIT_"),
+		strings.HasPrefix(name, "XDG_"):
+		return true
+	case name == "TZ":
+		// A zone name is looked up under the host's zone directory; a path,
+		// or a way out of it, is a file the target chose.
+		zone := strings.TrimPrefix(value, ":")
+		return strings.HasPrefix(zone, "/") || strings.Contains(zone, "..")
+	case name == "LANG" || name == "LANGUAGE" || strings.HasPrefix(name, "LC_"):
+		return strings.Contains(value, "/") // a locale named by its path
+	}
+	return false
 }
