@@ -54,6 +54,7 @@ var planEntries = []planEntry{
 	{"wd", "FD:PATH", "change the working directory to FD"},
 	{"wdns", "PATH", "the working directory, looked up after entering"},
 	{"env", "FD", "replace the environment with FD's NUL-separated list"},
+	{"envafter", "FD", "the target's environment, read from its /proc/PID directory FD once the user namespace is entered (an unprivileged --env that could not read it before), within MAX_PROC_FILE"},
 	{"ids", "FD", `fstat(FD) after entering gives the uid and gid for "follow"`},
 	{"uid", "N|follow", "switch to this uid"},
 	{"gid", "N|follow", "switch to this gid"},
@@ -79,6 +80,16 @@ var ForwardedSignals = []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall
 
 // setns(2) takes a pidfd from this kernel on (both stages check it).
 const pidfdSetnsMajor, pidfdSetnsMinor = 5, 8
+
+// maxProcFile is how much of a /proc/PID file is read, by either stage. A
+// process can point its own environment at any mapping of its own (prctl
+// PR_SET_MM_MAP needs no privilege), a gigabyte of it if it likes: a larger
+// file is refused, never read into a process that runs as root on the host.
+const maxProcFile = 1 << 20
+
+// envTooLarge is the refusal of an environment over maxProcFile, with the
+// target's PID (a printf format both stages use).
+const envTooLarge = "--env: the environment of process %d is larger than 1 MiB, which no real program's is: it is not read; leave --env out"
 
 // ContractHeader is enter/stage2/contract.h, as go generate writes it.
 func ContractHeader() string {
@@ -113,6 +124,7 @@ func ContractHeader() string {
 	}
 	fmt.Fprintf(&b, "}\n\n// setns(2) takes a pidfd from Linux %d.%d on.\n#define PIDFD_SETNS_MAJOR %d\n#define PIDFD_SETNS_MINOR %d\n",
 		pidfdSetnsMajor, pidfdSetnsMinor, pidfdSetnsMajor, pidfdSetnsMinor)
+	fmt.Fprintf(&b, "\n// How much of a /proc/PID file is read, and the refusal of a larger environment.\n#define MAX_PROC_FILE %d\n#define ENV_TOO_LARGE %q\n", maxProcFile, envTooLarge)
 	fmt.Fprintf(&b, "\n// Where the helpers are installed when the build says nothing else.\n#define DEFAULT_LIBEXECDIR %q\n", libexec.DefaultDir)
 	fmt.Fprintf(&b, "\n// The refusal of a set-user-ID install, after our name.\n#define SETUID_REFUSAL %q\n\n#endif\n", setuid.ErrInstall.Error())
 	return b.String()

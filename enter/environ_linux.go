@@ -7,12 +7,6 @@ import (
 	"strings"
 )
 
-// maxProcFile is how much of a /proc/PID file is read. A process can point
-// its own environment at any mapping of its own (prctl PR_SET_MM_MAP needs
-// no privilege), a gigabyte of it if it likes: a larger file is refused,
-// never read into a process that runs as root on the host.
-const maxProcFile = 1 << 20
-
 // errTooLarge is a /proc/PID file larger than maxProcFile.
 var errTooLarge = errors.New("larger than 1 MiB")
 
@@ -20,7 +14,7 @@ var errTooLarge = errors.New("larger than 1 MiB")
 func (t *target) environ() ([]string, error) {
 	data, err := readAllAt(t.dir, "environ")
 	if errors.Is(err, errTooLarge) {
-		return nil, fmt.Errorf("--env: the environment of process %d is larger than 1 MiB, which no real program's is: it is not read; leave --env out", t.pid)
+		return nil, fmt.Errorf(envTooLarge, t.pid)
 	}
 	if err != nil {
 		return nil, t.openError("environ", err)

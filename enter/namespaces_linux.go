@@ -31,7 +31,11 @@ func (p *Plan) namespaces(req *Request, t *target, pidfdRef string, needTarget f
 		if path == "" {
 			continue
 		}
-		fd, err := openNamespaceFile(path, k)
+		open := openNamespaceFile
+		if path[0] == ':' { // :NSID, as util-linux 2.42; a file named so is ./:NAME
+			open = func(path string, k Kind) (int, error) { return openNamespaceByID(path[1:], k) }
+		}
+		fd, err := open(path, k)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -49,6 +49,12 @@ func Prepare(req Request) (plan *Plan, err error) {
 				return nil, err
 			}
 		}
+		if req.TargetInode != 0 {
+			if err := t.hasInode(req.TargetInode); err != nil {
+				t.close()
+				return nil, err
+			}
+		}
 		pidfdRef, dirRef = p.ref(t.pidfd), p.ref(t.dir)
 		p.add("target=%d", t.pid)
 		if req.Container != "" {
@@ -82,7 +88,7 @@ func Prepare(req Request) (plan *Plan, err error) {
 	if err := p.directories(req, t, needTarget); err != nil {
 		return nil, err
 	}
-	if err := p.environment(req, t, needTarget, hostFiles); err != nil {
+	if err := p.environment(req, t, dirRef, want[User], needTarget, hostFiles); err != nil {
 		return nil, err
 	}
 	if err := p.credentials(req, t, dirRef, want[User], needTarget); err != nil {
@@ -188,7 +194,17 @@ func (p *Plan) directories(req Request, t *target, needTarget func(string) error
 // is read here, within a limit, and made safe for a program from the
 // host's files (see hostProgramEnviron). Host-tools mode gives ours (host
 // tools want the host's PATH) or the target's, plus CONTAINER_ROOT.
-func (p *Plan) environment(req Request, t *target, needTarget func(string) error, hostFiles bool) error {
+//
+// An unprivileged caller entering a user namespace may be refused the
+// target's environ here (it belongs to a uid of that namespace which is
+// not the caller's): stage 2 then reads it once the user namespace is
+// entered (envafter=), as util-linux 2.42.x does. It is given as the
+// target has it, not cleaned: only a caller that is not root gets there,
+// and its program runs with that caller's rights alone, in a user
+// namespace the caller owns (or it could not enter it), among processes
+// the caller could already ptrace; the cleaning keeps the container's
+// variables out of a program that is root on the host, and there is none.
+func (p *Plan) environment(req Request, t *target, dirRef string, user bool, needTarget func(string) error, hostFiles bool) error {
 	env := req.Environ
 	switch {
 	case env != nil && req.Env:
@@ -199,7 +215,11 @@ func (p *Plan) environment(req Request, t *target, needTarget func(string) error
 		}
 		var err error
 		if env, err = t.environ(); err != nil {
-			return err
+			if !envAfterEntering(err, user, req) {
+				return err
+			}
+			p.add("envafter=%s", dirRef)
+			return nil
 		}
 		if hostFiles {
 			env = hostProgramEnviron(env)
@@ -230,6 +250,16 @@ func (p *Plan) environment(req Request, t *target, needTarget func(string) error
 	}
 	p.add("env=%s", p.ref(fd))
 	return nil
+}
+
+// envAfterEntering tells whether an environment stage 1 could not read is
+// for stage 2 to read after entering: refused by the kernel, to a caller
+// that is not root (root is never refused for want of rights, and a root
+// caller must get the cleaned environment), entering a user namespace, and
+// not in host-tools mode (whose environment stage 1 completes).
+func envAfterEntering(err error, user bool, req Request) bool {
+	return (errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM)) &&
+		user && os.Geteuid() != 0 && !req.HostTools && req.Environ == nil
 }
 
 // credentials decides the uid and gid of the program. Entering a user

@@ -9,6 +9,9 @@ import (
 type Request struct {
 	Name   string // our name in messages; "cnsenter" when empty
 	Target int    // the target PID; 0 when there is none
+	// TargetInode, when not 0, is the target's pidfs inode (-t PID:INODE,
+	// as util-linux 2.42): the process holding the PID must be that one.
+	TargetInode uint64
 	// Process, when set, is the target, already pinned by the caller
 	// (Target is then its PID); Prepare holds copies of its descriptors.
 	Process *Process

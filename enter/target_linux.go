@@ -103,6 +103,33 @@ func (t *target) copy() (*target, error) {
 	return &target{pid: t.pid, pidfd: pidfd, dir: dir}, nil
 }
 
+// pidfsMagic is pidfs's f_type (PIDFS_MAGIC, linux/magic.h). Before pidfs
+// (Linux 6.9) every pidfd is the same anonymous inode: its number names no
+// process.
+const pidfsMagic = 0x50494446
+
+// hasInode checks that the pinned process is the one whose pidfs inode is
+// ino (-t PID:INODE): a PID reused by another process has another inode,
+// which pidfs never gives twice while the machine runs. The check is made
+// on the pidfd that pins the target, so it holds for the whole entry.
+func (t *target) hasInode(ino uint64) error {
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(t.pidfd, &fs); err != nil {
+		return fmt.Errorf("cannot check the pidfs inode of process %d: %w", t.pid, err)
+	}
+	if fs.Type != pidfsMagic {
+		return fmt.Errorf("--target %d:%d: this kernel has no pidfs (Linux 6.9 or later), so a process has no inode to check: give the PID alone", t.pid, ino)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(t.pidfd, &st); err != nil {
+		return fmt.Errorf("cannot check the pidfs inode of process %d: %w", t.pid, err)
+	}
+	if st.Ino != ino {
+		return fmt.Errorf("process %d is not the one given to --target: its pidfs inode is %d, not %d (the PID was reused, or the inode is wrong): look the process up again", t.pid, st.Ino, ino)
+	}
+	return nil
+}
+
 // alive fails once the pinned process has been reaped.
 func (t *target) alive() error {
 	err := unix.PidfdSendSignal(t.pidfd, 0, nil, 0)

@@ -8,17 +8,18 @@ Run a program with namespaces of other processes or of containers.
 
 Options:
  -a, --all                     enter all namespaces
- -t, --target <PID|container>  target process (or container) to get namespaces from
- -m, --mount[=<file>]          enter mount namespace
- -u, --uts[=<file>]            enter UTS namespace (hostname etc)
- -i, --ipc[=<file>]            enter System V IPC namespace
- -n, --net[=<file>]            enter network namespace
+ -t, --target <PID[:inode]|container>
+                               target process (or container) to get namespaces from
+ -m, --mount[=<file>|=:<nsid>] enter mount namespace
+ -u, --uts[=<file>|=:<nsid>]   enter UTS namespace (hostname etc)
+ -i, --ipc[=<file>|=:<nsid>]   enter System V IPC namespace
+ -n, --net[=<file>|=:<nsid>]   enter network namespace
  -N, --net-socket <fd>         enter socket's network namespace (needs --target)
- -p, --pid[=<file>]            enter pid namespace
- -C, --cgroup[=<file>]         enter cgroup namespace
- -U, --user[=<file>]           enter user namespace
+ -p, --pid[=<file>|=:<nsid>]   enter pid namespace
+ -C, --cgroup[=<file>|=:<nsid>]  enter cgroup namespace
+ -U, --user[=<file>|=:<nsid>]  enter user namespace
      --user-parent             enter parent user namespace
- -T, --time[=<file>]           enter time namespace
+ -T, --time[=<file>|=:<nsid>]  enter time namespace
  -S, --setuid <uid|follow>     set uid in entered namespace
  -G, --setgid <gid|follow>     set gid in entered namespace
      --preserve-credentials    do not touch uids or gids

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"runtime"
 	"strconv"
+	"strings"
 
 	"github.com/cnsenter/cnsenter/enter"
 	"github.com/cnsenter/cnsenter/internal/getopt"
@@ -50,7 +51,7 @@ func run(args []string) int {
 		fmt.Print(helpText)
 		return 0
 	case inv.version:
-		fmt.Printf("%s %s (commit %s, %s), options of nsenter from util-linux 2.41\n", name, version, commit, runtime.Version())
+		fmt.Printf("%s %s (commit %s, %s), options of nsenter from util-linux 2.42\n", name, version, commit, runtime.Version())
 		return 0
 	case inv.list:
 		return fail(listContainers(inv))
@@ -135,6 +136,9 @@ func relayed(req enter.Request, o relay.Options) int {
 // targetPID turns --target into a PID: a number is a PID, as in util-linux;
 // anything else names a container.
 func targetPID(inv *invocation) (int, error) {
+	if pid, ino, ok := strings.Cut(inv.targetRef, ":"); ok && isNumber(pid) {
+		return pidAndInode(inv, pid, ino)
+	}
 	if isNumber(inv.targetRef) {
 		pid, err := strconv.Atoi(inv.targetRef)
 		if err != nil || pid <= 0 {
@@ -143,6 +147,19 @@ func targetPID(inv *invocation) (int, error) {
 		return pid, nil
 	}
 	return resolveContainer(inv)
+}
+
+// pidAndInode reads --target PID:INODE (util-linux 2.42): the process
+// with this PID only if its pidfs inode, as stat on its pidfd and getino
+// show it, is INODE. No container name has a colon after digits.
+func pidAndInode(inv *invocation, pidText, inoText string) (int, error) {
+	pid, err := strconv.Atoi(pidText)
+	ino, ierr := strconv.ParseUint(inoText, 10, 64)
+	if err != nil || pid <= 0 || ierr != nil || ino == 0 || !isNumber(inoText) {
+		return 0, fmt.Errorf("--target: '%s' is not PID or PID:INODE (INODE is the process's pidfs inode, as getino prints it)", getopt.Printable(inv.targetRef))
+	}
+	inv.req.TargetInode = ino
+	return pid, nil
 }
 
 func isNumber(s string) bool {

@@ -10,7 +10,7 @@ import (
 	"github.com/cnsenter/cnsenter/runtime"
 )
 
-// The options of util-linux nsenter 2.41, spelled as it spells them, then
+// The options of util-linux nsenter 2.42, spelled as it spells them, then
 // our extensions (long only, and never stealing an nsenter abbreviation).
 var options = []getopt.Option{
 	{Short: 'a', Long: "all"},

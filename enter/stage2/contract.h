@@ -23,6 +23,7 @@ enum plan_key {
 	PLAN_WD, // wd=FD:PATH: change the working directory to FD
 	PLAN_WDNS, // wdns=PATH: the working directory, looked up after entering
 	PLAN_ENV, // env=FD: replace the environment with FD's NUL-separated list
+	PLAN_ENVAFTER, // envafter=FD: the target's environment, read from its /proc/PID directory FD once the user namespace is entered (an unprivileged --env that could not read it before), within MAX_PROC_FILE
 	PLAN_IDS, // ids=FD: fstat(FD) after entering gives the uid and gid for "follow"
 	PLAN_UID, // uid=N|follow: switch to this uid
 	PLAN_GID, // gid=N|follow: switch to this gid
@@ -62,6 +63,7 @@ static const char *const plan_keys[PLAN_UNKNOWN] = {
 	[PLAN_WD] = "wd",
 	[PLAN_WDNS] = "wdns",
 	[PLAN_ENV] = "env",
+	[PLAN_ENVAFTER] = "envafter",
 	[PLAN_IDS] = "ids",
 	[PLAN_UID] = "uid",
 	[PLAN_GID] = "gid",
@@ -101,6 +103,10 @@ static const char *const plan_keys[PLAN_UNKNOWN] = {
 // setns(2) takes a pidfd from Linux 5.8 on.
 #define PIDFD_SETNS_MAJOR 5
 #define PIDFD_SETNS_MINOR 8
+
+// How much of a /proc/PID file is read, and the refusal of a larger environment.
+#define MAX_PROC_FILE 1048576
+#define ENV_TOO_LARGE "--env: the environment of process %d is larger than 1 MiB, which no real program's is: it is not read; leave --env out"
 
 // Where the helpers are installed when the build says nothing else.
 #define DEFAULT_LIBEXECDIR "/usr/local/libexec/cnsenter"

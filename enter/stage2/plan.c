@@ -84,6 +84,7 @@ void plan_init(struct plan *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->pidfd = p->root.fd = p->wd.fd = p->env_fd = p->ids_fd = p->proc_fd = -1;
+	p->envafter_dir = -1;
 	p->tools_mnt = p->tools_root = p->seccomp_fd = p->seccomp_cache = -1;
 	p->cgroup2 = p->cgroup2_dir = p->cancel_fd = -1;
 }
@@ -181,6 +182,9 @@ void parse_plan(struct plan *p, int argc, char **argv)
 			break;
 		case PLAN_ENV:
 			p->env_fd = plain_fd(v);
+			break;
+		case PLAN_ENVAFTER:
+			p->envafter_dir = plain_fd(v);
 			break;
 		case PLAN_IDS:
 			p->ids_fd = plain_fd(v);

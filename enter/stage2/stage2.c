@@ -195,8 +195,9 @@ static void enter(const struct plan *p, int mask, int *done, int ignore_errors)
 	}
 }
 
-// read_env reads a NUL-separated environment, as in /proc/PID/environ.
-static char **read_env(int fd)
+// read_env reads a NUL-separated environment, as in /proc/PID/environ;
+// with a limit, one longer than that is refused (ENV_TOO_LARGE, target).
+static char **read_env(int fd, size_t limit, long target)
 {
 	size_t len = 0, cap = 4096, n = 0;
 	char *buf = malloc(cap);
@@ -210,6 +211,8 @@ static char **read_env(int fd)
 			die(errno, "cannot read the target's environment");
 		}
 		len += (size_t)r;
+		if (limit && len > limit)
+			die(0, ENV_TOO_LARGE, (int)target);
 		if (cap - len < 2) {
 			char *b = realloc(buf, cap *= 2);
 			if (!b)
@@ -310,7 +313,20 @@ void run(const struct plan *p)
 		container_devnull();
 
 	if (p->env_fd >= 0)
-		environ = read_env(p->env_fd);
+		environ = read_env(p->env_fd, 0, p->target);
+	// --env for an unprivileged caller who could not read the target's
+	// environment before: its file belongs to a uid of the user namespace
+	// we are now in, with its capabilities (util-linux 2.42.x retries it
+	// after the uid change; here, before it, as no uid we may switch to
+	// could read more). The directory is the host's /proc/PID, opened by
+	// stage 1 while the pinned process was alive, whatever our root now.
+	if (p->envafter_dir >= 0) {
+		int fd = openat(p->envafter_dir, "environ", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			die(errno, "cannot open /proc/%ld/environ", p->target);
+		environ = read_env(fd, MAX_PROC_FILE, p->target);
+		close(fd);
+	}
 
 	pid_t parent = getpid();
 	sigset_t forwarded, saved;

@@ -42,6 +42,7 @@ struct plan {
 	int cgroup2_dir; // its directory, for clone3, -1 if none
 	const char *wdns;
 	int env_fd, ids_fd, proc_fd;
+	int envafter_dir; // envafter=: the target's /proc/PID, -1 if none
 	int uid_mode, gid_mode; // 0: leave, 1: set to uid/gid, 2: follow the target
 	uid_t uid;
 	gid_t gid;

@@ -41,6 +41,8 @@ func TestFrontTakesWhatItShould(t *testing.T) {
 		{[]string{"-t", T, "-a", "-S", "0"}, nil, false},
 		{[]string{"-t", T, "-a", "--preserve-credentials"}, nil, false},
 		{[]string{"-t", T, "-p", "--net=/proc/" + T + "/ns/net"}, nil, false},
+		{[]string{"-t", fmt.Sprintf("%s:%d", T, pidfsInode(t, tg.PID)), "-a"}, nil, false},
+		{[]string{fmt.Sprintf("--target=%s:%d", T, pidfsInode(t, tg.PID)), "-p"}, nil, false},
 		{[]string{"-t", T, "-a", "--timeout=5s"}, nil, false},
 		{[]string{"-t", T, "-a"}, []string{"CNSENTER_AUDIT_LOG=" + filepath.Join(t.TempDir(), "audit")}, false},
 		{[]string{"-t", T, "-a"}, []string{"CNSENTER_NO_FAST_PATH=1"}, false},
