@@ -79,7 +79,7 @@ func guard(req Request, t *target, want map[Kind]bool, files map[Kind]source, ho
 	if len(held) == 0 {
 		return nil
 	}
-	reachable, why, err := t.reachable(req, want)
+	reachable, why, err := reachable(req, t, want)
 	if err != nil || !reachable {
 		return err
 	}
@@ -91,19 +91,42 @@ func guard(req Request, t *target, want map[Kind]bool, files map[Kind]source, ho
 		req.Container, strings.Join(held, " and "), why, hint)
 }
 
+// ContainerLimits is what a container's processes can ever hold, as its
+// OCI spec made them: none of them can raise its bounding set or leave the
+// spec's user namespace. Its init cannot be asked instead: it can lower its
+// own bounding set, or enter a user namespace of its own, and look
+// harmless while its other processes are not.
+type ContainerLimits struct {
+	// Bounding is the capabilities' bounding set (names); nil when the
+	// spec gives none, which a runtime reads as ours.
+	Bounding []string
+	// OwnUserNamespace: the container's processes are in a user namespace
+	// of their own.
+	OwnUserNamespace bool
+}
+
 // reachable tells whether a process of the container can pass the ptrace
-// access check against the program, and in what words.
-func (t *target) reachable(req Request, want map[Kind]bool) (bool, string, error) {
-	if !want[User] {
-		// A user namespace of its own, not entered: its processes would
-		// need CAP_SYS_PTRACE in ours. (usable is what --all asks.)
-		if own, err := t.usable(User); err != nil || own {
-			return false, "", err
+// access check against the program, and in what words. What the
+// container's processes may hold comes from its spec (Request.Limits);
+// without it, the worst: our own capabilities, in our user namespace.
+func reachable(req Request, t *target, want map[Kind]bool) (bool, string, error) {
+	var limits ContainerLimits
+	if req.Limits != nil {
+		var err error
+		if limits, err = req.Limits(); err != nil {
+			return false, "", fmt.Errorf("cannot tell what the processes of %s may do (its OCI spec): %w", req.Container, err)
 		}
 	}
-	theirs, err := t.capabilities("CapBnd")
+	if limits.OwnUserNamespace && !want[User] {
+		// Not entered: they would need CAP_SYS_PTRACE in ours.
+		return false, "", nil
+	}
+	theirs, err := ownCapabilities("CapBnd")
 	if err != nil {
 		return false, "", err
+	}
+	if limits.Bounding != nil {
+		theirs = capabilityMask(limits.Bounding)
 	}
 	if theirs&capSysPtrace != 0 {
 		return true, "where the container may have CAP_SYS_PTRACE", nil
@@ -151,15 +174,6 @@ func (t *target) programCredentials(req Request, want map[Kind]bool) (uint32, ui
 	}
 	self, err := ownCapabilities("CapBnd")
 	return uid, self, err
-}
-
-// capabilities reads a capability set of the target from its status.
-func (t *target) capabilities(set string) (uint64, error) {
-	status, err := readAllAt(t.dir, "status")
-	if err != nil {
-		return 0, t.openError("status", err)
-	}
-	return capabilityField(string(status), set)
 }
 
 func ownCapabilities(set string) (uint64, error) {

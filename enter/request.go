@@ -55,6 +55,12 @@ type Request struct {
 	Program []string // argv of the program; empty runs $SHELL, else /bin/sh
 	// NotFoundHint ends the message when the program does not exist.
 	NotFoundHint string
+	// Limits, for a container, says what its processes can ever hold,
+	// from its OCI spec; the guard asks only when a session would hold
+	// something of the host in the container's PID namespace. Unset, the
+	// guard assumes the worst: every capability of ours, and our user
+	// namespace.
+	Limits func() (ContainerLimits, error)
 	// GuardHint ends the message that refuses a session the container's
 	// processes could reach while it holds something of the host (see
 	// guard): what to do instead, in the command's own options.

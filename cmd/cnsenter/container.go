@@ -52,20 +52,7 @@ func confine(inv *invocation) error {
 	if inv.container.ID == "" {
 		return errors.New("--confine needs a container --target (docker://NAME, containerd://NAMESPACE/ID or a name): a PID has no OCI spec to confine the program as")
 	}
-	t, err := timeout(inv)
-	if err != nil {
-		return err
-	}
-	if t == 0 {
-		t = resolve.DefaultTimeout
-	}
-	c := inv.container
-	ns := c.Namespace
-	if c.Runtime == "docker" {
-		ns = "moby"
-	}
-	s, err := spec.Read(context.Background(), spec.Source{Name: inv.targetRef, Process: inv.req.Process, Namespace: ns, ID: c.ID,
-		ContainerdAddress: inv.containerdAddress, Timeout: t})
+	s, err := containerSpec(inv)
 	if err != nil {
 		return err
 	}
@@ -80,6 +67,33 @@ func confine(inv *invocation) error {
 		inv.req.Environ = append([]string{}, s.Process.Env...)
 	}
 	return nil
+}
+
+// containerSpec reads the OCI spec of the container --target names, once:
+// for --confine, and for the guard of enter (Request.Limits).
+func containerSpec(inv *invocation) (*spec.Spec, error) {
+	if inv.spec != nil {
+		return inv.spec, nil
+	}
+	t, err := timeout(inv)
+	if err != nil {
+		return nil, err
+	}
+	if t == 0 {
+		t = resolve.DefaultTimeout
+	}
+	c := inv.container
+	ns := c.Namespace
+	if c.Runtime == "docker" {
+		ns = "moby"
+	}
+	s, err := spec.Read(context.Background(), spec.Source{Name: inv.targetRef, Process: inv.req.Process, Namespace: ns, ID: c.ID,
+		ContainerdAddress: inv.containerdAddress, Timeout: t})
+	if err != nil {
+		return nil, err
+	}
+	inv.spec = s
+	return s, nil
 }
 
 // resolveContainer finds the init PID of the container --target names.
@@ -111,6 +125,13 @@ func found(inv *invocation, c runtime.Container) (int, error) {
 		return 0, err
 	}
 	inv.req.Process = proc
+	inv.req.Limits = func() (enter.ContainerLimits, error) {
+		s, err := containerSpec(inv)
+		if err != nil {
+			return enter.ContainerLimits{}, err
+		}
+		return s.Limits(), nil
+	}
 	inv.req.Container, inv.req.ContainerID = inv.targetRef, c.ID
 	inv.container = c
 	if a := inv.req.Audit; a != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/cnsenter/cnsenter/enter"
 	"github.com/cnsenter/cnsenter/internal/getopt"
 	"github.com/cnsenter/cnsenter/runtime"
+	"github.com/cnsenter/cnsenter/runtime/spec"
 )
 
 // The options of util-linux nsenter 2.42, spelled as it spells them, then
@@ -62,6 +63,7 @@ type invocation struct {
 	auditLog          string
 	confine           bool
 	container         runtime.Container // what --target named, when a container
+	spec              *spec.Spec        // its OCI spec, once read
 	list              bool
 	json              bool
 	dockerHost        string

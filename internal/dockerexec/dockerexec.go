@@ -100,10 +100,29 @@ func build(ctx context.Context, o Options, c cruntime.Container, proc *enter.Pro
 	// (--host-tools, or --ns without mnt) are trusted: root, every
 	// capability, unless -u or --confine.
 	asContainer := inContainer || o.Confine
+	// The spec, read once: now for the container's programs and
+	// --privileged, later if the guard of enter asks what the container's
+	// processes may hold.
 	var s *spec.Spec
+	readSpec := func() (*spec.Spec, error) {
+		if s == nil {
+			source := spec.Source{Name: c.Name, Process: proc, Namespace: "moby", ID: c.ID, ContainerdAddress: o.ContainerdAddress, Timeout: o.Timeout}
+			var err error
+			if s, err = src.readSpec(ctx, source); err != nil {
+				return nil, err
+			}
+		}
+		return s, nil
+	}
+	req.Limits = func() (enter.ContainerLimits, error) {
+		s, err := readSpec()
+		if err != nil {
+			return enter.ContainerLimits{}, err
+		}
+		return s.Limits(), nil
+	}
 	if asContainer || o.Privileged {
-		source := spec.Source{Name: c.Name, Process: proc, Namespace: "moby", ID: c.ID, ContainerdAddress: o.ContainerdAddress, Timeout: o.Timeout}
-		if s, err = src.readSpec(ctx, source); err != nil {
+		if _, err = readSpec(); err != nil {
 			return req, err
 		}
 	}

@@ -25,8 +25,25 @@ import (
 type Spec struct {
 	Process *specs.Process `json:"process,omitempty"`
 	Linux   *struct {
-		Seccomp json.RawMessage `json:"seccomp,omitempty"`
+		Seccomp    json.RawMessage        `json:"seccomp,omitempty"`
+		Namespaces []specs.LinuxNamespace `json:"namespaces,omitempty"`
 	} `json:"linux,omitempty"`
+}
+
+// Limits is what the container's processes can ever hold, for the guard
+// of enter: the bounding set its processes start with (none can raise
+// it), and whether they live in a user namespace of their own.
+func (s *Spec) Limits() enter.ContainerLimits {
+	var l enter.ContainerLimits
+	if s.Process != nil && s.Process.Capabilities != nil {
+		l.Bounding = append([]string{}, s.Process.Capabilities.Bounding...) // empty, not nil: known to be none
+	}
+	if s.Linux != nil {
+		for _, ns := range s.Linux.Namespaces {
+			l.OwnUserNamespace = l.OwnUserNamespace || ns.Type == specs.UserNamespace
+		}
+	}
+	return l
 }
 
 // Source names a running container: its init PID and containerd's
