@@ -94,3 +94,24 @@ func TestCapabilityField(t *testing.T) {
 		}
 	}
 }
+
+func TestCgroupsName(t *testing.T) {
+	const id = "0123456789abcdef"
+	for cgroups, want := range map[string]bool{
+		"9:pids:/docker/" + id + "\n0::/docker/" + id + "\n":             true,
+		"0::/system.slice/docker-" + id + ".scope\n":                     true,
+		"0::/k8s.io/" + id + "\n":                                        true,
+		"0::/kubepods/besteffort/pod1/cri-containerd-" + id + ".scope\n": true,
+		"0::/system.slice/" + id + "x.service\n":                         false,
+		"0::/system.slice/webserver.service\n":                           false,
+		"0::/docker/" + id[:8] + "\n":                                    false,
+		"":                                                               false,
+	} {
+		if got := cgroupsName(cgroups, id); got != want {
+			t.Errorf("cgroupsName(%q) = %v, want %v", cgroups, got, want)
+		}
+	}
+	if cgroupsName("0::/system.slice/webserver.service\n", "web") {
+		t.Errorf("a containerd ID within a service's name was taken for it")
+	}
+}

@@ -157,10 +157,30 @@ func (t *target) openError(name string, err error) error {
 // (/docker/ID, docker-ID.scope, /NAMESPACE/ID).
 func (t *target) belongsTo(ref, id string) error {
 	cgroups, err := readAllAt(t.dir, "cgroup")
-	if err != nil || !strings.Contains(string(cgroups), id) {
+	if err != nil || !cgroupsName(string(cgroups), id) {
 		return fmt.Errorf("%s stopped while entering: process %d is no longer its init (start it again, or look with --list)", ref, t.pid)
 	}
 	return nil
+}
+
+// cgroupsName tells whether a /proc/PID/cgroup names a container's ID as
+// the runtimes name their cgroups: a whole path element (/docker/ID,
+// /NAMESPACE/ID) or a systemd scope (docker-ID.scope, cri-containerd-ID.scope).
+// A name within another (a containerd ID "web" in webserver.service) is
+// not it.
+func cgroupsName(cgroups, id string) bool {
+	for _, line := range strings.Split(cgroups, "\n") {
+		parts := strings.SplitN(line, ":", 3) // ID:CONTROLLERS:PATH
+		if len(parts) != 3 {
+			continue
+		}
+		for _, elem := range strings.Split(parts[2], "/") {
+			if elem == id || strings.HasSuffix(elem, "-"+id+".scope") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // usable tells whether --all enters a kind: the kernel must have it, and the
