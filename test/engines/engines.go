@@ -386,8 +386,11 @@ func (e *Engines) RunTask(id string, argv ...string) error {
 	}
 	// runc's state in our directory, not under /run/containerd/runc/NAMESPACE,
 	// which every containerd shares: two test runs at once would otherwise
-	// both own task ID "dup".
-	args := append([]string{"-n", Namespace, "run", "-d", "--runc-root", filepath.Join(e.Dir, "runc"), "--rootfs", root, id}, argv...)
+	// both own task ID "dup". Likewise a cgroup of its own rather than ctr's
+	// /NAMESPACE/ID: runc 1.2 and later refuse to start a container in a
+	// cgroup that has processes, the other run's task.
+	cgroup := "/" + Namespace + "/" + filepath.Base(e.Dir) + "-" + id
+	args := append([]string{"-n", Namespace, "run", "-d", "--runc-root", filepath.Join(e.Dir, "runc"), "--cgroup", cgroup, "--rootfs", root, id}, argv...)
 	_, err := e.Ctr(args...)
 	return err
 }
