@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,11 +15,22 @@ import (
 const probe = "grep -E '^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' /proc/self/status; id"
 
 // probeFields reads probe's output: one field per status line, "id" for
-// id's line.
+// id's line, each group in it once. (Docker 29's exec lists a group that
+// both /etc/group and --group-add give twice, 20.10's once: the same
+// groups to the kernel.)
 func probeFields(out string) map[string]string {
 	m := map[string]string{}
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		if strings.HasPrefix(line, "uid=") {
+			if before, groups, ok := strings.Cut(line, " groups="); ok {
+				var once []string
+				for _, g := range strings.Split(groups, ",") {
+					if !slices.Contains(once, g) {
+						once = append(once, g)
+					}
+				}
+				line = before + " groups=" + strings.Join(once, ",")
+			}
 			m["id"] = line
 			continue
 		}
