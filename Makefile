@@ -36,7 +36,7 @@ STAGE2_OUT ?= bin
 STAGE2_SRC = $(sort $(wildcard enter/stage2/*.c))
 STAGE2_METADATA ?=
 
-.PHONY: build stage2 build-deps demo docs deb test deps check unit integration fuzz bench clean install uninstall
+.PHONY: build stage2 build-deps demo docs deb test deps check unit engines integration fuzz bench clean install uninstall
 
 build: build-deps
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/cnsenter-go ./cmd/cnsenter
@@ -76,11 +76,28 @@ check: build
 unit:
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/)
 
+# Today's engines (containerd 2, runc 1.4, dockerd from moby/moby/v2),
+# built from their Go modules into a cache keyed by their versions: about
+# 20 minutes the first time, then nothing (test/engines/build-current.sh).
+engines:
+	@bash test/engines/build-current.sh >/dev/null
+
 # cnsenter against util-linux nsenter and real targets, then against the
-# real engines the tests start themselves. One package at a time: both
-# count the processes running the binary under test.
-integration: build deb
-	CNSENTER_BIN=$(CURDIR)/bin/cnsenter CNSENTER_BIN_DIR=$(CURDIR)/bin CNSENTER_DEB=$(CURDIR)/dist/cnsenter_$(DEB_VERSION)_$(DEB_ARCH).deb $(GO) test -p 1 -count=1 -timeout 20m ./test/...
+# real engines the tests start themselves: the end-to-end package once on
+# Debian's engines and once on today's (CNSENTER_ENGINES), its output
+# without the lines of tests that passed, so that the first line of each
+# run names its engines and every skip its reason. Both run; either
+# failing fails. One package at a time: they count the processes running
+# the binary under test.
+INTEGRATION_ENV = CNSENTER_BIN=$(CURDIR)/bin/cnsenter CNSENTER_BIN_DIR=$(CURDIR)/bin CNSENTER_DEB=$(CURDIR)/dist/cnsenter_$(DEB_VERSION)_$(DEB_ARCH).deb
+integration: build deb engines
+	$(INTEGRATION_ENV) $(GO) test -p 1 -count=1 -timeout 20m $$($(GO) list ./test/... | grep -v '/test/e2e$$')
+	@dir=$$(bash test/engines/build-current.sh) || exit 1; st=$$(mktemp) || exit 1; rc=0; for g in debian current; do \
+		echo "== test/e2e on the $$g engines"; \
+		{ $(INTEGRATION_ENV) CNSENTER_ENGINES=$$g CNSENTER_ENGINES_DIR=$$dir $(GO) test -v -p 1 -count=1 -timeout 20m ./test/e2e; echo $$? >$$st; } | \
+			grep -Ev '^ *(=== (RUN|PAUSE|CONT|NAME)|--- PASS)'; \
+		[ "$$(cat $$st)" = 0 ] || rc=1; \
+	done; rm -f $$st; exit $$rc
 
 # Each fuzz target for a bounded time (test/fuzz.sh: a failure of Go's
 # fuzzing engine that found nothing is run once more).

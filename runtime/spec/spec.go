@@ -137,16 +137,18 @@ func (s *Spec) SetUser(req *enter.Request) {
 	}
 }
 
-// Privileged is docker exec --privileged's process security, as moby's
-// execSetPlatformOpt asks for it: every capability we hold in the
-// bounding, permitted, inheritable and effective sets (none ambient), the
-// container's no_new_privileges, AppArmor unconfined where it is enabled;
-// and, unlike docker exec, which keeps the container's filter, no seccomp
-// filter at all.
+// Privileged is docker exec --privileged's process security, as today's
+// moby's execSetPlatformOpt asks for it: every capability we hold in the
+// bounding, permitted and effective sets (none inheritable, none ambient:
+// Docker 20.10 also filled the inheritable set, which a program with
+// inheritable file capabilities could gain from; Docker 29 no longer
+// does), the container's no_new_privileges, AppArmor unconfined where it
+// is enabled; and, unlike docker exec, which keeps the container's filter,
+// no seccomp filter at all.
 func (s *Spec) Privileged() *enter.Confinement {
 	all := enter.AllCapabilities()
 	return &enter.Confinement{
-		Capabilities:    &specs.LinuxCapabilities{Bounding: all, Permitted: all, Inheritable: all, Effective: all},
+		Capabilities:    &specs.LinuxCapabilities{Bounding: all, Permitted: all, Effective: all},
 		NoNewPrivileges: s.Process != nil && s.Process.NoNewPrivileges,
 		AppArmorProfile: "unconfined",
 	}

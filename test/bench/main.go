@@ -154,7 +154,7 @@ func run(ctx context.Context, bin string, pairs, sessions int) (err error) {
 	execs := 0
 	ctrExec := func() []string {
 		execs++
-		return []string{"ctr", "--address", e.ContainerdAddress, "-n", engines.Namespace, "task", "exec", "--exec-id", "bench-" + strconv.Itoa(execs), task, "/bin/true"}
+		return []string{e.Path("ctr"), "--address", e.ContainerdAddress, "-n", engines.Namespace, "task", "exec", "--exec-id", "bench-" + strconv.Itoa(execs), task, "/bin/true"}
 	}
 	dockerExec := fixed(append(slices.Clone(docker), "exec", container, "true")...)
 	dockerNsenter := fixed(append(slices.Clone(docker), "nsenter", container, "true")...)
@@ -432,7 +432,7 @@ func (r *runner) versions(cns string, e *engines.Engines) []string {
 		r.output(cns, "-V"),
 		r.output("nsenter", "--version"),
 		"docker " + docker,
-		r.output("containerd", "--version"),
+		r.output(e.Path("containerd"), "--version"),
 	}
 }
 

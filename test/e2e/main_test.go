@@ -62,7 +62,8 @@ func testMain(m *testing.M) int {
 	os.Setenv("CNSENTER_SECCOMP_CACHE", seccompCache)
 	start := time.Now()
 	if eng, err = engines.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: starting the engines:", err)
+		generation, _ := engines.Generation()
+		fmt.Fprintf(os.Stderr, "e2e: starting the %s engines: %v\n", generation, err)
 		return 1
 	}
 	defer func() {
@@ -70,6 +71,8 @@ func testMain(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "e2e: stopping the engines:", err)
 		}
 	}()
+	// Which engines a failure happened on: the first line of the output.
+	fmt.Printf("e2e: %s\n", eng.Versions())
 	if err := fixtures(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: fixtures:", err)
 		return 1

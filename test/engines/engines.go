@@ -3,6 +3,12 @@
 // reachable), and removes everything again: containers, tasks, daemons,
 // mounts and the temporary directory.
 //
+// Two generations of engines can be started (CNSENTER_ENGINES): Debian 12's
+// packages (dockerd 20.10, containerd 1.6, runc 1.1), and today's, built
+// from the projects' own Go modules by build-current.sh (dockerd from
+// moby/moby/v2, containerd 2, runc 1.4). The docker CLI is the system's for
+// both.
+//
 // Both daemons listen on sockets under a temporary directory and never
 // touch the host's: dockerd runs with --bridge=none --iptables=false
 // --ip6tables=false, so containers have loopback only and nothing reaches
@@ -12,11 +18,13 @@ package engines
 import (
 	"bytes"
 	"context"
+	"debug/buildinfo"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"syscall"
@@ -32,8 +40,50 @@ const (
 	NoShellImage = "cnsenter-test/noshell" // one static binary, /busybox, and nothing else
 )
 
+// The generations of engines, the values of CNSENTER_ENGINES.
+const (
+	Debian  = "debian"  // Debian 12's packages, found in PATH (the default)
+	Current = "current" // today's, from build-current.sh's directory
+)
+
+// Generation is the generation Start starts: CNSENTER_ENGINES, else Debian.
+func Generation() (string, error) {
+	switch g := os.Getenv("CNSENTER_ENGINES"); g {
+	case "", Debian:
+		return Debian, nil
+	case Current:
+		return Current, nil
+	default:
+		return "", fmt.Errorf("CNSENTER_ENGINES=%q: want %s or %s", g, Debian, Current)
+	}
+}
+
+// currentDir is the directory of today's engines: CNSENTER_ENGINES_DIR
+// (make engines passes it), else what build-current.sh, next to this file,
+// prints, which builds them first if they are not in its cache yet (about
+// 20 minutes, once).
+func currentDir() (string, error) {
+	if dir := os.Getenv("CNSENTER_ENGINES_DIR"); dir != "" {
+		return dir, nil
+	}
+	_, self, _, ok := runtime.Caller(0)
+	script := filepath.Join(filepath.Dir(self), "build-current.sh")
+	if _, err := os.Stat(script); !ok || err != nil {
+		return "", fmt.Errorf("CNSENTER_ENGINES_DIR is not set and build-current.sh is not found: run make engines, then set it to the directory it prints")
+	}
+	cmd := exec.Command("bash", script)
+	cmd.Stderr = os.Stderr // its note that it builds, and how that goes
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", script, err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
 // Engines are the running daemons.
 type Engines struct {
+	Generation        string // Debian or Current
+	BinDir            string // of the daemons, runc, the shim and ctr ("": found in PATH)
 	Dir               string // everything lives below it
 	DockerHost        string // unix://DIR/docker.sock
 	ContainerdAddress string // DIR/containerd.sock
@@ -55,7 +105,25 @@ var hostPaths = []string{
 // Start starts containerd, then dockerd on it, and imports the test images.
 // On failure everything started is stopped again.
 func Start() (e *Engines, err error) {
+	generation, err := Generation()
+	if err != nil {
+		return nil, err
+	}
+	var binDir string
+	if generation == Current {
+		if binDir, err = currentDir(); err != nil {
+			return nil, err
+		}
+		for _, bin := range []string{"containerd", "containerd-shim-runc-v2", "dockerd", "runc", "ctr"} {
+			if _, err := os.Stat(filepath.Join(binDir, bin)); err != nil {
+				return nil, fmt.Errorf("today's engines: %w (make engines builds them)", err)
+			}
+		}
+	}
 	for _, bin := range []string{"containerd", "dockerd", "runc", "ctr", "docker"} {
+		if binDir != "" && bin != "docker" {
+			continue
+		}
 		if _, err := exec.LookPath(bin); err != nil {
 			return nil, fmt.Errorf("%s is missing: run make deps (test/install-deps.sh)", bin)
 		}
@@ -70,21 +138,31 @@ func Start() (e *Engines, err error) {
 	if err != nil {
 		return nil, err
 	}
-	e = &Engines{Dir: dir, newPaths: newPaths, DockerHost: "unix://" + filepath.Join(dir, "docker.sock"), ContainerdAddress: filepath.Join(dir, "containerd.sock")}
+	e = &Engines{Generation: generation, BinDir: binDir, Dir: dir, newPaths: newPaths, DockerHost: "unix://" + filepath.Join(dir, "docker.sock"), ContainerdAddress: filepath.Join(dir, "containerd.sock")}
 	defer func() {
 		if err != nil {
 			e.Stop()
 		}
 	}()
-	config := fmt.Sprintf(`version = 2
+	// No CRI: the tests make no pods. containerd 2 reads a version 3
+	// configuration (2.4's own is 4: it logs that it migrated this one),
+	// where CRI is several plugins, NRI (pods' plugins) among them; and it
+	// would import /etc/containerd/conf.d/*.toml, the host's, by default.
+	version, disabled := 2, `"io.containerd.grpc.v1.cri"`
+	if generation == Current {
+		version, disabled = 3, `"io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime", "io.containerd.cri.v1.images",
+  "io.containerd.podsandbox.controller.v1.podsandbox", "io.containerd.nri.v1.nri"`
+	}
+	config := fmt.Sprintf(`version = %d
 root = %q
 state = %q
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
+imports = []
+disabled_plugins = [%s]
 [grpc]
   address = %q
 [ttrpc]
   address = %q
-`, filepath.Join(dir, "containerd/root"), filepath.Join(dir, "containerd/state"), e.ContainerdAddress, e.ContainerdAddress+".ttrpc")
+`, version, filepath.Join(dir, "containerd/root"), filepath.Join(dir, "containerd/state"), disabled, e.ContainerdAddress, e.ContainerdAddress+".ttrpc")
 	if err := os.WriteFile(filepath.Join(dir, "containerd.toml"), []byte(config), 0o644); err != nil {
 		return nil, err
 	}
@@ -97,9 +175,14 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 	if err := e.waitFor("containerd", func() error { _, err := e.Ctr("version"); return err }); err != nil {
 		return nil, err
 	}
-	if e.dockerd, err = e.daemon("dockerd", "--data-root", filepath.Join(dir, "docker"), "--exec-root", filepath.Join(dir, "docker-exec"),
+	dockerdArgs := []string{"--data-root", filepath.Join(dir, "docker"), "--exec-root", filepath.Join(dir, "docker-exec"),
 		"--pidfile", filepath.Join(dir, "docker.pid"), "-H", e.DockerHost, "--containerd", e.ContainerdAddress,
-		"--config-file", filepath.Join(dir, "daemon.json"), "--bridge=none", "--iptables=false", "--ip6tables=false"); err != nil {
+		"--config-file", filepath.Join(dir, "daemon.json"), "--bridge=none", "--iptables=false", "--ip6tables=false"}
+	if generation == Current {
+		// No docker-proxy is built; with no bridge no port is published anyway.
+		dockerdArgs = append(dockerdArgs, "--userland-proxy=false")
+	}
+	if e.dockerd, err = e.daemon("dockerd", dockerdArgs...); err != nil {
 		return nil, err
 	}
 	if err := e.waitFor("dockerd", func() error { _, err := e.Docker("version"); return err }); err != nil {
@@ -111,13 +194,26 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 	return e, nil
 }
 
-// daemon starts a daemon that dies with us, logging to DIR/NAME.log.
+// Path is the program of the engines' generation: in BinDir, else in PATH.
+func (e *Engines) Path(name string) string {
+	if e.BinDir != "" {
+		return filepath.Join(e.BinDir, name)
+	}
+	return name
+}
+
+// daemon starts a daemon that dies with us, logging to DIR/NAME.log. With
+// BinDir first in its PATH: containerd finds the shim there, and the shim
+// runc.
 func (e *Engines) daemon(name string, args ...string) (*exec.Cmd, error) {
 	log, err := os.Create(filepath.Join(e.Dir, name+".log"))
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(name, args...)
+	cmd := exec.Command(e.Path(name), args...)
+	if e.BinDir != "" {
+		cmd.Env = append(os.Environ(), "PATH="+e.BinDir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	}
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -157,9 +253,39 @@ func (e *Engines) Docker(args ...string) (string, error) {
 	return run(exec.Command("docker", append([]string{"-H", e.DockerHost}, args...)...))
 }
 
-// Ctr runs ctr against the test containerd.
+// Ctr runs ctr, of the engines' generation, against the test containerd.
 func (e *Engines) Ctr(args ...string) (string, error) {
-	return run(exec.Command("ctr", append([]string{"--address", e.ContainerdAddress}, args...)...))
+	return run(exec.Command(e.Path("ctr"), append([]string{"--address", e.ContainerdAddress}, args...)...))
+}
+
+// Versions says which engines these are, on one line: the generation,
+// dockerd's version and API version, containerd's and runc's.
+func (e *Engines) Versions() string {
+	version := func(name string, field int) string {
+		// The version of the module a program was built from (go
+		// install's builds say little else: dockerd's --version is
+		// "library-import"), else what it says.
+		if path, err := exec.LookPath(e.Path(name)); err == nil {
+			if info, err := buildinfo.ReadFile(path); err == nil && strings.HasPrefix(info.Main.Version, "v") {
+				return info.Main.Version
+			}
+		}
+		out, err := exec.Command(e.Path(name), "--version").Output()
+		if err != nil {
+			return "?"
+		}
+		line, _, _ := strings.Cut(string(out), "\n")
+		if f := strings.Fields(line); len(f) > field {
+			return strings.TrimSuffix(f[field], ",")
+		}
+		return strings.TrimSpace(line)
+	}
+	api, err := e.Docker("version", "-f", "{{.Server.APIVersion}}")
+	if err != nil {
+		api = "?"
+	}
+	return fmt.Sprintf("%s engines: dockerd %s (API %s), containerd %s, runc %s", e.Generation,
+		version("dockerd", 2), api, version("containerd", 2), version("runc", 2))
 }
 
 func run(cmd *exec.Cmd) (string, error) {
@@ -260,8 +386,11 @@ func (e *Engines) RunTask(id string, argv ...string) error {
 	}
 	// runc's state in our directory, not under /run/containerd/runc/NAMESPACE,
 	// which every containerd shares: two test runs at once would otherwise
-	// both own task ID "dup".
-	args := append([]string{"-n", Namespace, "run", "-d", "--runc-root", filepath.Join(e.Dir, "runc"), "--rootfs", root, id}, argv...)
+	// both own task ID "dup". Likewise a cgroup of its own rather than ctr's
+	// /NAMESPACE/ID: runc 1.2 and later refuse to start a container in a
+	// cgroup that has processes, the other run's task.
+	cgroup := "/" + Namespace + "/" + filepath.Base(e.Dir) + "-" + id
+	args := append([]string{"-n", Namespace, "run", "-d", "--runc-root", filepath.Join(e.Dir, "runc"), "--cgroup", cgroup, "--rootfs", root, id}, argv...)
 	_, err := e.Ctr(args...)
 	return err
 }
