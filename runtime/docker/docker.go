@@ -36,7 +36,7 @@ import (
 // every answer names in its Api-Version header; the session's later
 // requests ask for that version, so that all of its answers are of one
 // version. No version is pinned that a newer engine could stop accepting
-// (engines raise their oldest accepted version: Docker 29 to 1.44), and
+// (an engine may raise the oldest version it accepts, DOCKER_MIN_API_VERSION), and
 // what is read of the answers (a container's ID, name, image, state, PID
 // and added groups) has not changed since Docker 20.10 (API 1.41); the
 // end-to-end tests run against Debian's 20.10 and today's engine.
