@@ -106,13 +106,13 @@ func TestAllSkipsOwnUserNamespace(t *testing.T) {
 // TestEnv: -e gives the target's environment. The program here comes from
 // our files (the target's mount namespace is ours), so, unlike util-linux,
 // the variables that would make it load or run what the target chose are
-// left out, and PATH and SHELL are ours (enter/environ_linux.go).
+// left out, and PATH, SHELL and HOME are ours (enter/environ_linux.go).
 func TestEnv(t *testing.T) {
 	tg := startTarget(t, true, "unshare", "--uts", "--fork", "--kill-child",
-		"env", "-i", "FOO=bar baz", "SHELL=/bin/sh", "PATH=/usr/bin:/bin", "LD_PRELOAD=/nonexistent/evil.so",
+		"env", "-i", "FOO=bar baz", "SHELL=/bin/sh", "PATH=/usr/bin:/bin", "HOME=/root", "LD_PRELOAD=/nonexistent/evil.so",
 		"BASH_ENV=/nonexistent/rc", "sh", "-c", ready)
 	want := strings.NewReplacer("LD_PRELOAD=/nonexistent/evil.so\x00", "", "BASH_ENV=/nonexistent/rc\x00", "").Replace(settledEnviron(t, tg))
-	ours := []string{"MINE=1", "SHELL=/bin/sh", "PATH=/usr/bin:/bin"}
+	ours := []string{"MINE=1", "SHELL=/bin/sh", "PATH=/usr/bin:/bin", "HOME=/root"}
 	r := runWith(t, "", ours, cnsenter, "-t", tg.T(), "-u", "-e", "cat", "/proc/self/environ")
 	if r.stdout != want || !strings.Contains(r.stdout, "FOO=bar baz\x00") || r.code != 0 {
 		t.Errorf("-e: got %v, want the target's environment without LD_PRELOAD and BASH_ENV %q", r, want)
@@ -140,7 +140,7 @@ func TestOddEnvironment(t *testing.T) {
 	}
 	tg := startTarget(t, true, append(argv, "sh", "-c", ready)...)
 	want := settledEnviron(t, tg)
-	r := runWith(t, "", []string{"PATH=/usr/bin:/bin"}, cnsenter, "-t", tg.T(), "-u", "-e", "env", "-u", "SHELL", "cat", "/proc/self/environ")
+	r := runWith(t, "", []string{"PATH=/usr/bin:/bin"}, cnsenter, "-t", tg.T(), "-u", "-e", "env", "-u", "SHELL", "-u", "HOME", "cat", "/proc/self/environ")
 	if r.code != 0 || r.stdout != want || !strings.Contains(r.stdout, "ODD=\xff\xfe\x01\x00") {
 		t.Errorf("-e with an odd environment: exit %d, %d bytes, want %d", r.code, len(r.stdout), len(want))
 	}
