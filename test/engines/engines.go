@@ -25,6 +25,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -386,10 +387,13 @@ func (e *Engines) RunTask(id string, argv ...string) error {
 	}
 	// runc's state in our directory, not under /run/containerd/runc/NAMESPACE,
 	// which every containerd shares: two test runs at once would otherwise
-	// both own task ID "dup". Likewise a cgroup of its own rather than ctr's
+	// both own task ID "dup". Likewise cgroups of its own rather than ctr's
 	// /NAMESPACE/ID: runc 1.2 and later refuse to start a container in a
-	// cgroup that has processes, the other run's task.
-	cgroup := "/" + Namespace + "/" + filepath.Base(e.Dir) + "-" + id
+	// cgroup that has processes, the other run's task. Still ID as a whole
+	// path element, as runtimes name their containers' cgroups (enter's
+	// check that a PID is still the container's reads it so). Stop removes
+	// the parent.
+	cgroup := "/" + e.taskCgroupParent() + "/" + id
 	args := append([]string{"-n", Namespace, "run", "-d", "--runc-root", filepath.Join(e.Dir, "runc"), "--cgroup", cgroup, "--rootfs", root, id}, argv...)
 	_, err := e.Ctr(args...)
 	return err
@@ -430,12 +434,33 @@ func (e *Engines) Stop() error {
 		errs = append(errs, stop(e.containerd))
 	}
 	killShims(e.ContainerdAddress)
+	removeCgroup(e.taskCgroupParent())
 	errs = append(errs, unmountBelow(e.Dir))
 	errs = append(errs, os.RemoveAll(e.Dir))
 	for _, p := range e.newPaths {
 		os.Remove(p) // a directory only if empty: what is in it is someone else's
 	}
 	return errors.Join(errs...)
+}
+
+// taskCgroupParent is the cgroup, in every hierarchy, of this run's tasks.
+func (e *Engines) taskCgroupParent() string {
+	return Namespace + "-" + filepath.Base(e.Dir)
+}
+
+// removeCgroup removes a cgroup that the tasks left empty, in every
+// hierarchy mounted here (hybrid: v1 and v2). One still in use stays.
+func removeCgroup(name string) {
+	mountinfo, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(mountinfo), "\n") {
+		fields := strings.Fields(line)
+		if i := slices.Index(fields, "-"); i > 4 && i+1 < len(fields) && strings.HasPrefix(fields[i+1], "cgroup") {
+			os.Remove(filepath.Join(fields[4], name))
+		}
+	}
 }
 
 // stop ends a daemon: SIGTERM, then SIGKILL after a grace period.
