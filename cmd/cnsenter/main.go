@@ -17,6 +17,7 @@ import (
 	"github.com/cnsenter/cnsenter/internal/printable"
 	"github.com/cnsenter/cnsenter/internal/relay"
 	"github.com/cnsenter/cnsenter/internal/setuid"
+	"github.com/cnsenter/cnsenter/runtime/ref"
 	"golang.org/x/sys/unix"
 )
 
@@ -136,10 +137,10 @@ func relayed(req enter.Request, o relay.Options) int {
 // targetPID turns --target into a PID: a number is a PID, as in util-linux;
 // anything else names a container.
 func targetPID(inv *invocation) (int, error) {
-	if pid, ino, ok := strings.Cut(inv.targetRef, ":"); ok && isNumber(pid) {
+	if pid, ino, ok := strings.Cut(inv.targetRef, ":"); ok && ref.IsNumber(pid) {
 		return pidAndInode(inv, pid, ino)
 	}
-	if isNumber(inv.targetRef) {
+	if ref.IsNumber(inv.targetRef) {
 		pid, err := strconv.Atoi(inv.targetRef)
 		if err != nil || pid <= 0 {
 			return 0, fmt.Errorf("--target: '%s' is not a valid PID", getopt.Printable(inv.targetRef))
@@ -155,23 +156,11 @@ func targetPID(inv *invocation) (int, error) {
 func pidAndInode(inv *invocation, pidText, inoText string) (int, error) {
 	pid, err := strconv.Atoi(pidText)
 	ino, ierr := strconv.ParseUint(inoText, 10, 64)
-	if err != nil || pid <= 0 || ierr != nil || ino == 0 || !isNumber(inoText) {
+	if err != nil || pid <= 0 || ierr != nil || ino == 0 || !ref.IsNumber(inoText) {
 		return 0, fmt.Errorf("--target: '%s' is not PID or PID:INODE (INODE is the process's pidfs inode, as getino prints it)", getopt.Printable(inv.targetRef))
 	}
 	inv.req.TargetInode = ino
 	return pid, nil
-}
-
-func isNumber(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // ignoredSignals are the signals we were started with ignored, which the

@@ -232,19 +232,7 @@ func parseAnswer(answer []byte) (int, string, []byte, error) {
 // into the path of the session's later requests, so nothing else may.
 func isAPIVersion(v string) bool {
 	major, minor, ok := strings.Cut(v, ".")
-	return ok && len(v) <= 10 && digitsOnly(major) && digitsOnly(minor)
-}
-
-func digitsOnly(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
+	return ok && len(v) <= 10 && cref.IsNumber(major) && cref.IsNumber(minor)
 }
 
 // Resolve finds a running container by name, ID or unique ID prefix, in

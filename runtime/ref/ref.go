@@ -45,7 +45,7 @@ func Parse(s, defaultNamespace string) (Ref, error) {
 	if s == "" {
 		return Ref{}, fmt.Errorf("empty target: give a PID, docker://NAME, containerd://NAMESPACE/ID or a container name")
 	}
-	if digits(s) {
+	if IsNumber(s) {
 		pid, err := strconv.Atoi(s)
 		if err != nil || pid <= 0 {
 			return Ref{}, fmt.Errorf("%s is not a valid PID", shown(s))
@@ -96,7 +96,8 @@ func shown(s string) string {
 	return s
 }
 
-func digits(s string) bool {
+// IsNumber tells whether s is a decimal number: digits, at least one.
+func IsNumber(s string) bool {
 	for _, r := range s {
 		if r < '0' || r > '9' {
 			return false
