@@ -131,7 +131,7 @@ func unmountUnder(t *testing.T, dir string) {
 
 // TestPodmanReferences: a Podman container by podman://NAME, ID prefix and
 // bare name, found in Podman's state on disk with no podman process
-// running; --list shows it; stopped, never started and unknown containers
+// running; --list and completion show it; stopped, never started and unknown containers
 // are one line each.
 func TestPodmanReferences(t *testing.T) {
 	p := newPodman(t)
@@ -176,6 +176,13 @@ func TestPodmanReferences(t *testing.T) {
 	// RUNTIME (no NAMESPACE) NAME ID PID IMAGE STATUS
 	if want := []string{"podman", "pweb", id[:12], pid, podmanImage, "running"}; r.code != 0 || !slices.Equal(row, want) {
 		t.Errorf("--list: want a row %q: %v", want, r)
+	}
+
+	// Completion offers it by its reference.
+	t.Setenv("CNSENTER_PODMAN_ROOT", p.root)
+	t.Setenv("CNSENTER_PODMAN_RUNROOT", p.runRoot)
+	if got := complete(t, "cnsenter", "-t", "podman://"); !slices.Equal(got, []string{"podman://pweb"}) {
+		t.Errorf("completion of podman://: %q", got)
 	}
 
 	oneLineError(t, cnsenter(t, p.env(), "-t", "podman://pgone", "-a", "true"), "podman://pgone: container pgone is not running: start it first")
