@@ -5,13 +5,14 @@ _cnsenter_options="-a --all -t --target -m --mount -u --uts -i --ipc -n --net -N
 	-p --pid -C --cgroup -U --user --user-parent -T --time -S --setuid -G --setgid
 	--preserve-credentials --keep-caps -r --root -w --wd -W --wdns -e --env -F --no-fork
 	-c --join-cgroup -Z --follow-context -h --help -V --version --list --json --docker-host
-	--containerd-address --timeout --host-tools --container-root --read-only --nosymfollow --audit-log
+	--containerd-address --podman-root --podman-runroot --timeout --host-tools --container-root --read-only --nosymfollow --audit-log
 	--confine"
 
 # The running containers, as references, from cnsenter --list.
 _cnsenter_containers() {
 	cnsenter --list 2>/dev/null | awk 'NR > 1 {
 		if ($1 == "docker") print "docker://" $3
+		else if ($1 == "podman") print "podman://" $2 # no NAMESPACE column
 		else print "containerd://" $2 "/" $3
 	}'
 }
@@ -22,7 +23,7 @@ __cnsenter_bash() {
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
 		-t | --target | -N | --net-socket | -S | --setuid | -G | --setgid | -W | --wdns | --docker-host | \
-			--containerd-address | --timeout | --container-root | --audit-log) ((i++)) ;;
+			--containerd-address | --podman-root | --podman-runroot | --timeout | --container-root | --audit-log) ((i++)) ;;
 		--) ((i++)); break ;;
 		-*) ;;
 		*) break ;;
@@ -45,7 +46,7 @@ __cnsenter_bash() {
 		COMPREPLY=($(compgen -W follow -- "$cur"))
 		return
 		;;
-	-W | --wdns | --container-root)
+	-W | --wdns | --container-root | --podman-root | --podman-runroot)
 		COMPREPLY=($(compgen -d -- "$cur"))
 		return
 		;;

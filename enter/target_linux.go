@@ -165,7 +165,8 @@ func (t *target) belongsTo(ref, id string) error {
 
 // cgroupsName tells whether a /proc/PID/cgroup names a container's ID as
 // the runtimes name their cgroups: a whole path element (/docker/ID,
-// /NAMESPACE/ID) or a systemd scope (docker-ID.scope, cri-containerd-ID.scope).
+// /NAMESPACE/ID), a systemd scope (docker-ID.scope, cri-containerd-ID.scope)
+// or Podman's cgroupfs element (/libpod_parent/libpod-ID).
 // A name within another (a containerd ID "web" in webserver.service) is
 // not it.
 func cgroupsName(cgroups, id string) bool {
@@ -175,7 +176,7 @@ func cgroupsName(cgroups, id string) bool {
 			continue
 		}
 		for _, elem := range strings.Split(parts[2], "/") {
-			if elem == id || strings.HasSuffix(elem, "-"+id+".scope") {
+			if elem == id || elem == "libpod-"+id || strings.HasSuffix(elem, "-"+id+".scope") {
 				return true
 			}
 		}

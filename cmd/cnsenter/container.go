@@ -21,7 +21,8 @@ import (
 var errReported = errors.New("")
 
 // engines makes the runtime adapters from our options: --docker-host,
-// --containerd-address, and --timeout, else CNSENTER_TIMEOUT, else 5s.
+// --containerd-address, --podman-root, --podman-runroot, and --timeout, else
+// CNSENTER_TIMEOUT, else 5s.
 // Nothing is dialled until a call.
 func engines(inv *invocation) (*resolve.Engines, error) {
 	t, err := timeout(inv)
@@ -31,6 +32,8 @@ func engines(inv *invocation) (*resolve.Engines, error) {
 	return resolve.New(resolve.Options{
 		Docker:            docker.EndpointOptions{Host: inv.dockerHost},
 		ContainerdAddress: inv.containerdAddress,
+		PodmanRoot:        inv.podmanRoot,
+		PodmanRunRoot:     inv.podmanRunRoot,
 		Timeout:           t,
 	}), nil
 }
@@ -87,8 +90,19 @@ func containerSpec(inv *invocation) (*spec.Spec, error) {
 	if c.Runtime == "docker" {
 		ns = "moby"
 	}
+	file := ""
+	if c.Runtime == "podman" { // no containerd to ask: Podman's bundle on disk
+		e, err := engines(inv)
+		if err != nil {
+			return nil, err
+		}
+		defer e.Close()
+		if file, err = e.Podman().SpecFile(c.ID); err != nil {
+			return nil, err
+		}
+	}
 	s, err := spec.Read(context.Background(), spec.Source{Name: inv.targetRef, Process: inv.req.Process, Namespace: ns, ID: c.ID,
-		ContainerdAddress: inv.containerdAddress, Timeout: t})
+		ContainerdAddress: inv.containerdAddress, Timeout: t, File: file})
 	if err != nil {
 		return nil, err
 	}

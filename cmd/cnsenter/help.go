@@ -38,6 +38,10 @@ Containers (cnsenter only):
      --docker-host <url>       Docker endpoint (default: DOCKER_HOST, docker context)
      --containerd-address <path>  containerd socket (default: CONTAINERD_ADDRESS,
                                /run/containerd/containerd.sock)
+     --podman-root <dir>       Podman's storage root (default: CNSENTER_PODMAN_ROOT,
+                               /var/lib/containers/storage)
+     --podman-runroot <dir>    Podman's run root (default: CNSENTER_PODMAN_RUNROOT,
+                               /run/containers/storage)
      --timeout <duration>      deadline of each engine call (default 5s; CNSENTER_TIMEOUT)
      --confine                 run as the container's own processes: its user,
                                capabilities, no_new_privileges, seccomp filter,
@@ -57,7 +61,8 @@ Debugging (cnsenter only):
      --audit-log <file>        append a JSON record when the session starts and ends
                                (default: CNSENTER_AUDIT_LOG)
 
- <container> is docker://NAME|ID, containerd://[NAMESPACE/]ID, or a bare name.
+ <container> is docker://NAME|ID, containerd://[NAMESPACE/]ID, podman://NAME|ID,
+ or a bare name.
 
  -h, --help                    display this help
  -V, --version                 display version

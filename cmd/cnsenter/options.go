@@ -44,6 +44,8 @@ var options = []getopt.Option{
 	{Long: "json", Extension: true},
 	{Long: "docker-host", Arg: getopt.RequiredArg, Extension: true},
 	{Long: "containerd-address", Arg: getopt.RequiredArg, Extension: true},
+	{Long: "podman-root", Arg: getopt.RequiredArg, Extension: true},
+	{Long: "podman-runroot", Arg: getopt.RequiredArg, Extension: true},
 	{Long: "timeout", Arg: getopt.RequiredArg, Extension: true},
 	{Long: "host-tools", Extension: true},
 	{Long: "container-root", Arg: getopt.RequiredArg, Extension: true},
@@ -68,6 +70,8 @@ type invocation struct {
 	json              bool
 	dockerHost        string
 	containerdAddress string
+	podmanRoot        string // --podman-root: Podman's storage root
+	podmanRunRoot     string // --podman-runroot: Podman's run root
 	timeout           time.Duration
 }
 
@@ -142,6 +146,10 @@ func parseArgs(args []string) (*invocation, error) {
 			inv.dockerHost = value
 		case "containerd-address":
 			inv.containerdAddress = value
+		case "podman-root":
+			inv.podmanRoot = value
+		case "podman-runroot":
+			inv.podmanRunRoot = value
 		case "host-tools":
 			r.HostTools = true
 		case "container-root":

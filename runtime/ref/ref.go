@@ -1,5 +1,5 @@
 // Package ref parses what --target takes: a PID, docker://NAME|ID|PREFIX,
-// containerd://[NAMESPACE/]ID, or a bare name.
+// containerd://[NAMESPACE/]ID, podman://NAME|ID|PREFIX, or a bare name.
 package ref
 
 import (
@@ -15,6 +15,7 @@ const (
 	PID        Kind = iota // a number: a process, as in util-linux
 	Docker                 // docker://NAME, ID or unique ID prefix
 	Containerd             // containerd://NAMESPACE/ID
+	Podman                 // podman://NAME, ID or unique ID prefix
 	Bare                   // a name to look for in every runtime
 )
 
@@ -23,7 +24,7 @@ type Ref struct {
 	Kind      Kind
 	PID       int
 	Namespace string // containerd namespace
-	Name      string // Docker name, ID or prefix; containerd ID; bare name
+	Name      string // Docker or Podman name, ID or prefix; containerd ID; bare name
 }
 
 // String is the reference in its canonical form.
@@ -35,6 +36,8 @@ func (r Ref) String() string {
 		return "docker://" + r.Name
 	case Containerd:
 		return "containerd://" + r.Namespace + "/" + r.Name
+	case Podman:
+		return "podman://" + r.Name
 	}
 	return r.Name
 }
@@ -43,7 +46,7 @@ func (r Ref) String() string {
 // containerd://ID (CONTAINERD_NAMESPACE, else "default").
 func Parse(s, defaultNamespace string) (Ref, error) {
 	if s == "" {
-		return Ref{}, fmt.Errorf("empty target: give a PID, docker://NAME, containerd://NAMESPACE/ID or a container name")
+		return Ref{}, fmt.Errorf("empty target: give a PID, docker://NAME, containerd://NAMESPACE/ID, podman://NAME or a container name")
 	}
 	if IsNumber(s) {
 		pid, err := strconv.Atoi(s)
@@ -68,6 +71,14 @@ func Parse(s, defaultNamespace string) (Ref, error) {
 			return Ref{}, err
 		}
 		return Ref{Kind: Docker, Name: strings.TrimPrefix(rest, "/")}, nil
+	case "podman":
+		if rest == "" {
+			return Ref{}, fmt.Errorf("%s: give a container name or ID after podman://", shown(s))
+		}
+		if err := checkName(rest, s); err != nil {
+			return Ref{}, err
+		}
+		return Ref{Kind: Podman, Name: strings.TrimPrefix(rest, "/")}, nil
 	case "containerd":
 		ns, id, hasNS := strings.Cut(rest, "/")
 		if !hasNS {
@@ -84,7 +95,7 @@ func Parse(s, defaultNamespace string) (Ref, error) {
 		}
 		return Ref{Kind: Containerd, Namespace: ns, Name: id}, nil
 	}
-	return Ref{}, fmt.Errorf("%s: unknown scheme %q: use docker://, containerd://, a container name or a PID", shown(s), scheme+"://")
+	return Ref{}, fmt.Errorf("%s: unknown scheme %q: use docker://, containerd://, podman://, a container name or a PID", shown(s), scheme+"://")
 }
 
 // shown is a reference as an error message shows it: quoted when it has

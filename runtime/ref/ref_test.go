@@ -15,6 +15,8 @@ func TestParse(t *testing.T) {
 		"containerd://k8s.io/c1": {Kind: Containerd, Namespace: "k8s.io", Name: "c1"},
 		"containerd://c1":        {Kind: Containerd, Namespace: "dflt", Name: "c1"},
 		"web-1":                  {Kind: Bare, Name: "web-1"},
+		"podman://web":           {Kind: Podman, Name: "web"},
+		"podman://31ad":          {Kind: Podman, Name: "31ad"},
 	} {
 		got, err := Parse(in, "dflt")
 		if err != nil || got != want {
@@ -33,6 +35,8 @@ func TestParseErrors(t *testing.T) {
 		"containerd://a/b/c":   "give containerd://NAMESPACE/ID",
 		"containerd:///x":      "give containerd://NAMESPACE/ID",
 		"foo://x":              `unknown scheme "foo://"`,
+		"podman://":            "give a container name or ID after podman://",
+		"podman://a/b":         `'/' cannot be in a container name`,
 		"a b":                  `' ' cannot be in a container name`,
 		"docker://a/b":         `'/' cannot be in a container name`,
 	} {
@@ -44,7 +48,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"42", "docker://web", "containerd://ns/id", "containerd://id", "web", "", "x://", "docker://a/b", "containerd://a/b/c"} {
+	for _, s := range []string{"42", "docker://web", "containerd://ns/id", "containerd://id", "web", "", "x://", "docker://a/b", "containerd://a/b/c", "podman://web"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -13,6 +13,7 @@ import (
 	"github.com/cnsenter/cnsenter/runtime"
 	"github.com/cnsenter/cnsenter/runtime/containerd"
 	"github.com/cnsenter/cnsenter/runtime/docker"
+	"github.com/cnsenter/cnsenter/runtime/podman"
 	"github.com/cnsenter/cnsenter/runtime/ref"
 )
 
@@ -23,7 +24,10 @@ const DefaultTimeout = 5 * time.Second
 type Options struct {
 	Docker            docker.EndpointOptions
 	ContainerdAddress string
-	Timeout           time.Duration
+	// PodmanRoot and PodmanRunRoot are Podman's storage and run roots
+	// (podman.Root, podman.RunRoot).
+	PodmanRoot, PodmanRunRoot string
+	Timeout                   time.Duration
 }
 
 // Engines holds the adapters, made when first needed.
@@ -32,6 +36,7 @@ type Engines struct {
 	docker     *docker.Adapter
 	dockerErr  error
 	containerd *containerd.Adapter
+	podman     *podman.Adapter
 }
 
 // New prepares to talk to the engines; nothing is dialled yet.
@@ -64,6 +69,14 @@ func (e *Engines) Containerd() (*containerd.Adapter, error) {
 		e.containerd = a
 	}
 	return e.containerd, nil
+}
+
+// Podman is the Podman adapter: files to read, nothing to dial.
+func (e *Engines) Podman() *podman.Adapter {
+	if e.podman == nil {
+		e.podman = podman.New(podman.Root(e.opts.PodmanRoot), podman.RunRoot(e.opts.PodmanRunRoot))
+	}
+	return e.podman
 }
 
 // Close releases every connection made.
@@ -102,6 +115,8 @@ func (e *Engines) Resolve(ctx context.Context, raw string) (runtime.Container, e
 			return runtime.Container{}, err
 		}
 		return c.Get(ctx, r.Namespace, r.Name)
+	case ref.Podman:
+		return e.Podman().Resolve(ctx, r.Name)
 	}
 	return e.resolveBare(ctx, r.Name)
 }
@@ -128,7 +143,7 @@ func (e *Engines) confirmBypass(ctx context.Context, c runtime.Container) (runti
 }
 
 // resolveBare looks for a name in Docker, then in every containerd
-// namespace. Docker's containers are also containerd's (namespace "moby"):
+// namespace, then in Podman's store. Docker's containers are also containerd's (namespace "moby"):
 // that namespace is left to Docker when Docker answers.
 func (e *Engines) resolveBare(ctx context.Context, name string) (runtime.Container, error) {
 	var found []runtime.Container
@@ -167,6 +182,13 @@ func (e *Engines) resolveBare(ctx context.Context, name string) (runtime.Contain
 			}
 		}
 	}
+	if c, err := e.Podman().Resolve(ctx, name); err == nil {
+		found = append(found, c)
+	} else if c.ID != "" {
+		lastErr = err
+	} else if !errors.Is(err, runtime.ErrNotFound) {
+		failures = append(failures, err.Error())
+	}
 	switch {
 	case len(found) == 1:
 		return found[0], nil
@@ -181,16 +203,27 @@ func (e *Engines) resolveBare(ctx context.Context, name string) (runtime.Contain
 	case len(failures) > 0:
 		return runtime.Container{}, fmt.Errorf("%s: no running container found, and not every runtime answered: %s", name, strings.Join(failures, "; "))
 	}
-	return runtime.Container{}, fmt.Errorf("%s: %w in Docker or containerd (see 'cnsenter --list')", name, runtime.ErrNotFound)
+	return runtime.Container{}, fmt.Errorf("%s: %w in Docker, containerd or Podman (see 'cnsenter --list')", name, runtime.ErrNotFound)
 }
 
 // Runtimes is how many runtimes List asks.
-func (e *Engines) Runtimes() int { return 2 }
+func (e *Engines) Runtimes() int { return 3 }
 
 // List returns the running containers of every runtime that answers, and
 // one error for each that does not. Docker's containers are listed once,
 // as Docker's.
 func (e *Engines) List(ctx context.Context) ([]runtime.Container, []error) {
+	all, errs := e.listDaemons(ctx)
+	if list, err := e.Podman().List(ctx); err != nil {
+		errs = append(errs, err)
+	} else {
+		all = append(all, list...)
+	}
+	return all, errs
+}
+
+// listDaemons lists Docker's and containerd's containers.
+func (e *Engines) listDaemons(ctx context.Context) ([]runtime.Container, []error) {
 	var all []runtime.Container
 	var errs []error
 	dockerAnswered := false

@@ -57,6 +57,9 @@ type Source struct {
 	// bundle cannot be read.
 	ContainerdAddress string
 	Timeout           time.Duration
+	// File, when set, is the spec's own file in the engine's state on
+	// the host (Podman's bundle: runtime/podman SpecFile), read instead.
+	File string
 }
 
 // Read reads the spec the engine gave the runtime: from the task's bundle
@@ -76,6 +79,16 @@ func Read(ctx context.Context, src Source) (*Spec, error) {
 }
 
 func specJSON(ctx context.Context, src Source) ([]byte, error) {
+	if src.File != "" {
+		data, err := os.ReadFile(src.File)
+		if err != nil {
+			return nil, fmt.Errorf("the OCI spec of %s: %w", src.Name, err)
+		}
+		if !json.Valid(data) {
+			return nil, fmt.Errorf("the OCI spec of %s: %s is not JSON", src.Name, src.File)
+		}
+		return data, nil
+	}
 	bundleErr := errors.New("CNSENTER_SPEC_FROM_CONTAINERD=1")
 	if os.Getenv("CNSENTER_SPEC_FROM_CONTAINERD") != "1" {
 		data, err := bundle.SpecJSON(src.Process, src.Namespace, src.ID)

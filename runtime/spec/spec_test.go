@@ -1,7 +1,10 @@
 package spec
 
 import (
+	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -67,5 +70,28 @@ func TestPrivileged(t *testing.T) {
 	if len(caps.Bounding) == 0 || !slices.Equal(caps.Bounding, caps.Permitted) || len(caps.Inheritable) != 0 ||
 		!slices.Equal(caps.Bounding, caps.Effective) || len(caps.Ambient) != 0 || c.Seccomp != nil || c.AppArmorProfile != "unconfined" || !c.NoNewPrivileges {
 		t.Errorf("Privileged = %+v %+v", c, caps)
+	}
+}
+
+// A spec file named by the engine's state (Podman's bundle) is read as
+// such, with no bundle nor containerd to ask.
+func TestReadFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(file, []byte(dockerLike), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Read(context.Background(), Source{Name: "podman://web", File: file})
+	if err != nil || !slices.Equal(s.Limits().Bounding, []string{"CAP_CHOWN"}) {
+		t.Fatalf("Read = %+v, %v", s, err)
+	}
+	if err := os.WriteFile(file, []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Read(context.Background(), Source{Name: "podman://web", File: file}); err == nil {
+		t.Error("a spec that is not JSON was read")
+	}
+	if _, err := Read(context.Background(), Source{Name: "podman://web", File: filepath.Join(dir, "none")}); err == nil {
+		t.Error("a missing spec was read")
 	}
 }

@@ -1,0 +1,303 @@
+// Package podman resolves Podman containers from Podman's own state on
+// disk, without running podman and without a service: Podman keeps no
+// daemon, and its state is files.
+//
+// containers/storage lists the containers (ID, names, image) in
+// STORAGE_ROOT/DRIVER-containers/containers.json; the OCI runtime writes a
+// running container's init PID to RUN_ROOT/DRIVER-containers/ID/userdata/pidfile
+// (conmon's -p), which stays behind, stale, when the container stops. So a
+// container runs when the process its pidfile names is alive and in the
+// container's own cgroup (libpod-ID, or libpod-ID.scope under systemd),
+// which also proves the PID was not taken over. libpod's own database
+// (bolt_state.db) would give the state too, but would bring a BoltDB
+// dependency for what the files and /proc already say.
+package podman
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/cnsenter/cnsenter/runtime"
+	cref "github.com/cnsenter/cnsenter/runtime/ref"
+)
+
+// Podman's defaults for root (containers-storage.conf(5)).
+const (
+	DefaultRoot    = "/var/lib/containers/storage"
+	DefaultRunRoot = "/run/containers/storage"
+)
+
+// Root is the storage root: the option, else CNSENTER_PODMAN_ROOT, else
+// Podman's default for root.
+func Root(option string) string {
+	return pick(option, "CNSENTER_PODMAN_ROOT", DefaultRoot)
+}
+
+// RunRoot is the run root: the option, else CNSENTER_PODMAN_RUNROOT, else
+// Podman's default for root.
+func RunRoot(option string) string {
+	return pick(option, "CNSENTER_PODMAN_RUNROOT", DefaultRunRoot)
+}
+
+func pick(option, env, def string) string {
+	if option != "" {
+		return option
+	}
+	if v := os.Getenv(env); v != "" {
+		return v
+	}
+	return def
+}
+
+// Adapter reads one Podman store.
+type Adapter struct {
+	root, runRoot string
+	// proc is /proc, and cgroupFS /sys/fs/cgroup: other directories in
+	// unit tests.
+	proc, cgroupFS string
+}
+
+// New makes an adapter for a storage root and a run root.
+func New(root, runRoot string) *Adapter {
+	return &Adapter{root: root, runRoot: runRoot, proc: "/proc", cgroupFS: "/sys/fs/cgroup"}
+}
+
+func (a *Adapter) Name() string { return "podman" }
+
+// Close releases nothing: nothing is held open.
+func (a *Adapter) Close() error { return nil }
+
+// record is the part of a containers.json entry that is used.
+type record struct {
+	ID       string   `json:"id"`
+	Names    []string `json:"names"`
+	Image    string   `json:"image"`
+	Metadata string   `json:"metadata"` // JSON again: Podman's image-name among others
+	driver   string
+}
+
+// records reads every storage driver's containers.json under the root.
+// No store at all is no container: Podman need not be installed.
+func (a *Adapter) records() ([]record, error) {
+	files, err := filepath.Glob(filepath.Join(a.root, "*-containers", "containers.json"))
+	if err != nil {
+		return nil, err
+	}
+	var all []record
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("Podman's store: %w", err)
+		}
+		var list []record
+		if err := json.Unmarshal(data, &list); err != nil {
+			return nil, fmt.Errorf("Podman's store: %s is not what containers/storage writes: %w", f, err)
+		}
+		driver := strings.TrimSuffix(filepath.Base(filepath.Dir(f)), "-containers")
+		for _, r := range list {
+			if !isID(r.ID) {
+				continue // not a name to build a path from
+			}
+			r.driver = driver
+			all = append(all, r)
+		}
+	}
+	return all, nil
+}
+
+// isID accepts what containers/storage names containers: 64 hex digits.
+func isID(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// container is what the store and /proc say of a record.
+func (a *Adapter) container(r record) runtime.Container {
+	c := runtime.Container{Runtime: "podman", ID: r.ID, Image: r.Image, Status: "stopped"}
+	if len(r.Names) > 0 {
+		c.Name = r.Names[0]
+	}
+	var meta struct {
+		ImageName string `json:"image-name"`
+	}
+	if json.Unmarshal([]byte(r.Metadata), &meta) == nil && meta.ImageName != "" {
+		c.Image = meta.ImageName
+	}
+	pid, paused := a.running(r)
+	switch {
+	case paused:
+		c.Status, c.PID = "paused", pid
+	case pid > 0:
+		c.Status, c.PID = "running", pid
+	}
+	return c
+}
+
+// running is the container's init PID when the process its pidfile names
+// is alive and in the container's cgroup, and whether that cgroup is
+// frozen (podman pause); 0 otherwise.
+func (a *Adapter) running(r record) (int, bool) {
+	data, err := os.ReadFile(filepath.Join(a.runRoot, r.driver+"-containers", r.ID, "userdata", "pidfile"))
+	if err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		return 0, false
+	}
+	cgroups, err := os.ReadFile(filepath.Join(a.proc, strconv.Itoa(pid), "cgroup"))
+	if err != nil {
+		return 0, false // gone
+	}
+	paths := libpodCgroups(string(cgroups), r.ID)
+	if paths == nil {
+		return 0, false // a stale pidfile, its PID another process's now
+	}
+	return pid, a.frozen(paths)
+}
+
+// libpodCgroups returns, by controller ("" for cgroup v2's), the paths of a
+// /proc/PID/cgroup that name container id as Podman does (an element
+// libpod-ID, or libpod-ID.scope); nil when none does.
+func libpodCgroups(cgroups, id string) map[string]string {
+	var paths map[string]string
+	for _, line := range strings.Split(cgroups, "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		for _, elem := range strings.Split(parts[2], "/") {
+			if elem == "libpod-"+id || elem == "libpod-"+id+".scope" {
+				if paths == nil {
+					paths = map[string]string{}
+				}
+				paths[parts[1]] = parts[2]
+				break
+			}
+		}
+	}
+	return paths
+}
+
+// frozen tells whether the container's cgroup is frozen: cgroup v1's
+// freezer, else v2's cgroup.freeze.
+func (a *Adapter) frozen(paths map[string]string) bool {
+	for controllers, path := range paths {
+		for _, c := range strings.Split(controllers, ",") {
+			if c == "freezer" {
+				state, err := os.ReadFile(filepath.Join(a.cgroupFS, "freezer", path, "freezer.state"))
+				return err == nil && strings.TrimSpace(string(state)) != "THAWED"
+			}
+		}
+	}
+	if path, ok := paths[""]; ok {
+		state, err := os.ReadFile(filepath.Join(a.cgroupFS, path, "cgroup.freeze"))
+		return err == nil && strings.TrimSpace(string(state)) == "1"
+	}
+	return false
+}
+
+// Resolve finds a running container by name, ID or unique ID prefix, as
+// podman does: a full ID, then a name, then a prefix.
+func (a *Adapter) Resolve(ctx context.Context, name string) (runtime.Container, error) {
+	ref := "podman://" + name
+	if err := cref.CheckName(name); err != nil {
+		return runtime.Container{}, err
+	}
+	records, err := a.records()
+	if err != nil {
+		return runtime.Container{}, fmt.Errorf("%s: %w", ref, err)
+	}
+	r, err := match(records, name)
+	if err != nil {
+		return runtime.Container{}, fmt.Errorf("%s: %w", ref, err)
+	}
+	c := a.container(r)
+	switch c.Status {
+	case "paused":
+		return c, fmt.Errorf("%s: container %s is paused: unpause it first", ref, c.Name)
+	case "running":
+		return c, nil
+	}
+	return c, fmt.Errorf("%s: container %s is not running: start it first", ref, c.Name)
+}
+
+// match picks the record a name, full ID or unique ID prefix names.
+func match(records []record, name string) (record, error) {
+	for _, r := range records {
+		if r.ID == name {
+			return r, nil
+		}
+	}
+	for _, r := range records {
+		for _, n := range r.Names {
+			if n == name {
+				return r, nil
+			}
+		}
+	}
+	var found []record
+	for _, r := range records {
+		if strings.HasPrefix(r.ID, name) {
+			found = append(found, r)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return record{}, fmt.Errorf("%w in Podman's store (see 'cnsenter --list')", runtime.ErrNotFound)
+	case 1:
+		return found[0], nil
+	}
+	return record{}, errors.New("the ID prefix matches several containers: give more of the ID")
+}
+
+// List returns the running containers, by name.
+func (a *Adapter) List(ctx context.Context) ([]runtime.Container, error) {
+	records, err := a.records()
+	if err != nil {
+		return nil, err
+	}
+	var list []runtime.Container
+	for _, r := range records {
+		if c := a.container(r); c.Status == "running" {
+			list = append(list, c)
+		}
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+	return list, nil
+}
+
+// SpecFile is the OCI spec Podman gave the runtime for container id: the
+// bundle, STORAGE_ROOT/DRIVER-containers/ID/userdata/config.json (conmon's
+// -b), in the host's store, out of the container's reach.
+func (a *Adapter) SpecFile(id string) (string, error) {
+	if !isID(id) {
+		return "", fmt.Errorf("%q is not a Podman container ID", id)
+	}
+	records, err := a.records()
+	if err != nil {
+		return "", err
+	}
+	for _, r := range records {
+		if r.ID == id {
+			return filepath.Join(a.root, r.driver+"-containers", id, "userdata", "config.json"), nil
+		}
+	}
+	return "", fmt.Errorf("podman://%s: %w in Podman's store", id, runtime.ErrNotFound)
+}
+
+var _ runtime.Adapter = (*Adapter)(nil)
