@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/cnsenter/cnsenter/runtime/cgroupscan"
 	"golang.org/x/sys/unix"
 )
 
@@ -167,8 +168,14 @@ func (t *target) belongsTo(ref, id string) error {
 // the runtimes name their cgroups: a whole path element (/docker/ID,
 // /NAMESPACE/ID) or a systemd scope (docker-ID.scope, cri-containerd-ID.scope).
 // A name within another (a containerd ID "web" in webserver.service) is
-// not it.
+// not it. The forms the cgroup scan finds containers by (Podman's
+// libpod-ID, CRI-O's crio-ID, LXC's lxc.payload.NAME, systemd-nspawn's
+// escaped machine-NAME.scope) are read by runtime/cgroupscan, so that a
+// container it found passes this check.
 func cgroupsName(cgroups, id string) bool {
+	if cgroupscan.Names(cgroups, id) {
+		return true
+	}
 	for _, line := range strings.Split(cgroups, "\n") {
 		parts := strings.SplitN(line, ":", 3) // ID:CONTROLLERS:PATH
 		if len(parts) != 3 {
