@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cnsenter/cnsenter/runtime"
+	"github.com/cnsenter/cnsenter/runtime/cgroupscan"
 	"github.com/cnsenter/cnsenter/runtime/containerd"
 	"github.com/cnsenter/cnsenter/runtime/docker"
 	"github.com/cnsenter/cnsenter/runtime/ref"
@@ -24,6 +25,8 @@ type Options struct {
 	Docker            docker.EndpointOptions
 	ContainerdAddress string
 	Timeout           time.Duration
+	// Proc is where the cgroup scan reads the processes: /proc when empty.
+	Proc string
 }
 
 // Engines holds the adapters, made when first needed.
@@ -38,6 +41,9 @@ type Engines struct {
 func New(opts Options) *Engines {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
+	}
+	if opts.Proc == "" {
+		opts.Proc = "/proc"
 	}
 	return &Engines{opts: opts}
 }
@@ -178,10 +184,34 @@ func (e *Engines) resolveBare(ctx context.Context, name string) (runtime.Contain
 		return runtime.Container{}, fmt.Errorf("%s names several containers: %s; give one of these references", name, strings.Join(refs, ", "))
 	case lastErr != nil:
 		return runtime.Container{}, lastErr
-	case len(failures) > 0:
-		return runtime.Container{}, fmt.Errorf("%s: no running container found, and not every runtime answered: %s", name, strings.Join(failures, "; "))
 	}
-	return runtime.Container{}, fmt.Errorf("%s: %w in Docker or containerd (see 'cnsenter --list')", name, runtime.ErrNotFound)
+	// No runtime knows it, or not every one answered: the container may
+	// still run, found by its cgroup.
+	c, scanErr := e.scan(name)
+	switch {
+	case scanErr == nil:
+		return c, nil
+	case !errors.Is(scanErr, runtime.ErrNotFound):
+		return runtime.Container{}, scanErr
+	case len(failures) > 0:
+		return runtime.Container{}, fmt.Errorf("%s: no running container found, nor by its cgroup (see 'cnsenter --list'), and not every runtime answered: %s", name, strings.Join(failures, "; "))
+	}
+	return runtime.Container{}, fmt.Errorf("%s: %w in Docker or containerd, nor in the processes' cgroups (see 'cnsenter --list')", name, runtime.ErrNotFound)
+}
+
+// scan finds a container by its cgroup (runtime/cgroupscan): an ID or a
+// prefix of at least cgroupscan.MinPrefix hex digits, or an LXC or
+// systemd-nspawn name.
+func (e *Engines) scan(name string) (runtime.Container, error) {
+	inits, err := cgroupscan.Scan(e.opts.Proc)
+	if err != nil {
+		return runtime.Container{}, err
+	}
+	i, err := cgroupscan.Match(inits, name)
+	if err != nil {
+		return runtime.Container{}, err
+	}
+	return i.Container(e.opts.Proc), nil
 }
 
 // Runtimes is how many runtimes List asks.
@@ -189,8 +219,29 @@ func (e *Engines) Runtimes() int { return 2 }
 
 // List returns the running containers of every runtime that answers, and
 // one error for each that does not. Docker's containers are listed once,
-// as Docker's.
+// as Docker's. Containers found by their cgroup that no runtime listed
+// follow, as runtime "cgroup".
 func (e *Engines) List(ctx context.Context) ([]runtime.Container, []error) {
+	all, errs := e.listEngines(ctx)
+	inits, err := cgroupscan.Scan(e.opts.Proc)
+	if err != nil {
+		return all, append(errs, err)
+	}
+	listed := map[string]bool{}
+	for _, c := range all {
+		listed[c.ID] = true
+	}
+	for _, i := range inits {
+		if !listed[i.ID] {
+			c := i.Container(e.opts.Proc)
+			c.Note = ""
+			all = append(all, c)
+		}
+	}
+	return all, errs
+}
+
+func (e *Engines) listEngines(ctx context.Context) ([]runtime.Container, []error) {
 	var all []runtime.Container
 	var errs []error
 	dockerAnswered := false
