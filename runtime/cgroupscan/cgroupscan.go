@@ -44,39 +44,55 @@ var scopePrefixes = []string{"docker-", "libpod-", "cri-containerd-", "crio-"}
 // outermost first (a container within a container names both).
 func Keys(path string) []Key {
 	var keys []Key
+	for _, k := range keysAt(path) {
+		keys = append(keys, k.Key)
+	}
+	return keys
+}
+
+// rootedKey is a key and the cgroup that names it (the path up to its
+// element).
+type rootedKey struct {
+	Key
+	root string
+}
+
+func keysAt(path string) []rootedKey {
+	var keys []rootedKey
 	elems := strings.Split(path, "/")
 	for i, elem := range elems {
+		add := func(k Key) { keys = append(keys, rootedKey{k, strings.Join(elems[:i+1], "/")}) }
 		switch {
 		case isID(elem):
 			// /docker/ID (cgroupfs), /NAMESPACE/ID (containerd),
 			// /kubepods/QOS/podUID/ID (CRI, cgroupfs).
-			keys = append(keys, Key{ID: elem, Form: "/ID"})
+			add(Key{ID: elem, Form: "/ID"})
 		case strings.HasSuffix(elem, ".scope"):
 			scope := strings.TrimSuffix(elem, ".scope")
 			if name, ok := strings.CutPrefix(scope, "machine-"); ok && name != "" {
 				// systemd-nspawn (and machined's VMs): machine-NAME.scope,
 				// the name escaped as systemd escapes unit names.
-				keys = append(keys, Key{ID: unescape(name), ByName: true, Form: "machine-NAME.scope"})
+				add(Key{ID: unescape(name), ByName: true, Form: "machine-NAME.scope"})
 				continue
 			}
 			for _, p := range scopePrefixes {
 				if id, ok := strings.CutPrefix(scope, p); ok && isID(id) {
-					keys = append(keys, Key{ID: id, Form: p + "ID.scope"})
+					add(Key{ID: id, Form: p + "ID.scope"})
 				}
 			}
 		case strings.HasPrefix(elem, "libpod-") && isID(elem[len("libpod-"):]):
 			// Podman with cgroupfs: /libpod_parent/libpod-ID.
-			keys = append(keys, Key{ID: elem[len("libpod-"):], Form: "libpod-ID"})
+			add(Key{ID: elem[len("libpod-"):], Form: "libpod-ID"})
 		case strings.HasPrefix(elem, "crio-") && isID(elem[len("crio-"):]):
 			// CRI-O with cgroupfs: /kubepods/.../crio-ID.
-			keys = append(keys, Key{ID: elem[len("crio-"):], Form: "crio-ID"})
+			add(Key{ID: elem[len("crio-"):], Form: "crio-ID"})
 		case strings.HasPrefix(elem, "lxc.payload.") && len(elem) > len("lxc.payload."):
 			// LXC 4 and later: /lxc.payload.NAME (lxc.monitor.NAME is
 			// its monitor, outside the container).
-			keys = append(keys, Key{ID: elem[len("lxc.payload."):], ByName: true, Form: "lxc.payload.NAME"})
+			add(Key{ID: elem[len("lxc.payload."):], ByName: true, Form: "lxc.payload.NAME"})
 		case i > 0 && elems[i-1] == "lxc" && elem != "" && !strings.HasPrefix(elem, "lxc.monitor"):
 			// LXC before 4: /lxc/NAME.
-			keys = append(keys, Key{ID: elem, ByName: true, Form: "/lxc/NAME"})
+			add(Key{ID: elem, ByName: true, Form: "/lxc/NAME"})
 		}
 	}
 	return keys
@@ -85,7 +101,8 @@ func Keys(path string) []Key {
 // Names tells whether a /proc/PID/cgroup names key (an ID or a name) as a
 // container's cgroup, in any of the forms Keys reads.
 func Names(cgroups, key string) bool {
-	for _, k := range fileKeys(cgroups) {
+	keys, _ := fileKeys(cgroups)
+	for _, k := range keys {
 		if k.ID == key {
 			return true
 		}
@@ -94,23 +111,24 @@ func Names(cgroups, key string) bool {
 }
 
 // fileKeys reads every hierarchy's path of a /proc/PID/cgroup (cgroup v1
-// and v2 lines alike: ID:CONTROLLERS:PATH), each key once.
-func fileKeys(cgroups string) []Key {
+// and v2 lines alike: ID:CONTROLLERS:PATH), each key once, and the cgroups
+// that name each key, as "HIERARCHY:PATH".
+func fileKeys(cgroups string) ([]Key, map[string][]string) {
 	var keys []Key
-	seen := map[string]bool{}
+	roots := map[string][]string{}
 	for _, line := range strings.Split(cgroups, "\n") {
 		parts := strings.SplitN(line, ":", 3)
 		if len(parts) != 3 {
 			continue
 		}
-		for _, k := range Keys(parts[2]) {
-			if !seen[k.ID] {
-				seen[k.ID] = true
-				keys = append(keys, k)
+		for _, k := range keysAt(parts[2]) {
+			if roots[k.ID] == nil {
+				keys = append(keys, k.Key)
 			}
+			roots[k.ID] = append(roots[k.ID], parts[0]+":"+k.root)
 		}
 	}
-	return keys
+	return keys, roots
 }
 
 func isID(s string) bool {
@@ -150,6 +168,8 @@ type Proc struct {
 	PID, PPID int
 	Start     uint64 // start time after boot, in clock ticks (stat field 22)
 	Keys      []Key
+	// Roots are, for each key, the cgroups that name it ("HIERARCHY:PATH").
+	Roots map[string][]string
 }
 
 // Init is a container found by the scan: its key and its init.
@@ -157,6 +177,12 @@ type Init struct {
 	Key
 	PID   int
 	Start uint64
+	// Places, when set, are the several cgroups of one hierarchy that
+	// name the same key: a container that may create cgroups below its
+	// own (its cgroup file system writable) can make one named as another
+	// container, and move an old process of its own there to pass for
+	// that one's init. Such a key is not entered.
+	Places []string
 }
 
 // Inits picks each container's init among procs: the oldest process of its
@@ -169,6 +195,17 @@ func Inits(procs []Proc) []Init {
 				member[k.ID] = map[int]bool{}
 			}
 			member[k.ID][p.PID] = true
+		}
+	}
+	places := map[string]map[string]bool{} // key -> "HIERARCHY:PATH" seen
+	for _, p := range procs {
+		for id, roots := range p.Roots {
+			if places[id] == nil {
+				places[id] = map[string]bool{}
+			}
+			for _, r := range roots {
+				places[id][r] = true
+			}
 		}
 	}
 	best := map[string]Init{}
@@ -185,6 +222,20 @@ func Inits(procs []Proc) []Init {
 	}
 	inits := make([]Init, 0, len(best))
 	for _, i := range best {
+		hierarchies := map[string]int{}
+		for r := range places[i.ID] {
+			h, _, _ := strings.Cut(r, ":")
+			hierarchies[h]++
+		}
+		for _, n := range hierarchies {
+			if n > 1 {
+				for r := range places[i.ID] {
+					i.Places = append(i.Places, r)
+				}
+				sort.Strings(i.Places)
+				break
+			}
+		}
 		inits = append(inits, i)
 	}
 	sort.Slice(inits, func(a, b int) bool { return inits[a].ID < inits[b].ID })
@@ -203,6 +254,9 @@ func Match(inits []Init, ref string) (Init, error) {
 	}
 	switch len(found) {
 	case 1:
+		if f := found[0]; f.Places != nil {
+			return Init{}, fmt.Errorf("%s: several cgroups name it (%s), and a container may have made one of them: give the PID of its init instead", ref, strings.Join(f.Places, ", "))
+		}
 		return found[0], nil
 	case 0:
 		return Init{}, fmt.Errorf("%s: %w in the cgroups of the running processes either", ref, runtime.ErrNotFound)
@@ -238,7 +292,7 @@ func Read(proc string) ([]Proc, error) {
 		if err != nil {
 			continue // gone, or not ours to read
 		}
-		keys := fileKeys(string(cgroups))
+		keys, roots := fileKeys(string(cgroups))
 		if len(keys) == 0 {
 			continue
 		}
@@ -250,7 +304,7 @@ func Read(proc string) ([]Proc, error) {
 		if err != nil {
 			continue
 		}
-		procs = append(procs, Proc{PID: pid, PPID: ppid, Start: start, Keys: keys})
+		procs = append(procs, Proc{PID: pid, PPID: ppid, Start: start, Keys: keys, Roots: roots})
 	}
 	return procs, nil
 }

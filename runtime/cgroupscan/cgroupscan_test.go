@@ -193,6 +193,36 @@ func TestScan(t *testing.T) {
 	}
 }
 
+// A container whose cgroup file system is writable makes a cgroup below its
+// own named as another container, and moves its init (older) there: the
+// scan must not take it for the other's init, nor enter either.
+func TestScanForgedCgroup(t *testing.T) {
+	real := "0::/system.slice/docker-" + id1 + ".scope\n"
+	forged := "0::/system.slice/docker-" + id3 + ".scope/" + id1 + "\n"
+	proc := fakeProc(t, map[int][2]string{
+		100: {forged, stat(100, 90, 10)}, // the attacker's init, older, its parent (the shim) outside
+		200: {real, stat(200, 190, 20)},  // the real init
+	})
+	inits, err := Scan(proc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Match(inits, id1[:12])
+	if err == nil || !strings.Contains(err.Error(), "several cgroups name it") || !strings.Contains(err.Error(), "give the PID") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("a forged cgroup: %v", err)
+	}
+	// The same ID in two hierarchies at different places is no forgery
+	// (cgroup v1 controllers mounted apart).
+	both := "4:memory:/docker/" + id1 + "\n1:name=systemd:/system.slice/docker-" + id1 + ".scope\n"
+	proc = fakeProc(t, map[int][2]string{200: {both, stat(200, 190, 20)}})
+	if inits, err = Scan(proc); err != nil {
+		t.Fatal(err)
+	}
+	if i, err := Match(inits, id1[:12]); err != nil || i.PID != 200 {
+		t.Errorf("one ID in two hierarchies: %+v, %v", i, err)
+	}
+}
+
 // The real /proc: thousands of processes or not, it is read without error,
 // and a process of ours in no container's cgroup is not found.
 func TestScanProc(t *testing.T) {

@@ -235,6 +235,10 @@ func (e *Engines) List(ctx context.Context) ([]runtime.Container, []error) {
 		if !listed[i.ID] {
 			c := i.Container(e.opts.Proc)
 			c.Note = ""
+			if i.Places != nil {
+				// Several cgroups name it: its PID may be another's.
+				c.Status, c.PID = "ambiguous", 0
+			}
 			all = append(all, c)
 		}
 	}

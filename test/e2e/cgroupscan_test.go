@@ -16,7 +16,9 @@ import (
 // container by its short ID and containerd tasks by their IDs or prefixes
 // are still entered, found by their cgroups (one note on stderr); --list
 // shows them as RUNTIME cgroup; an unknown or ambiguous prefix is one line
-// naming what to do. Engines of the test's own: the others' must stay up.
+// naming what to do. A container that makes a cgroup named as
+// another container's ID and moves its older init there is not taken for
+// it. Engines of the test's own: the others' must stay up.
 func TestCgroupScan(t *testing.T) {
 	requireEngines(t)
 	e, err := engines.Start()
@@ -24,6 +26,12 @@ func TestCgroupScan(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Stop()
+	// The attacker, started first (its init the older), with the pids
+	// hierarchy writable (as a container with its own delegated cgroups
+	// has it), and the engine's default capabilities.
+	if _, err := e.Docker("run", "-d", "--name", "forger", "-v", "/sys/fs/cgroup/pids:/cg", engines.BusyboxImage, "sleep", "100000"); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := e.Docker("run", "-d", "--name", "scanned", engines.BusyboxImage, "sleep", "100000"); err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +45,7 @@ func TestCgroupScan(t *testing.T) {
 	// Two tasks whose IDs share their first 12 digits, a third apart.
 	// A letter first: a prefix of digits only would be a PID.
 	base := fmt.Sprintf("a%011x", os.Getpid()) + strings.Repeat("c", 51)
-	tasks := []string{base + "1", base + "2", "d" + base[1:] + "3"}
+	tasks := []string{base + "1", base + "2", "d" + base[1:] + "3", "e" + base[1:] + "4"}
 	for _, id := range tasks {
 		if err := e.RunTask(id, "/bin/sleep", "100000"); err != nil {
 			t.Fatal(err)
@@ -64,6 +72,15 @@ func TestCgroupScan(t *testing.T) {
 		t.Fatalf("task %s not listed: %s", id, out)
 		return 0
 	}
+	// The attacker makes a cgroup below its own named as the victim (the
+	// fourth task) and moves its init there, to pass for the victim's.
+	victim := tasks[3]
+	script := `set -e; own=$(sed -n 's/^[0-9]*:pids://p' /proc/1/cgroup); mkdir /cg$own/` + victim + `; echo 1 > /cg$own/` + victim + `/cgroup.procs; echo $own`
+	own, err := e.Docker("exec", "forger", "sh", "-c", script)
+	if err != nil {
+		t.Fatalf("the forgery: %v: %s", err, own)
+	}
+	t.Cleanup(func() { os.Remove("/sys/fs/cgroup/pids" + strings.TrimSpace(own) + "/" + victim) })
 	want := map[string]string{dockerID[:12]: netns(dockerPID), tasks[0]: netns(taskPID(tasks[0])), tasks[2][:16]: netns(taskPID(tasks[2]))}
 
 	// Every daemon down: dockerd dead (its state on disk no longer found),
@@ -102,11 +119,21 @@ func TestCgroupScan(t *testing.T) {
 			t.Errorf("--list: want %s with RUNTIME cgroup, got %v", id[:12], r)
 		}
 	}
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if strings.Contains(line, " "+victim[:12]+" ") && !strings.Contains(line, "ambiguous") {
+			t.Errorf("--list: the forged container's row: %q", line)
+		}
+	}
 	// An ambiguous prefix lists the candidates; an unknown one says where
 	// to look. One line each.
 	r = runBinary(t, env, bin+"/cnsenter", "-t", base[:12], "-n", "true")
 	if r.code != 1 || !strings.Contains(r.stderr, tasks[0]) || !strings.Contains(r.stderr, tasks[1]) || !strings.Contains(r.stderr, "give more of the ID") || strings.Count(r.stderr, "\n") != 1 {
 		t.Errorf("an ambiguous prefix: %v", r)
+	}
+	// The forged cgroup: neither container entered, one line.
+	r = runBinary(t, env, bin+"/cnsenter", "-t", victim[:12], "-n", "readlink", "/proc/self/ns/net")
+	if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "several cgroups name it") || strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("a cgroup forged by another container: %v", r)
 	}
 	r = runBinary(t, env, bin+"/cnsenter", "-t", "0123456789abcdef", "-n", "true")
 	if r.code != 1 || !strings.Contains(r.stderr, "no running container found") || !strings.Contains(r.stderr, "--list") || strings.Count(r.stderr, "\n") != 1 {
