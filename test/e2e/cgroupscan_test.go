@@ -80,7 +80,16 @@ func TestCgroupScan(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the forgery: %v: %s", err, own)
 	}
-	t.Cleanup(func() { os.Remove("/sys/fs/cgroup/pids" + strings.TrimSpace(own) + "/" + victim) })
+	// After the engines stop (t.Cleanup runs after defers): the forged
+	// cgroup, then the forger's own in every hierarchy, which runc may
+	// leave when the forged one was in it (an rmdir fails on one in use).
+	t.Cleanup(func() {
+		os.Remove("/sys/fs/cgroup/pids" + strings.TrimSpace(own) + "/" + victim)
+		hierarchies, _ := filepath.Glob("/sys/fs/cgroup/*")
+		for _, h := range hierarchies {
+			os.Remove(h + strings.TrimSpace(own))
+		}
+	})
 	want := map[string]string{dockerID[:12]: netns(dockerPID), tasks[0]: netns(taskPID(tasks[0])), tasks[2][:16]: netns(taskPID(tasks[2]))}
 
 	// Every daemon down: dockerd dead (its state on disk no longer found),
