@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 )
@@ -116,5 +117,20 @@ func TestCgroupsName(t *testing.T) {
 	}
 	if cgroupsName("0::/system.slice/webserver.service\n", "web") {
 		t.Errorf("a containerd ID within a service's name was taken for it")
+	}
+	// The forms the cgroup scan finds containers by pass too.
+	long := strings.Repeat(id, 4)
+	for cgroups, key := range map[string]string{
+		"0::/libpod_parent/libpod-" + long + "\n":          long,
+		"0::/kubepods/besteffort/pod1/crio-" + long + "\n": long,
+		"0::/lxc.payload.web\n":                            "web",
+		`0::/machine.slice/machine-my\x2dbox.scope` + "\n": "my-box",
+	} {
+		if !cgroupsName(cgroups, key) {
+			t.Errorf("cgroupsName(%q, %q) = false", cgroups, key)
+		}
+	}
+	if cgroupsName("0::/lxc.monitor.web\n", "web") {
+		t.Errorf("LXC's monitor taken for the container")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/cnsenter/cnsenter/internal/cgroupname"
 	"golang.org/x/sys/unix"
 )
 
@@ -168,8 +169,14 @@ func (t *target) belongsTo(ref, id string) error {
 // /NAMESPACE/ID), a systemd scope (docker-ID.scope, cri-containerd-ID.scope)
 // or Podman's cgroupfs element (/libpod_parent/libpod-ID).
 // A name within another (a containerd ID "web" in webserver.service) is
-// not it.
+// not it. The forms the cgroup scan finds containers by (Podman's
+// libpod-ID, CRI-O's crio-ID, LXC's lxc.payload.NAME, systemd-nspawn's
+// escaped machine-NAME.scope) are read by internal/cgroupname, as the
+// cgroup scan reads them, so that a container it found passes this check.
 func cgroupsName(cgroups, id string) bool {
+	if cgroupname.Names(cgroups, id) {
+		return true
+	}
 	for _, line := range strings.Split(cgroups, "\n") {
 		parts := strings.SplitN(line, ":", 3) // ID:CONTROLLERS:PATH
 		if len(parts) != 3 {

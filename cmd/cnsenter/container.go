@@ -155,8 +155,9 @@ func found(inv *invocation, c runtime.Container) (int, error) {
 }
 
 // listContainers is --list: the running containers of every runtime that
-// answers, as a table or (--json) as JSON. A runtime that does not answer
-// is one line on stderr; when none answers, there is nothing to list.
+// answers, and those found only by their cgroup (RUNTIME cgroup), as a
+// table or (--json) as JSON. A runtime that does not answer is one line on
+// stderr; when none answers and the scan finds nothing, that is an error.
 func listContainers(inv *invocation) error {
 	e, err := engines(inv)
 	if err != nil {
@@ -167,7 +168,8 @@ func listContainers(inv *invocation) error {
 	for _, err := range errs {
 		fmt.Fprintf(os.Stderr, "%s: %s\n", name, printable.String(err.Error()))
 	}
-	if len(errs) > 0 && len(errs) == e.Runtimes() {
+	// No runtime answered and the cgroup scan found nothing either.
+	if len(errs) >= e.Runtimes() && len(list) == 0 {
 		return errReported
 	}
 	if inv.json {
@@ -185,9 +187,13 @@ func listContainers(inv *invocation) error {
 		if len(id) > 12 {
 			id = id[:12]
 		}
+		ns := c.Namespace
+		if ns == "" {
+			ns = "-" // found by its cgroup, no containerd shim: no namespace
+		}
 		// What the engines say of their containers is shown, never acted on
 		// by the terminal.
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", c.Runtime, printable.String(c.Namespace), printable.String(c.Name),
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", c.Runtime, printable.String(ns), printable.String(c.Name),
 			printable.String(id), c.PID, printable.String(c.Image), printable.String(c.Status))
 	}
 	return w.Flush()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cnsenter/cnsenter/runtime"
+	"github.com/cnsenter/cnsenter/runtime/cgroupscan"
 	"github.com/cnsenter/cnsenter/runtime/containerd"
 	"github.com/cnsenter/cnsenter/runtime/docker"
 	"github.com/cnsenter/cnsenter/runtime/podman"
@@ -28,6 +29,8 @@ type Options struct {
 	// (podman.Root, podman.RunRoot).
 	PodmanRoot, PodmanRunRoot string
 	Timeout                   time.Duration
+	// Proc is where the cgroup scan reads the processes: /proc when empty.
+	Proc string
 }
 
 // Engines holds the adapters, made when first needed.
@@ -43,6 +46,9 @@ type Engines struct {
 func New(opts Options) *Engines {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
+	}
+	if opts.Proc == "" {
+		opts.Proc = "/proc"
 	}
 	return &Engines{opts: opts}
 }
@@ -200,10 +206,34 @@ func (e *Engines) resolveBare(ctx context.Context, name string) (runtime.Contain
 		return runtime.Container{}, fmt.Errorf("%s names several containers: %s; give one of these references", name, strings.Join(refs, ", "))
 	case lastErr != nil:
 		return runtime.Container{}, lastErr
-	case len(failures) > 0:
-		return runtime.Container{}, fmt.Errorf("%s: no running container found, and not every runtime answered: %s", name, strings.Join(failures, "; "))
 	}
-	return runtime.Container{}, fmt.Errorf("%s: %w in Docker, containerd or Podman (see 'cnsenter --list')", name, runtime.ErrNotFound)
+	// No runtime knows it, or not every one answered: the container may
+	// still run, found by its cgroup.
+	c, scanErr := e.scan(name)
+	switch {
+	case scanErr == nil:
+		return c, nil
+	case !errors.Is(scanErr, runtime.ErrNotFound):
+		return runtime.Container{}, scanErr
+	case len(failures) > 0:
+		return runtime.Container{}, fmt.Errorf("%s: no running container found, nor by its cgroup (see 'cnsenter --list'), and not every runtime answered: %s", name, strings.Join(failures, "; "))
+	}
+	return runtime.Container{}, fmt.Errorf("%s: %w in Docker, containerd or Podman, nor in the processes' cgroups (see 'cnsenter --list')", name, runtime.ErrNotFound)
+}
+
+// scan finds a container by its cgroup (runtime/cgroupscan): an ID or a
+// prefix of at least cgroupscan.MinPrefix hex digits, or an LXC or
+// systemd-nspawn name.
+func (e *Engines) scan(name string) (runtime.Container, error) {
+	inits, err := cgroupscan.Scan(e.opts.Proc)
+	if err != nil {
+		return runtime.Container{}, err
+	}
+	i, err := cgroupscan.Match(inits, name)
+	if err != nil {
+		return runtime.Container{}, err
+	}
+	return i.Container(e.opts.Proc), nil
 }
 
 // Runtimes is how many runtimes List asks.
@@ -211,19 +241,39 @@ func (e *Engines) Runtimes() int { return 3 }
 
 // List returns the running containers of every runtime that answers, and
 // one error for each that does not. Docker's containers are listed once,
-// as Docker's.
+// as Docker's. Containers found by their cgroup that no runtime listed
+// follow, as runtime "cgroup".
 func (e *Engines) List(ctx context.Context) ([]runtime.Container, []error) {
-	all, errs := e.listDaemons(ctx)
+	all, errs := e.listEngines(ctx)
 	if list, err := e.Podman().List(ctx); err != nil {
 		errs = append(errs, err)
 	} else {
 		all = append(all, list...)
 	}
+	inits, err := cgroupscan.Scan(e.opts.Proc)
+	if err != nil {
+		return all, append(errs, err)
+	}
+	listed := map[string]bool{}
+	for _, c := range all {
+		listed[c.ID] = true
+	}
+	for _, i := range inits {
+		if !listed[i.ID] {
+			c := i.Container(e.opts.Proc)
+			c.Note = ""
+			if i.Places != nil {
+				// Several cgroups name it: its PID may be another's.
+				c.Status, c.PID = "ambiguous", 0
+			}
+			all = append(all, c)
+		}
+	}
 	return all, errs
 }
 
-// listDaemons lists Docker's and containerd's containers.
-func (e *Engines) listDaemons(ctx context.Context) ([]runtime.Container, []error) {
+// listEngines lists Docker's and containerd's containers.
+func (e *Engines) listEngines(ctx context.Context) ([]runtime.Container, []error) {
 	var all []runtime.Container
 	var errs []error
 	dockerAnswered := false
