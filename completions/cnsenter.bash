@@ -12,7 +12,8 @@ _cnsenter_options="-a --all -t --target -m --mount -u --uts -i --ipc -n --net -N
 _cnsenter_containers() {
 	cnsenter --list 2>/dev/null | awk 'NR > 1 {
 		if ($1 == "docker") print "docker://" $3
-		else if ($1 == "podman") print "podman://" $2 # no NAMESPACE column
+		else if ($1 == "podman") print "podman://" $3
+		else if ($1 == "cgroup") print $4 # found by its cgroup: its ID
 		else print "containerd://" $2 "/" $3
 	}'
 }

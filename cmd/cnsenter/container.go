@@ -189,7 +189,7 @@ func listContainers(inv *invocation) error {
 		}
 		ns := c.Namespace
 		if ns == "" {
-			ns = "-" // found by its cgroup, no containerd shim: no namespace
+			ns = "-" // none: Podman's, or found by its cgroup without a containerd shim
 		}
 		// What the engines say of their containers is shown, never acted on
 		// by the terminal.

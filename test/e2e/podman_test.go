@@ -173,8 +173,8 @@ func TestPodmanReferences(t *testing.T) {
 			}
 		}
 	}
-	// RUNTIME (no NAMESPACE) NAME ID PID IMAGE STATUS
-	if want := []string{"podman", "pweb", id[:12], pid, podmanImage, "running"}; r.code != 0 || !slices.Equal(row, want) {
+	// RUNTIME NAMESPACE (none: "-") NAME ID PID IMAGE STATUS
+	if want := []string{"podman", "-", "pweb", id[:12], pid, podmanImage, "running"}; r.code != 0 || !slices.Equal(row, want) {
 		t.Errorf("--list: want a row %q: %v", want, r)
 	}
 
