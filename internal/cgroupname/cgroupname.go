@@ -50,7 +50,7 @@ func keysAt(path string) []rootedKey {
 	for i, elem := range elems {
 		add := func(k Key) { keys = append(keys, rootedKey{k, strings.Join(elems[:i+1], "/")}) }
 		switch {
-		case isID(elem):
+		case IsID(elem):
 			// /docker/ID (cgroupfs), /NAMESPACE/ID (containerd),
 			// /kubepods/QOS/podUID/ID (CRI, cgroupfs).
 			add(Key{ID: elem, Form: "/ID"})
@@ -63,14 +63,14 @@ func keysAt(path string) []rootedKey {
 				continue
 			}
 			for _, p := range scopePrefixes {
-				if id, ok := strings.CutPrefix(scope, p); ok && isID(id) {
+				if id, ok := strings.CutPrefix(scope, p); ok && IsID(id) {
 					add(Key{ID: id, Form: p + "ID.scope"})
 				}
 			}
-		case strings.HasPrefix(elem, "libpod-") && isID(elem[len("libpod-"):]):
+		case strings.HasPrefix(elem, "libpod-") && IsID(elem[len("libpod-"):]):
 			// Podman with cgroupfs: /libpod_parent/libpod-ID.
 			add(Key{ID: elem[len("libpod-"):], Form: "libpod-ID"})
-		case strings.HasPrefix(elem, "crio-") && isID(elem[len("crio-"):]):
+		case strings.HasPrefix(elem, "crio-") && IsID(elem[len("crio-"):]):
 			// CRI-O with cgroupfs: /kubepods/.../crio-ID.
 			add(Key{ID: elem[len("crio-"):], Form: "crio-ID"})
 		case strings.HasPrefix(elem, "lxc.payload.") && len(elem) > len("lxc.payload."):
@@ -118,7 +118,9 @@ func FileKeys(cgroups string) ([]Key, map[string][]string) {
 	return keys, roots
 }
 
-func isID(s string) bool {
+// IsID tells whether s is a container ID as Docker, containerd's CRI,
+// CRI-O and Podman make them: 64 lowercase hex digits.
+func IsID(s string) bool {
 	if len(s) != 64 {
 		return false
 	}

@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cnsenter/cnsenter/internal/cgroupname"
 	"github.com/cnsenter/cnsenter/runtime"
 	cref "github.com/cnsenter/cnsenter/runtime/ref"
 )
@@ -102,7 +103,7 @@ func (a *Adapter) records() ([]record, error) {
 		}
 		driver := strings.TrimSuffix(filepath.Base(filepath.Dir(f)), "-containers")
 		for _, r := range list {
-			if !isID(r.ID) {
+			if !cgroupname.IsID(r.ID) {
 				continue // not a name to build a path from
 			}
 			r.driver = driver
@@ -110,19 +111,6 @@ func (a *Adapter) records() ([]record, error) {
 		}
 	}
 	return all, nil
-}
-
-// isID accepts what containers/storage names containers: 64 hex digits.
-func isID(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for _, c := range s {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // container is what the store and /proc say of a record.
@@ -180,8 +168,8 @@ func libpodCgroups(cgroups, id string) map[string]string {
 		if len(parts) != 3 {
 			continue
 		}
-		for _, elem := range strings.Split(parts[2], "/") {
-			if elem == "libpod-"+id || elem == "libpod-"+id+".scope" {
+		for _, k := range cgroupname.Keys(parts[2]) {
+			if k.ID == id && strings.HasPrefix(k.Form, "libpod-") {
 				if paths == nil {
 					paths = map[string]string{}
 				}
@@ -285,7 +273,7 @@ func (a *Adapter) List(ctx context.Context) ([]runtime.Container, error) {
 // bundle, STORAGE_ROOT/DRIVER-containers/ID/userdata/config.json (conmon's
 // -b), in the host's store, out of the container's reach.
 func (a *Adapter) SpecFile(id string) (string, error) {
-	if !isID(id) {
+	if !cgroupname.IsID(id) {
 		return "", fmt.Errorf("%q is not a Podman container ID", id)
 	}
 	records, err := a.records()
