@@ -233,17 +233,6 @@ static char **read_env(int fd, size_t limit, long target)
 	return env;
 }
 
-
-
-
-
-
-
-
-
-
-
-
 void run(const struct plan *p)
 {
 	int done = 0, setgroups_failed = 0;
