@@ -22,12 +22,7 @@ func TestNSFSHandle(t *testing.T) {
 	if h.Type() != 0xf1 || !bytes.Equal(h.Bytes(), want) {
 		t.Errorf("handle type %#x bytes %x, want 0xf1 %x", h.Type(), h.Bytes(), want)
 	}
-	f, err := os.Open("/proc/self/ns/uts")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	kh, _, err := unix.NameToHandleAt(int(f.Fd()), "", unix.AT_EMPTY_PATH)
+	kh, err := utsHandle(t)
 	if err != nil {
 		t.Skipf("the kernel gives no nsfs handle (Linux 6.18 or later): %v", err)
 	}
@@ -62,12 +57,7 @@ func TestNamespaceByIDKernel(t *testing.T) {
 		}
 		t.Skipf("opening a namespace by its ID needs Linux 6.19 or later; this is %s", release)
 	}
-	f, err := os.Open("/proc/self/ns/uts")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	kh, _, err := unix.NameToHandleAt(int(f.Fd()), "", unix.AT_EMPTY_PATH)
+	kh, err := utsHandle(t)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,4 +66,17 @@ func TestNamespaceByIDKernel(t *testing.T) {
 		t.Fatal(err)
 	}
 	unix.Close(fd)
+}
+
+// utsHandle is the kernel's own handle of our UTS namespace
+// (name_to_handle_at on /proc/self/ns/uts).
+func utsHandle(t *testing.T) (unix.FileHandle, error) {
+	t.Helper()
+	f, err := os.Open("/proc/self/ns/uts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	kh, _, err := unix.NameToHandleAt(int(f.Fd()), "", unix.AT_EMPTY_PATH)
+	return kh, err
 }

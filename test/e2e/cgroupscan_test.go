@@ -20,11 +20,7 @@ import (
 // another container's ID and moves its older init there is not taken for
 // it. Engines of the test's own: the others' must stay up.
 func TestCgroupScan(t *testing.T) {
-	requireEngines(t)
-	e, err := engines.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := ownEngines(t)
 	defer e.Stop()
 	// The attacker, started first (its init the older), with the pids
 	// hierarchy writable (as a container with its own delegated cgroups

@@ -14,11 +14,7 @@ import (
 // state on disk, with a note that the daemon was bypassed. Engines of the
 // test's own: the others' dockerd must stay up.
 func TestDockerDown(t *testing.T) {
-	requireEngines(t)
-	e, err := engines.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := ownEngines(t)
 	defer e.Stop()
 	if _, err := e.Docker("run", "-d", "--name", "survivor", "--hostname", "survivor", engines.BusyboxImage, "sleep", "100000"); err != nil {
 		t.Fatal(err)

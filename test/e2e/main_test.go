@@ -103,6 +103,20 @@ func fixtures() error {
 	return nil
 }
 
+// ownEngines starts engines of the test's own, for a test that stops or
+// kills them (the others' must stay up). The caller defers their Stop:
+// a cleanup of its own may have to come after it (t.Cleanup runs after
+// defers).
+func ownEngines(t *testing.T) *engines.Engines {
+	t.Helper()
+	requireEngines(t)
+	e, err := engines.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 func requireEngines(t *testing.T) {
 	t.Helper()
 	if eng == nil {
