@@ -92,6 +92,7 @@ type Engines struct {
 
 	containerd, dockerd *exec.Cmd
 	newPaths            []string // host paths the daemons will create, that Stop removes
+	newCgroups          []string // cgroups likewise, in every hierarchy
 }
 
 // hostPaths are made by dockerd (its identity key among them), containerd
@@ -129,17 +130,24 @@ func Start() (e *Engines, err error) {
 			return nil, fmt.Errorf("%s is missing: run make deps (test/install-deps.sh)", bin)
 		}
 	}
-	var newPaths []string
+	var newPaths, newCgroups []string
 	for _, p := range hostPaths {
 		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
 			newPaths = append(newPaths, p)
 		}
 	}
+	// dockerd's parent of its containers' cgroups (cgroupfs driver).
+	if mounts := cgroupMounts(); len(mounts) > 0 && !slices.ContainsFunc(mounts, func(m string) bool {
+		_, err := os.Stat(filepath.Join(m, "docker"))
+		return err == nil
+	}) {
+		newCgroups = append(newCgroups, "docker")
+	}
 	dir, err := os.MkdirTemp("", "cnsenter-engines-")
 	if err != nil {
 		return nil, err
 	}
-	e = &Engines{Generation: generation, BinDir: binDir, Dir: dir, newPaths: newPaths, DockerHost: "unix://" + filepath.Join(dir, "docker.sock"), ContainerdAddress: filepath.Join(dir, "containerd.sock")}
+	e = &Engines{Generation: generation, BinDir: binDir, Dir: dir, newPaths: newPaths, newCgroups: newCgroups, DockerHost: "unix://" + filepath.Join(dir, "docker.sock"), ContainerdAddress: filepath.Join(dir, "containerd.sock")}
 	defer func() {
 		if err != nil {
 			e.Stop()
@@ -437,6 +445,9 @@ func (e *Engines) Stop() error {
 	removeCgroup(e.taskCgroupParent())
 	errs = append(errs, unmountBelow(e.Dir))
 	errs = append(errs, os.RemoveAll(e.Dir))
+	for _, c := range e.newCgroups {
+		removeCgroup(c) // only if empty: another dockerd's containers keep it
+	}
 	for _, p := range e.newPaths {
 		os.Remove(p) // a directory only if empty: what is in it is someone else's
 	}
@@ -451,16 +462,25 @@ func (e *Engines) taskCgroupParent() string {
 // removeCgroup removes a cgroup that the tasks left empty, in every
 // hierarchy mounted here (hybrid: v1 and v2). One still in use stays.
 func removeCgroup(name string) {
+	for _, m := range cgroupMounts() {
+		os.Remove(filepath.Join(m, name))
+	}
+}
+
+// cgroupMounts are where the cgroup hierarchies are mounted here.
+func cgroupMounts() []string {
 	mountinfo, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
-		return
+		return nil
 	}
+	var mounts []string
 	for _, line := range strings.Split(string(mountinfo), "\n") {
 		fields := strings.Fields(line)
 		if i := slices.Index(fields, "-"); i > 4 && i+1 < len(fields) && strings.HasPrefix(fields[i+1], "cgroup") {
-			os.Remove(filepath.Join(fields[4], name))
+			mounts = append(mounts, fields[4])
 		}
 	}
+	return mounts
 }
 
 // stop ends a daemon: SIGTERM, then SIGKILL after a grace period.
