@@ -49,7 +49,7 @@ func run(args []string) int {
 	}
 	switch {
 	case inv.help:
-		fmt.Print(helpText)
+		fmt.Print(help())
 		return 0
 	case inv.version:
 		fmt.Printf("%s %s (commit %s, %s), options of nsenter from util-linux 2.42\n", name, version, commit, runtime.Version())

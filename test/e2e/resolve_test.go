@@ -65,7 +65,7 @@ func TestBareNameInSeveralRuntimes(t *testing.T) {
 	requireEngines(t)
 	id := dockerInspect(t, "dup", "{{.Id}}")
 	r := cnsenter(t, nil, "-t", "dup", "-n", "true")
-	oneLineError(t, r, "dup names several containers")
+	oneLineError(t, r, "dup: names several containers")
 	for _, ref := range []string{"docker://" + id, "containerd://" + engines.Namespace + "/dup"} {
 		if !strings.Contains(r.stderr, ref) {
 			t.Errorf("want the candidate %s listed, got %q", ref, r.stderr)
