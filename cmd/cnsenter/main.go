@@ -69,6 +69,11 @@ func run(args []string) int {
 			return fail(err)
 		}
 		inv.req.Target = pid
+		// A container has no other sensible meaning than all of its
+		// namespaces; a PID keeps util-linux's error.
+		if r := &inv.req; r.Container != "" && len(r.Namespaces) == 0 && r.NetSocket == nil {
+			r.All = true
+		}
 	}
 	if inv.confine {
 		if err := confine(inv); err != nil {
