@@ -36,6 +36,12 @@ func (p *Plan) mountModes(req *Request, t *target, want map[Kind]bool, files map
 	if st, err := os.Stat(path); err != nil || !st.IsDir() || !strings.HasPrefix(path, "/") {
 		return fmt.Errorf("--container-root: %s is not an existing directory given by absolute path: give one (the session mounts over it, the host does not see it)", path)
 	}
+	if req.Files != nil {
+		if t != nil || len(files) > 0 || anyTrue(want) {
+			return fmt.Errorf("%s runs no process: it has no namespace to enter; leave out --target's PID and the namespace options", req.Files.What)
+		}
+		return p.filesTree(req, path)
+	}
 	mnt, root := "", "-1"
 	if src, ok := files[Mount]; ok {
 		mnt = src.ref

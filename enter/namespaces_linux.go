@@ -77,6 +77,9 @@ func (p *Plan) namespaces(req *Request, t *target, pidfdRef string, needTarget f
 		files[User] = src
 	}
 
+	if req.Files != nil && !req.HostTools {
+		return nil, nil, fmt.Errorf("%s runs no process: its files are shown with --host-tools only", req.Files.What)
+	}
 	if req.HostTools || req.ReadOnly || req.NoSymFollow {
 		if err := p.mountModes(req, t, want, files); err != nil {
 			return nil, nil, err
@@ -105,7 +108,7 @@ func (p *Plan) namespaces(req *Request, t *target, pidfdRef string, needTarget f
 		}
 		files[k] = source{fd, p.ref(fd), fmt.Sprintf("/proc/%d/ns/%s", t.pid, k)}
 	}
-	if !anyTrue(want) {
+	if !anyTrue(want) && req.Files == nil {
 		return nil, nil, errors.New("no namespace to enter: name at least one (-m -u -i -n -p -C -U -T) or use --all with --target")
 	}
 	if mask != 0 {

@@ -51,6 +51,10 @@ type Request struct {
 	// NoSymFollow: no link in the host-tools view is followed (an absolute
 	// link in it resolves in the host's tree). ReadOnly implies it there.
 	NoSymFollow bool
+	// Files, with HostTools and no target, are the files of a container
+	// that runs no process, or of an image: the session is the host's,
+	// with them read-only at ContainerRoot (files_linux.go).
+	Files *Files
 
 	Program []string // argv of the program; empty runs $SHELL, else /bin/sh
 	// NotFoundHint ends the message when the program does not exist.

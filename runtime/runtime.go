@@ -253,3 +253,36 @@ func KindOf(err error) Kind {
 	}
 	return Failed
 }
+
+// Files are the files of a container that runs no process, or of an
+// image, as its engine keeps them: what a session shows read-only when
+// there is nothing to enter. Every path was read from the engine's state
+// and checked by the adapter: IDs of their known forms, nothing that
+// leads out of the engine's directories.
+type Files struct {
+	// Layers are directories, topmost first: a container's writable
+	// layer, then its image's.
+	Layers []string
+	// Mounts are a container's volumes and bind mounts, parents first.
+	Mounts []Mount
+	// Note says how they were found when not the usual way.
+	Note string
+}
+
+// Mount is a host directory or file at a place in a container.
+type Mount struct {
+	Source      string // on the host
+	Destination string // in the container
+}
+
+// Filesystem is an Adapter that shows what is not running: the files of a
+// container with no process (created, exited, dead), and of an image, read
+// from the engine's state, with its daemon up or down.
+type Filesystem interface {
+	// ContainerFiles are the files of a container Resolve found not
+	// running (the Container of its NotRunning Error).
+	ContainerFiles(ctx context.Context, c Container) (Files, error)
+	// ImageFiles are the files of an image, named in the runtime's own
+	// syntax (what follows the scheme).
+	ImageFiles(ctx context.Context, image string) (Files, error)
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -47,7 +48,7 @@ func remedy(err error) error {
 			hint = "; give one of these references"
 		}
 	case runtime.NotRunning:
-		hint = ": start it first"
+		hint = ": start it first, or see its files with --host-tools"
 		if e.Container.Status == "paused" {
 			hint = ": unpause it first"
 		}
@@ -137,10 +138,93 @@ func resolveContainer(inv *invocation) (int, error) {
 	}
 	defer e.Close()
 	c, err := e.Resolve(context.Background(), inv.targetRef)
+	var stopped *runtime.Error
+	if errors.As(err, &stopped) && stopped.Kind == runtime.NotRunning && inv.req.HostTools && stopped.Container.Status != "paused" {
+		return 0, containerFiles(inv, e, stopped.Container)
+	}
 	if err != nil {
 		return 0, remedy(err)
 	}
 	return found(inv, c)
+}
+
+// containerFiles is --host-tools on a container that runs no process
+// (created, exited, dead): no namespace to enter, so the session is the
+// host's, with the container's files as it left them read-only at
+// --container-root, read by its runtime from the engine's state.
+func containerFiles(inv *invocation, e *resolve.Engines, c runtime.Container) error {
+	a, err := e.Adapter(c.Runtime)
+	if err != nil {
+		return err
+	}
+	fs, ok := a.(runtime.Filesystem)
+	if !ok {
+		return fmt.Errorf("%s is not running, and %s:// cannot show the files of a container that is not: start it first", c.Ref(), c.Runtime)
+	}
+	if c.Note != "" {
+		fmt.Fprintf(os.Stderr, "%s: %s\n", name, printable.String(c.Note))
+	}
+	files, err := fs.ContainerFiles(context.Background(), c)
+	if err != nil {
+		return remedy(err)
+	}
+	status := c.Status
+	if status == "" {
+		status = "not running"
+	}
+	inv.container = c
+	return filesRequest(inv, files, fmt.Sprintf("%s (%s)", inv.targetRef, status))
+}
+
+// imageFiles is --host-tools --image RUNTIME://IMAGE: an image's layers,
+// read-only at --container-root, no container at all.
+func imageFiles(inv *invocation) error {
+	scheme, image, ok := strings.Cut(inv.image, "://")
+	if !ok || image == "" {
+		return fmt.Errorf("--image: '%s' is not RUNTIME://IMAGE (docker://busybox:latest, containerd://NAMESPACE/IMAGE)", printable.String(inv.image))
+	}
+	e, err := engines(inv)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	a, err := e.Adapter(scheme)
+	if err != nil {
+		return fmt.Errorf("--image %s: %w", printable.String(inv.image), err)
+	}
+	fs, ok := a.(runtime.Filesystem)
+	if !ok {
+		return fmt.Errorf("--image: %s:// cannot show an image's files", scheme)
+	}
+	files, err := fs.ImageFiles(context.Background(), image)
+	if err != nil {
+		return err
+	}
+	inv.container.Runtime = scheme
+	return filesRequest(inv, files, "image "+inv.image)
+}
+
+// filesRequest makes the request show files: no target, no namespace.
+func filesRequest(inv *invocation, files runtime.Files, what string) error {
+	r := &inv.req
+	if len(r.Namespaces) > 0 || r.All && !inv.allImplied {
+		return fmt.Errorf("%s runs no process: it has no namespace to enter; leave out the namespace options", what)
+	}
+	if inv.confine {
+		return fmt.Errorf("%s runs no process: --confine has nothing to confine the program as; leave it out", what)
+	}
+	if files.Note != "" {
+		fmt.Fprintf(os.Stderr, "%s: %s\n", name, printable.String(files.Note))
+	}
+	r.All = false
+	r.Files = &enter.Files{What: what, Layers: files.Layers}
+	for _, m := range files.Mounts {
+		r.Files.Mounts = append(r.Files.Mounts, enter.FileMount{Source: m.Source, Destination: m.Destination})
+	}
+	if a := r.Audit; a != nil {
+		a.Runtime, a.ContainerID = inv.container.Runtime, inv.container.ID
+	}
+	return nil
 }
 
 // found takes what resolution found: the request names the container (for

@@ -63,7 +63,11 @@ func run(args []string) int {
 	if inv.auditLog != "" {
 		inv.req.Audit = &enter.Audit{Path: inv.auditLog, Target: inv.targetRef}
 	}
-	if inv.targetRef != "" {
+	if inv.image != "" {
+		if err := imageFiles(inv); err != nil {
+			return fail(err)
+		}
+	} else if inv.targetRef != "" {
 		pid, err := targetPID(inv)
 		if err != nil {
 			return fail(err)
@@ -82,7 +86,10 @@ func run(args []string) int {
 	}
 	inv.req.Name = name
 	inv.req.IgnoredSignals = ignored
-	if inv.req.HostTools && relay.IsTerminal(0) {
+	if inv.req.Files != nil {
+		// Always: what the session shows is not a live container.
+		fmt.Fprintln(os.Stderr, printable.String(enter.FilesBanner(name, inv.req.Files, inv.req.ContainerRoot)))
+	} else if inv.req.HostTools && relay.IsTerminal(0) {
 		fmt.Fprintln(os.Stderr, printable.String(enter.HostToolsBanner(name, inv.targetRef, inv.req.ContainerRoot)))
 	}
 	if inv.req.Container != "" {

@@ -50,6 +50,7 @@ var options = []getopt.Option{
 	{Long: "nosymfollow", Extension: true},
 	{Long: "audit-log", Arg: getopt.RequiredArg, Extension: true},
 	{Long: "confine", Extension: true},
+	{Long: "image", Arg: getopt.RequiredArg, Extension: true},
 }
 
 // Each runtime's own options (--docker-host, ...) follow ours.
@@ -80,6 +81,8 @@ type invocation struct {
 	json           bool
 	runtimeOptions map[string]string // by name: --docker-host's value, ...
 	timeout        time.Duration
+	image          string // --image: an image's reference, shown with --host-tools
+	allImplied     bool   // --all only because --host-tools came alone
 }
 
 func parseArgs(args []string) (*invocation, error) {
@@ -161,6 +164,8 @@ func parseArgs(args []string) (*invocation, error) {
 			inv.auditLog = value
 		case "confine":
 			inv.confine = true
+		case "image":
+			inv.image = value
 		case "timeout":
 			if inv.timeout, err = parseTimeout(value, "--timeout"); err != nil {
 				return nil, err
@@ -174,8 +179,12 @@ func parseArgs(args []string) (*invocation, error) {
 	if r.WorkDir.Set && r.WorkDirInNS != "" {
 		return nil, fmt.Errorf("--wd and --wdns are mutually exclusive: give one of them")
 	}
-	if r.HostTools && len(r.Namespaces) == 0 {
+	if r.HostTools && len(r.Namespaces) == 0 && !r.All {
 		r.All = true // every namespace of the target but its mount namespace
+		inv.allImplied = true
+	}
+	if inv.image != "" && (!r.HostTools || inv.targetRef != "") {
+		return nil, fmt.Errorf("--image shows an image's files with --host-tools, without --target: give --host-tools --image docker://IMAGE")
 	}
 	if inv.json && !inv.list {
 		return nil, fmt.Errorf("--json goes with --list")

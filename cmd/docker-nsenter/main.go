@@ -81,6 +81,7 @@ var errUsage = errors.New("usage")
 type options struct {
 	dockerexec.Options
 	stdio stdio
+	image string // --image
 }
 
 func newCommand(global plugin.Global) *cobra.Command {
@@ -102,7 +103,7 @@ us through a pipe. With the host's files (--host-tools, or --ns without mnt)
 the program is the host's own, trusted: root with every capability unless -u
 or --confine is given.`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
+			if len(args) == 0 && o.image == "" {
 				fmt.Fprintln(os.Stderr, "docker nsenter: requires at least 1 argument, the container\nSee 'docker nsenter --help'.")
 				return errUsage
 			}
@@ -115,6 +116,9 @@ or --confine is given.`,
 			if o.Privileged && o.Confine {
 				fmt.Fprintln(os.Stderr, "docker nsenter: --privileged and --confine contradict each other: give one of them\nSee 'docker nsenter --help'.")
 				return errUsage
+			}
+			if o.image != "" {
+				return runImage(global, o, args)
 			}
 			return run(global, o, args[0], args[1:])
 		},
@@ -148,6 +152,7 @@ or --confine is given.`,
 	f.BoolVar(&o.Confine, "confine", false, "Run like the container's own processes (user, capabilities, seccomp, LSM): the default; this also applies it to the host's programs")
 	f.BoolVar(&o.HostTools, "host-tools", false, "Use the host's files and tools; the container's root is at --container-root")
 	f.StringVar(&o.ContainerRoot, "container-root", enter.DefaultContainerRoot, "Where --host-tools mounts the container's root ($CONTAINER_ROOT)")
+	f.StringVar(&o.image, "image", "", "With --host-tools: the image's files read-only at --container-root, no container (the arguments are then the command)")
 	f.BoolVar(&o.ReadOnly, "read-only", false, "The container's files are read-only for this session (with --host-tools, its links are not followed)")
 	f.BoolVar(&o.NoSymFollow, "nosymfollow", false, "With --host-tools: do not follow the container's links, which would resolve in the host's files")
 	f.StringVar(&o.AuditLog, "audit-log", os.Getenv("CNSENTER_AUDIT_LOG"), "Append a JSON record when the session starts and ends (default: CNSENTER_AUDIT_LOG)")
@@ -182,6 +187,10 @@ func run(global plugin.Global, o options, name string, program []string) error {
 		return err
 	}
 	c, err := a.Resolve(ctx, name)
+	var stopped *runtime.Error
+	if errors.As(err, &stopped) && stopped.Kind == runtime.NotRunning && o.HostTools && stopped.Container.Status != "paused" {
+		return stoppedFiles(ctx, a, o, stopped.Container, name, program)
+	}
 	if err != nil {
 		return remedy(err)
 	}
@@ -244,7 +253,7 @@ func remedy(err error) error {
 	case runtime.Ambiguous:
 		msg += ": give more of the ID"
 	case runtime.NotRunning:
-		msg += ": start it first"
+		msg += ": start it first, or see its files with --host-tools"
 		if e.Container.Status == "paused" {
 			msg = strip(err.Error()) + ": unpause it first"
 		}

@@ -111,8 +111,9 @@ type onDisk struct {
 	Name   string
 	Config struct{ Image string }
 	State  struct {
-		Running, Paused bool
-		Pid             int
+		Running, Paused, Dead bool
+		Pid                   int
+		StartedAt             string
 	}
 }
 
@@ -160,8 +161,16 @@ func ResolveOnDisk(root, name string) (runtime.Container, error) {
 		found.GroupAdd = host.GroupAdd
 	}
 	if !c.State.Running || c.State.Pid <= 0 {
-		found.Status = "exited"
-		return found, notRunning(root, found, "is not running")
+		// As the API words it: never started, dead, else exited.
+		switch {
+		case c.State.Dead:
+			found.Status = "dead"
+		case c.State.StartedAt == "" || strings.HasPrefix(c.State.StartedAt, "0001-01-01"):
+			found.Status = "created"
+		default:
+			found.Status = "exited"
+		}
+		return found, notRunning(root, found, "is not running ("+found.Status+")")
 	}
 	if c.State.Paused {
 		return found, notRunning(root, found, "is paused")

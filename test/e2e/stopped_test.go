@@ -1,0 +1,196 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/cnsenter/cnsenter/test/engines"
+)
+
+// TestStoppedAndImageFiles: --host-tools on a container that runs no
+// process shows its files as it left them, read-only at $CONTAINER_ROOT, in
+// the host's namespaces: one that exited with files changed in its
+// writable layer and volumes (a bind mount, a named volume), one that
+// crashed (exit 139), one created and never started, and an image never
+// run; each with dockerd up, then dead (its state on disk, the data root
+// from CNSENTER_DOCKER_ROOT). A hostile container's links (an absolute one
+// to a host file, one to a host file to write, a volume's mount point made
+// a link to /) lead nowhere on the host. No session leaves a mount in ours,
+// even one killed with SIGKILL. Engines of the test's own: their dockerd is
+// killed.
+func TestStoppedAndImageFiles(t *testing.T) {
+	e := ownEngines(t)
+	defer e.Stop()
+	hostDir := t.TempDir()
+	os.WriteFile(filepath.Join(hostDir, "host.txt"), []byte("from the host\n"), 0o644)
+	canary := filepath.Join(t.TempDir(), "canary")
+	os.WriteFile(canary, []byte("host secret\n"), 0o600)
+	written := filepath.Join(t.TempDir(), "written")
+	for _, args := range [][]string{
+		{"run", "--name", "changed", "-v", hostDir + ":/data", "-v", "stoppedvol:/vol", engines.BusyboxImage,
+			"sh", "-c", "echo changed > /etc/changed && rm /etc/group && echo inside > /vol/v.txt"},
+		{"create", "--name", "fresh", engines.BusyboxImage, "true"},
+		// A volume at /a/b, whose parent the container then makes a link
+		// to the host's root; links to a host file to read and to write.
+		{"run", "--name", "hostile", "-v", "hostilevol:/a/b", engines.BusyboxImage, "sh", "-c",
+			"echo planted > /a/b/p.txt && mv /a /a2 && ln -s / /a && ln -s " + canary + " /leak && ln -s " + written + " /leakw"},
+	} {
+		if _, err := e.Docker(args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A process that kills itself with SIGSEGV, whose status the init
+	// returns (an init itself ignores signals it has no handler for): exit
+	// 139, as a crash.
+	if out, err := e.Docker("run", "--name", "crashed", engines.BusyboxImage, "sh", "-c", "echo before > /crash.txt; sh -c 'kill -SEGV $$'; exit $?"); err == nil || !strings.Contains(err.Error(), "139") {
+		t.Fatalf("the crash: %v %s", err, out)
+	}
+	if code, err := e.Docker("inspect", "-f", "{{.State.ExitCode}}", "crashed"); err != nil || code != "139" {
+		t.Fatalf("crashed: exit %q %v", code, err)
+	}
+	d := newDockerCLI(t)
+	mounts := func() string {
+		data, err := os.ReadFile("/proc/self/mountinfo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(data)
+	}
+	before := mounts()
+	// After Stop (defers run before cleanups), less the engines' own.
+	own := func(table string) string {
+		var keep []string
+		for _, l := range strings.Split(table, "\n") {
+			if !strings.Contains(l, e.Dir) {
+				keep = append(keep, l)
+			}
+		}
+		return strings.Join(keep, "\n")
+	}
+	t.Cleanup(func() {
+		if after := mounts(); own(after) != own(before) {
+			t.Errorf("the host's mount table changed:\nbefore %s\nafter %s", before, after)
+		}
+	})
+	type session struct {
+		args   []string // cnsenter's
+		plugin []string // docker nsenter's
+		script string
+		want   []string
+		what   string
+	}
+	hostNet, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := func(s string) string { return "cd $CONTAINER_ROOT && " + s }
+	sessions := []session{
+		{[]string{"-t", "docker://changed"}, []string{"changed"},
+			script("cat etc/changed data/host.txt vol/v.txt; ls etc; touch etc/x 2>&1; touch data/y 2>&1; readlink /proc/self/ns/net"),
+			[]string{"changed\nfrom the host\ninside\n", "etc/x': Read-only file system", "data/y': Read-only file system", hostNet}, "docker://changed (exited)"},
+		{[]string{"-t", "docker://crashed"}, []string{"crashed"}, script("cat crash.txt; ls bin/busybox"),
+			[]string{"before\n", "bin/busybox\n"}, "docker://crashed (exited)"},
+		{[]string{"-t", "docker://fresh"}, []string{"fresh"}, script("ls bin/busybox && echo fresh-ok"),
+			[]string{"fresh-ok"}, "docker://fresh (created)"},
+		{[]string{"--image", "docker://" + engines.NoShellImage}, []string{"--image", engines.NoShellImage},
+			script("ls; ls etc 2>&1; true"), []string{"busybox\n", "No such file"}, "image docker://" + engines.NoShellImage},
+	}
+	check := func(state string, env []string) {
+		t.Helper()
+		env = append(append(e.Env(), "CNSENTER_TIMEOUT=1s"), env...)
+		for _, s := range sessions {
+			r := runBinary(t, env, bin+"/cnsenter", append(append([]string{"--host-tools"}, s.args...), "/bin/sh", "-c", s.script)...)
+			for _, w := range s.want {
+				if r.code != 0 || !strings.Contains(r.stdout, w) {
+					t.Errorf("dockerd %s, cnsenter %q: want %q in its output, got %v", state, s.args, w, r)
+				}
+			}
+			if !strings.Contains(r.stderr, "cnsenter: "+s.what+" runs no process: its files as they were left, read-only at /mnt ($CONTAINER_ROOT)") {
+				t.Errorf("dockerd %s, cnsenter %q: no line saying these are the files of %s: %v", state, s.args, s.what, r)
+			}
+			if strings.Contains(r.stdout, "\nx\n") || strings.Contains(r.stdout, "\ngroup\n") {
+				t.Errorf("dockerd %s, %q: a file written or deleted is there: %v", state, s.args, r)
+			}
+			args := append([]string{"-H", e.DockerHost, "nsenter", "--host-tools"}, s.plugin...)
+			r = d.runRaw(t, "", append(env, "CONTAINERD_ADDRESS="+e.ContainerdAddress), append(args, "/bin/sh", "-c", s.script)...)
+			for _, w := range s.want {
+				if r.code != 0 || !strings.Contains(r.stdout, w) {
+					t.Errorf("dockerd %s, docker nsenter %q: want %q in its output, got %v", state, s.plugin, w, r)
+				}
+			}
+			if !strings.Contains(r.stderr, "runs no process: its files as they were left") {
+				t.Errorf("dockerd %s, docker nsenter %q: no line saying these are not a live container's: %v", state, s.plugin, r)
+			}
+		}
+		// Without --host-tools, still an error, now suggesting it.
+		r := runBinary(t, env, bin+"/cnsenter", "-t", "docker://changed", "true")
+		if r.code != 1 || !strings.Contains(r.stderr, "see its files with --host-tools") {
+			t.Errorf("dockerd %s, without --host-tools: %v", state, r)
+		}
+		r = d.runRaw(t, "", append(env, "CONTAINERD_ADDRESS="+e.ContainerdAddress), "-H", e.DockerHost, "nsenter", "changed", "true")
+		if r.code != 1 || !strings.Contains(r.stderr, "see its files with --host-tools") {
+			t.Errorf("dockerd %s, docker nsenter without --host-tools: %v", state, r)
+		}
+		// The hostile container: its links are not followed (the view is
+		// nosymfollow), so neither the host file they name is read nor the
+		// one named is written, and its volume is not mounted through the
+		// link its mount point's parent became, over the host's root.
+		r = runBinary(t, env, bin+"/cnsenter", "--host-tools", "-t", "docker://hostile", "/bin/sh", "-c",
+			"cat $CONTAINER_ROOT/leak 2>&1; echo x > $CONTAINER_ROOT/leakw 2>&1; cat $CONTAINER_ROOT/a2/b/p.txt 2>&1; ls /p.txt 2>&1; readlink $CONTAINER_ROOT/a")
+		if r.code != 0 || strings.Contains(r.stdout, "host secret") || !strings.Contains(r.stdout, "Too many levels of symbolic links") ||
+			strings.Contains(r.stdout, "planted") || !strings.Contains(r.stdout, "/p.txt: No such file") || !strings.HasSuffix(r.stdout, "/\n") {
+			t.Errorf("dockerd %s, the hostile container's links: %v", state, r)
+		}
+		if !strings.Contains(r.stderr, "/a/b not shown: its mount point, or a directory on the way, is a symbolic link") {
+			t.Errorf("dockerd %s, the hostile container's volume: no line saying it is not shown: %v", state, r)
+		}
+		if _, err := os.Stat(written); err == nil {
+			t.Errorf("dockerd %s: the host file a link of the container names was written", state)
+		}
+		if now := mounts(); now != before {
+			t.Errorf("dockerd %s: the host's mount table changed:\nbefore %s\nafter %s", state, before, now)
+		}
+	}
+	check("up", nil)
+
+	// A session killed with SIGKILL leaves nothing mounted either: the
+	// view was only ever in its own mount namespace.
+	cmd := execCommand(bin+"/cnsenter", append(e.Env(), "CNSENTER_TIMEOUT=1s"), "--host-tools", "-t", "docker://changed", "/bin/sh", "-c", "echo up; exec sleep 1000")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 3)
+	if _, err := out.Read(buf); err != nil || string(buf) != "up\n" {
+		t.Errorf("the session to kill did not start: %q %v", buf, err)
+	}
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	cmd.Wait()
+	if now := mounts(); now != before {
+		t.Errorf("a session killed: the host's mount table changed:\nbefore %s\nafter %s", before, now)
+	}
+
+	pidfile, _ := os.ReadFile(e.Dir + "/docker.pid")
+	var dockerd int
+	for _, c := range strings.TrimSpace(string(pidfile)) {
+		dockerd = dockerd*10 + int(c-'0')
+	}
+	syscall.Kill(dockerd, syscall.SIGKILL)
+	check("dead", []string{"CNSENTER_DOCKER_ROOT=" + e.Dir + "/docker"})
+}
+
+// execCommand is a program of the test's, in a process group of its own,
+// with env added to ours, killed if the test dies.
+func execCommand(path string, env []string, args ...string) *exec.Cmd {
+	cmd := exec.Command(path, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	return cmd
+}
