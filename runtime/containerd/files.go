@@ -1,12 +1,47 @@
 package containerd
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	goruntime "runtime"
+	"strconv"
+	"strings"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/sys/unix"
+
+	"github.com/cnsenter/cnsenter/internal/grpc"
 	"github.com/cnsenter/cnsenter/runtime"
 )
+
+// The files of a container with no task, and of an image, are containerd's
+// snapshots: ROOT/io.containerd.snapshotter.v1.overlayfs/snapshots/N/fs,
+// each with its parent, in the snapshotter's bbolt database; which
+// snapshot a container's key or an image's layers name is in containerd's
+// own (io.containerd.metadata.v1.bolt/meta.db), and an image's layers are
+// the diff IDs of its config, in the content store. All of it is read from
+// disk, whether containerd runs or not: one reading, and the only one that
+// can answer for an image (the API gives the directories of an active
+// snapshot only; a view to ask it for would be written into containerd's
+// state). A running containerd holds its databases locked, so each is
+// copied into memory and read there; the copy is the database as one
+// transaction left it when both of its meta pages (where every commit
+// ends) are the same before and after the copy.
+//
+// What the databases say is taken to be the attacker's: snapshot IDs are
+// numbers, digests are sha256 digests, and no other name of theirs ever
+// becomes a path.
 
 // SnapshotSource names a snapshot of a containerd: Docker's (namespace
 // moby) or containerd's own containers and images.
@@ -19,12 +54,459 @@ type SnapshotSource struct {
 	Ref         string // for messages
 }
 
-// SnapshotFiles are the layers of a container's snapshot.
-func SnapshotFiles(ctx context.Context, s SnapshotSource) (runtime.Files, error) {
-	return runtime.Files{}, errors.New("containerd's snapshots are not read yet")
+// Root is the root directory of the containerd serving address: from the
+// arguments of that containerd if it runs (--root, else root in its
+// --config), else CNSENTER_CONTAINERD_ROOT, else root in
+// /etc/containerd/config.toml, else /var/lib/containerd.
+func Root(address string) string {
+	address = strings.TrimPrefix(address, "unix://")
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || len(data) == 0 {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(data), "\x00"), "\x00")
+		if filepath.Base(args[0]) != "containerd" {
+			continue
+		}
+		config := flag(args[1:], "--config", "-c")
+		if config == "" {
+			config = "/etc/containerd/config.toml"
+		}
+		listen := flag(args[1:], "--address", "-a")
+		if listen == "" {
+			listen = tomlValue(config, "grpc", "address")
+		}
+		if listen == "" {
+			listen = DefaultAddress
+		}
+		if listen != address {
+			continue
+		}
+		if root := flag(args[1:], "--root"); root != "" {
+			return root
+		}
+		if root := tomlValue(config, "", "root"); root != "" {
+			return root
+		}
+		return "/var/lib/containerd"
+	}
+	if root := os.Getenv("CNSENTER_CONTAINERD_ROOT"); root != "" {
+		return root
+	}
+	if root := tomlValue("/etc/containerd/config.toml", "", "root"); root != "" {
+		return root
+	}
+	return "/var/lib/containerd"
 }
 
-// ImageFiles are the layers of an image of containerd's.
-func ImageFiles(ctx context.Context, s SnapshotSource, image string) (runtime.Files, error) {
-	return runtime.Files{}, errors.New("containerd's images are not read yet")
+// flag reads "--name value" or "--name=value", the last one given.
+func flag(args []string, names ...string) string {
+	v := ""
+	for i, a := range args {
+		for _, n := range names {
+			if a == n && i+1 < len(args) {
+				v = args[i+1]
+			} else if s, ok := strings.CutPrefix(a, n+"="); ok {
+				v = s
+			}
+		}
+	}
+	return v
+}
+
+// tomlValue reads a string KEY = "VALUE" of a TOML table ("" for the top
+// level) of containerd's configuration: the little of TOML it is written in.
+func tomlValue(path, table, key string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	current := ""
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "[") {
+			current = strings.Trim(line, "[] ")
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || current != table || strings.TrimSpace(k) != key {
+			continue
+		}
+		if s, err := strconv.Unquote(strings.TrimSpace(v)); err == nil {
+			return s
+		}
+	}
+	return ""
+}
+
+var (
+	sha256Digest = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+	// snapshotters whose snapshot N is the directory snapshots/N/fs.
+	layered = map[string]bool{"overlayfs": true}
+)
+
+// maxDB is the largest database read into memory.
+const maxDB = 256 << 20
+
+// openCopy opens a copy, in memory, of a bbolt database that a running
+// containerd may hold: copied until both meta pages are the same before
+// and after the copy, so that the copy is what one commit left.
+func openCopy(path string) (*bolt.DB, error) {
+	meta := 2 * os.Getpagesize()
+	for try := 0; try < 20; try++ {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		head := make([]byte, meta)
+		n, _ := io.ReadFull(f, head)
+		data, err := io.ReadAll(io.LimitReader(io.NewSectionReader(f, 0, maxDB+1), maxDB+1))
+		after := make([]byte, meta)
+		m, _ := f.ReadAt(after, 0)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		if len(data) > maxDB {
+			return nil, fmt.Errorf("%s is larger than %d bytes", path, maxDB)
+		}
+		if n != m || !bytes.Equal(head[:n], after[:m]) || !bytes.HasPrefix(data, head[:n]) {
+			time.Sleep(10 * time.Millisecond) // a commit ended meanwhile
+			continue
+		}
+		fd, err := unix.MemfdCreate("cnsenter-bolt", unix.MFD_CLOEXEC)
+		if err != nil {
+			return nil, err
+		}
+		mem := os.NewFile(uintptr(fd), path)
+		if _, err := mem.Write(data); err != nil {
+			mem.Close()
+			return nil, err
+		}
+		db, err := bolt.Open(path, 0, &bolt.Options{ReadOnly: true, Timeout: time.Second,
+			OpenFile: func(string, int, os.FileMode) (*os.File, error) { return mem, nil }})
+		if err != nil {
+			mem.Close()
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return db, nil
+	}
+	return nil, fmt.Errorf("%s changed during every copy", path)
+}
+
+// state is containerd's state on disk, open for reading.
+type state struct {
+	root        string
+	meta, snaps *bolt.DB
+	snapshotter string
+}
+
+func openState(root, snapshotter string) (*state, error) {
+	if !layered[snapshotter] {
+		return nil, fmt.Errorf("snapshotter %q: only overlayfs snapshots are read", snapshotter)
+	}
+	meta, err := openCopy(filepath.Join(root, "io.containerd.metadata.v1.bolt", "meta.db"))
+	if err != nil {
+		return nil, err
+	}
+	snaps, err := openCopy(filepath.Join(root, "io.containerd.snapshotter.v1."+snapshotter, "metadata.db"))
+	if err != nil {
+		meta.Close()
+		return nil, err
+	}
+	return &state{root: root, meta: meta, snaps: snaps, snapshotter: snapshotter}, nil
+}
+
+func (s *state) close() {
+	s.meta.Close()
+	s.snaps.Close()
+}
+
+// bucket walks nested buckets; nil when one is missing.
+func bucket(tx *bolt.Tx, path ...string) *bolt.Bucket {
+	b := tx.Bucket([]byte(path[0]))
+	for _, p := range path[1:] {
+		if b == nil {
+			return nil
+		}
+		b = b.Bucket([]byte(p))
+	}
+	return b
+}
+
+// layers are the directories of a snapshot and its parents, topmost first:
+// the snapshot's key in namespace names its name in the snapshotter, whose
+// database has its number and its parent's name.
+func (s *state) layers(namespace, key string) ([]string, error) {
+	var name string
+	err := s.meta.View(func(tx *bolt.Tx) error {
+		b := bucket(tx, "v1", namespace, "snapshots", s.snapshotter, key)
+		if b == nil {
+			return fmt.Errorf("no %s snapshot %q in namespace %s", s.snapshotter, key, namespace)
+		}
+		name = string(b.Get([]byte("name")))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(s.root, "io.containerd.snapshotter.v1."+s.snapshotter, "snapshots")
+	var layers []string
+	err = s.snaps.View(func(tx *bolt.Tx) error {
+		for seen := map[string]bool{}; name != ""; {
+			if seen[name] || len(seen) > 1000 {
+				return errors.New("the snapshots' parents make a loop")
+			}
+			seen[name] = true
+			b := bucket(tx, "v1", "snapshots", name)
+			if b == nil {
+				return fmt.Errorf("the snapshotter has no snapshot %q", name)
+			}
+			id, n := binary.Uvarint(b.Get([]byte("id")))
+			if n <= 0 {
+				return fmt.Errorf("snapshot %q has no ID", name)
+			}
+			layers = append(layers, filepath.Join(dir, strconv.FormatUint(id, 10), "fs"))
+			name = string(b.Get([]byte("parent")))
+		}
+		return nil
+	})
+	return layers, err
+}
+
+// SnapshotFiles are the layers of a container's snapshot (a key of
+// namespace's, in a snapshotter).
+func SnapshotFiles(ctx context.Context, src SnapshotSource) (runtime.Files, error) {
+	root := Root(src.Address)
+	s, err := openState(root, src.Snapshotter)
+	if err != nil {
+		return runtime.Files{}, stateError(src, root, err)
+	}
+	defer s.close()
+	layers, err := s.layers(src.Namespace, src.Key)
+	if err != nil {
+		return runtime.Files{}, stateError(src, root, err)
+	}
+	return runtime.Files{Layers: layers}, nil
+}
+
+func stateError(src SnapshotSource, root string, err error) error {
+	return &runtime.Error{Runtime: "containerd", Endpoint: root, Ref: src.Ref,
+		Detail: fmt.Sprintf("containerd's state on disk (%s): %v (CNSENTER_CONTAINERD_ROOT names its root when containerd is down)", root, err), Err: err}
+}
+
+// ImageFiles are the layers of an image of namespace's, as its snapshotter
+// unpacked them: the snapshots keyed by the chain IDs of its config's diff
+// IDs, the config found through the image's manifest for this machine.
+func ImageFiles(ctx context.Context, src SnapshotSource, image string) (runtime.Files, error) {
+	root := Root(src.Address)
+	s, err := openState(root, src.Snapshotter)
+	if err != nil {
+		return runtime.Files{}, stateError(src, root, err)
+	}
+	defer s.close()
+	var digest string
+	err = s.meta.View(func(tx *bolt.Tx) error {
+		b := bucket(tx, "v1", src.Namespace, "images", image, "target")
+		if b == nil {
+			return &runtime.Error{Kind: runtime.NotFound, Runtime: "containerd", Endpoint: root, Ref: src.Ref,
+				Detail: fmt.Sprintf("no image %s in namespace %s of containerd's state (%s)", image, src.Namespace, root)}
+		}
+		digest = string(b.Get([]byte("digest")))
+		return nil
+	})
+	if err != nil {
+		var e *runtime.Error
+		if errors.As(err, &e) {
+			return runtime.Files{}, err
+		}
+		return runtime.Files{}, stateError(src, root, err)
+	}
+	diffIDs, err := s.diffIDs(digest)
+	if err != nil {
+		return runtime.Files{}, stateError(src, root, err)
+	}
+	chains, err := chainIDs(diffIDs)
+	if err != nil {
+		return runtime.Files{}, stateError(src, root, err)
+	}
+	if len(chains) == 0 {
+		return runtime.Files{}, stateError(src, root, fmt.Errorf("image %s has no layer", image))
+	}
+	layers, err := s.layers(src.Namespace, chains[len(chains)-1])
+	if err != nil {
+		return runtime.Files{}, stateError(src, root, fmt.Errorf("image %s is not unpacked for %s: %w", image, s.snapshotter, err))
+	}
+	return runtime.Files{Layers: layers}, nil
+}
+
+// diffIDs reads an image's layers' diff IDs from the content store,
+// through an index to the manifest for this machine's platform.
+func (s *state) diffIDs(digest string) ([]string, error) {
+	for depth := 0; depth < 4; depth++ {
+		data, err := s.blob(digest)
+		if err != nil {
+			return nil, err
+		}
+		var doc struct {
+			Manifests []struct {
+				Digest   string
+				Platform *struct{ Architecture, OS string }
+			}
+			Config *struct{ Digest string }
+		}
+		if err := json.Unmarshal(data, &doc); err != nil {
+			return nil, fmt.Errorf("blob %s: %w", digest, err)
+		}
+		switch {
+		case doc.Config != nil:
+			config, err := s.blob(doc.Config.Digest)
+			if err != nil {
+				return nil, err
+			}
+			var c struct {
+				RootFS struct {
+					DiffIDs []string `json:"diff_ids"`
+				} `json:"rootfs"`
+			}
+			if err := json.Unmarshal(config, &c); err != nil {
+				return nil, fmt.Errorf("config %s: %w", doc.Config.Digest, err)
+			}
+			return c.RootFS.DiffIDs, nil
+		case len(doc.Manifests) > 0:
+			next := ""
+			for _, m := range doc.Manifests {
+				if m.Platform == nil || m.Platform.OS == goruntime.GOOS && m.Platform.Architecture == goruntime.GOARCH {
+					next = m.Digest
+					break
+				}
+			}
+			if next == "" {
+				return nil, fmt.Errorf("index %s has no manifest for %s/%s", digest, goruntime.GOOS, goruntime.GOARCH)
+			}
+			digest = next
+		default:
+			return nil, fmt.Errorf("blob %s is neither an index nor a manifest", digest)
+		}
+	}
+	return nil, errors.New("indexes nested too deep")
+}
+
+// blob reads a blob of the content store, by a digest checked to be one.
+func (s *state) blob(digest string) ([]byte, error) {
+	if !sha256Digest.MatchString(digest) {
+		return nil, fmt.Errorf("%q is not a sha256 digest", digest)
+	}
+	f, err := os.Open(filepath.Join(s.root, "io.containerd.content.v1.content", "blobs", "sha256", strings.TrimPrefix(digest, "sha256:")))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, 16<<20+1))
+	if err == nil && len(data) > 16<<20 {
+		return nil, fmt.Errorf("blob %s is larger than 16 MiB", digest)
+	}
+	return data, err
+}
+
+// chainIDs are the chain IDs of layers with these diff IDs.
+func chainIDs(diffIDs []string) ([]string, error) {
+	var chains []string
+	for i, d := range diffIDs {
+		if !sha256Digest.MatchString(d) {
+			return nil, fmt.Errorf("diff ID %q is not a sha256 digest", d)
+		}
+		if i == 0 {
+			chains = append(chains, d)
+			continue
+		}
+		chains = append(chains, sha256Of(chains[i-1]+" "+d))
+	}
+	return chains, nil
+}
+
+// ContainerFiles are the files of a container with no task: its snapshot
+// (its record names the snapshotter and the key), and its OCI spec's bind
+// mounts.
+func (a *Adapter) ContainerFiles(ctx context.Context, c runtime.Container) (runtime.Files, error) {
+	root := Root(a.address)
+	src := SnapshotSource{Address: a.address, Namespace: c.Namespace, Ref: c.Ref()}
+	var spec []byte
+	err := func() error {
+		meta, err := openCopy(filepath.Join(root, "io.containerd.metadata.v1.bolt", "meta.db"))
+		if err != nil {
+			return err
+		}
+		defer meta.Close()
+		return meta.View(func(tx *bolt.Tx) error {
+			b := bucket(tx, "v1", c.Namespace, "containers", c.ID)
+			if b == nil {
+				return fmt.Errorf("no container %s in namespace %s", c.ID, c.Namespace)
+			}
+			src.Snapshotter, src.Key = string(b.Get([]byte("snapshotter"))), string(b.Get([]byte("snapshotKey")))
+			spec = bytes.Clone(b.Get([]byte("spec")))
+			return nil
+		})
+	}()
+	if err != nil {
+		return runtime.Files{}, stateError(src, root, err)
+	}
+	if src.Key == "" {
+		return runtime.Files{}, stateError(src, root, errors.New("the container has no snapshot (its root is a directory of its own)"))
+	}
+	files, err := SnapshotFiles(ctx, src)
+	if err != nil {
+		return files, err
+	}
+	files.Mounts = specMounts(spec)
+	return files, nil
+}
+
+// specMounts are the bind mounts of an OCI spec kept as a protobuf Any
+// (its value, field 2, is the spec's JSON).
+func specMounts(anySpec []byte) []runtime.Mount {
+	value, err := grpc.Embedded(anySpec, 2)
+	if err != nil {
+		return nil
+	}
+	var s struct {
+		Mounts []struct {
+			Destination, Type, Source string
+			Options                   []string
+		}
+	}
+	if json.Unmarshal(value, &s) != nil {
+		return nil
+	}
+	var list []runtime.Mount
+	for _, m := range s.Mounts {
+		bind := m.Type == "bind"
+		for _, o := range m.Options {
+			bind = bind || o == "bind" || o == "rbind"
+		}
+		if bind && filepath.IsAbs(m.Source) {
+			list = append(list, runtime.Mount{Source: m.Source, Destination: m.Destination})
+		}
+	}
+	return list
+}
+
+// ImageFiles are the files of an image: NAMESPACE/NAME, as containerd
+// names it (docker.io/library/busybox:latest).
+func (a *Adapter) ImageFiles(ctx context.Context, ref string) (runtime.Files, error) {
+	namespace, image, ok := strings.Cut(ref, "/")
+	if !ok || namespace == "" || image == "" {
+		return runtime.Files{}, &runtime.Error{Kind: runtime.NotFound, Runtime: "containerd", Endpoint: a.address, Ref: "containerd://" + ref,
+			Detail: "an image is NAMESPACE/IMAGE (containerd://default/docker.io/library/busybox:latest)"}
+	}
+	return ImageFiles(ctx, SnapshotSource{Address: a.address, Namespace: namespace, Snapshotter: "overlayfs", Ref: "containerd://" + ref}, image)
+}
+
+var _ runtime.Filesystem = (*Adapter)(nil)
+
+func sha256Of(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }

@@ -53,27 +53,15 @@ func TestStoppedAndImageFiles(t *testing.T) {
 		t.Fatalf("crashed: exit %q %v", code, err)
 	}
 	d := newDockerCLI(t)
-	mounts := func() string {
-		data, err := os.ReadFile("/proc/self/mountinfo")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(data)
-	}
+	// The mount table, less the mounts of the engines' own directory,
+	// which dockerd unmounts when it likes (a container's rootfs, a while
+	// after it exited) and Stop removes before the cleanups: a view a
+	// session left would be at /mnt, or be an overlay of layers.
+	mounts := func() string { return mountsBut(t, e.Dir) }
 	before := mounts()
-	// After Stop (defers run before cleanups), less the engines' own.
-	own := func(table string) string {
-		var keep []string
-		for _, l := range strings.Split(table, "\n") {
-			if !strings.Contains(l, e.Dir) {
-				keep = append(keep, l)
-			}
-		}
-		return strings.Join(keep, "\n")
-	}
 	t.Cleanup(func() {
-		if after := mounts(); own(after) != own(before) {
-			t.Errorf("the host's mount table changed:\nbefore %s\nafter %s", before, after)
+		if after := mounts(); after != before {
+			t.Errorf("the host's mount table changed: %s", mountDiff(before, after))
 		}
 	})
 	type session struct {
@@ -152,7 +140,7 @@ func TestStoppedAndImageFiles(t *testing.T) {
 			t.Errorf("dockerd %s: the host file a link of the container names was written", state)
 		}
 		if now := mounts(); now != before {
-			t.Errorf("dockerd %s: the host's mount table changed:\nbefore %s\nafter %s", state, before, now)
+			t.Errorf("dockerd %s: the host's mount table changed: %s", state, mountDiff(before, now))
 		}
 	}
 	check("up", nil)
@@ -174,7 +162,7 @@ func TestStoppedAndImageFiles(t *testing.T) {
 	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	cmd.Wait()
 	if now := mounts(); now != before {
-		t.Errorf("a session killed: the host's mount table changed:\nbefore %s\nafter %s", before, now)
+		t.Errorf("a session killed: the host's mount table changed: %s", mountDiff(before, now))
 	}
 
 	pidfile, _ := os.ReadFile(e.Dir + "/docker.pid")
@@ -193,4 +181,110 @@ func execCommand(path string, env []string, args ...string) *exec.Cmd {
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	return cmd
+}
+
+// mountDiff says which lines of a mount table went and came.
+func mountDiff(before, after string) string {
+	var b strings.Builder
+	was := map[string]bool{}
+	for _, l := range strings.Split(before, "\n") {
+		was[l] = true
+	}
+	is := map[string]bool{}
+	for _, l := range strings.Split(after, "\n") {
+		is[l] = true
+		if !was[l] {
+			b.WriteString("\n+ " + l)
+		}
+	}
+	for _, l := range strings.Split(before, "\n") {
+		if !is[l] {
+			b.WriteString("\n- " + l)
+		}
+	}
+	return b.String()
+}
+
+// TestStoppedContainerdFiles: containerd's own containers with no task (one
+// whose task exited after changing its files, one that crashed, one never
+// started) and an image, with --host-tools: their snapshots read-only at
+// $CONTAINER_ROOT, read from containerd's databases while containerd runs
+// and holds them locked; the image's with containerd dead too.
+func TestStoppedContainerdFiles(t *testing.T) {
+	e := ownEngines(t)
+	defer e.Stop()
+	hostDir := t.TempDir()
+	os.WriteFile(filepath.Join(hostDir, "host.txt"), []byte("from the host\n"), 0o644)
+	archive := filepath.Join(t.TempDir(), "busybox.tar")
+	if _, err := e.Docker("save", "-o", archive, engines.BusyboxImage); err != nil {
+		t.Fatal(err)
+	}
+	const ns = "cnsenter-stopped"
+	image := "docker.io/" + engines.BusyboxImage + ":latest"
+	if _, err := e.Ctr("-n", ns, "images", "import", archive); err != nil {
+		t.Fatal(err)
+	}
+	run := func(id string, argv ...string) error {
+		args := append([]string{"-n", ns, "run", "--runc-root", filepath.Join(e.Dir, "runc"), "--cgroup", e.TaskCgroup(id),
+			"--mount", "type=bind,src=" + hostDir + ",dst=/data,options=rbind:ro", image, id}, argv...)
+		_, err := e.Ctr(args...)
+		return err
+	}
+	if err := run("exited", "sh", "-c", "echo changed > /etc/changed && rm /etc/group"); err != nil {
+		t.Fatal(err)
+	}
+	if err := run("crashed", "sh", "-c", "echo before > /crash.txt; sh -c 'kill -SEGV $$'; exit $?"); err == nil || !strings.Contains(err.Error(), "139") {
+		t.Fatalf("the crash: %v", err)
+	}
+	if _, err := e.Ctr("-n", ns, "containers", "create", image, "fresh", "true"); err != nil {
+		t.Fatal(err)
+	}
+	before := mountsBut(t, e.Dir)
+	env := append(e.Env(), "CNSENTER_TIMEOUT=1s")
+	for _, s := range []struct {
+		args         []string
+		script, want string
+	}{
+		{[]string{"-t", "containerd://" + ns + "/exited"}, "cat etc/changed data/host.txt; ls etc; touch etc/x 2>&1; true",
+			"changed\nfrom the host\nchanged\npasswd\ntouch: cannot touch 'etc/x': Read-only file system\n"},
+		{[]string{"-t", "containerd://" + ns + "/crashed"}, "cat crash.txt", "before\n"},
+		{[]string{"-t", "containerd://" + ns + "/fresh"}, "ls etc", "group\npasswd\n"},
+		{[]string{"--image", "containerd://" + ns + "/" + image}, "ls etc", "group\npasswd\n"},
+	} {
+		r := runBinary(t, env, bin+"/cnsenter", append(append([]string{"--host-tools"}, s.args...), "/bin/sh", "-c", "cd $CONTAINER_ROOT && "+s.script)...)
+		if r.code != 0 || r.stdout != s.want || !strings.Contains(r.stderr, "runs no process: its files as they were left, read-only at /mnt") {
+			t.Errorf("%q: want %q, got %v", s.args, s.want, r)
+		}
+	}
+	if r := runBinary(t, env, bin+"/cnsenter", "-t", "containerd://"+ns+"/exited", "true"); r.code != 1 || !strings.Contains(r.stderr, "see its files with --host-tools") {
+		t.Errorf("without --host-tools: %v", r)
+	}
+	// containerd dead: its databases, unlocked, for an image.
+	syscall.Kill(daemonPID(t, filepath.Join(e.Dir, "containerd.toml")), syscall.SIGKILL)
+	r := runBinary(t, append(env, "CNSENTER_CONTAINERD_ROOT="+filepath.Join(e.Dir, "containerd/root")), bin+"/cnsenter",
+		"--host-tools", "--image", "containerd://"+ns+"/"+image, "/bin/sh", "-c", "ls $CONTAINER_ROOT/etc")
+	if r.code != 0 || r.stdout != "group\npasswd\n" {
+		t.Errorf("containerd dead, the image: %v", r)
+	}
+	if after := mountsBut(t, e.Dir); after != before {
+		t.Errorf("the host's mount table changed: %s", mountDiff(before, after))
+	}
+}
+
+// mountsBut is our mount table less the mounts below dir and any other
+// engines' directory, whose daemons mount and unmount at will (those of
+// other test runs on the machine too): a session mounts at $CONTAINER_ROOT.
+func mountsBut(t *testing.T, dir string) string {
+	t.Helper()
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keep []string
+	for _, l := range strings.Split(string(data), "\n") {
+		if !strings.Contains(l, dir) && !strings.Contains(l, filepath.Join(os.TempDir(), "cnsenter-engines-")) {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
 }

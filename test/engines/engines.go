@@ -454,6 +454,12 @@ func (e *Engines) Stop() error {
 	return errors.Join(errs...)
 }
 
+// TaskCgroup is the cgroup (ctr run --cgroup) of a task of this run's
+// that a test starts itself, as RunTask's: Stop removes their parent.
+func (e *Engines) TaskCgroup(id string) string {
+	return "/" + e.taskCgroupParent() + "/" + id
+}
+
 // taskCgroupParent is the cgroup, in every hierarchy, of this run's tasks.
 func (e *Engines) taskCgroupParent() string {
 	return Namespace + "-" + filepath.Base(e.Dir)
