@@ -25,6 +25,29 @@ import (
 func TestStoppedAndImageFiles(t *testing.T) {
 	e := ownEngines(t)
 	defer e.Stop()
+	testStoppedDocker(t, e)
+}
+
+// TestStoppedContainerdImageStore: the same with dockerd's containerd image
+// store (today's default for a new data root), whose layers are
+// containerd's snapshots, namespace moby; dockerd 20.10 has no such store.
+func TestStoppedContainerdImageStore(t *testing.T) {
+	requireEngines(t)
+	if eng.Generation == engines.Debian {
+		t.Skip("dockerd 20.10 has no containerd image store")
+	}
+	e, err := engines.StartWith(engines.Options{ContainerdImageStore: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Stop()
+	if driver, err := e.Docker("info", "-f", "{{.Driver}}"); err != nil || driver != "overlayfs" {
+		t.Fatalf("dockerd's storage is %q (%v), not containerd's overlayfs snapshots", driver, err)
+	}
+	testStoppedDocker(t, e)
+}
+
+func testStoppedDocker(t *testing.T, e *engines.Engines) {
 	hostDir := t.TempDir()
 	os.WriteFile(filepath.Join(hostDir, "host.txt"), []byte("from the host\n"), 0o644)
 	canary := filepath.Join(t.TempDir(), "canary")
@@ -172,6 +195,9 @@ func TestStoppedAndImageFiles(t *testing.T) {
 	}
 	syscall.Kill(dockerd, syscall.SIGKILL)
 	check("dead", []string{"CNSENTER_DOCKER_ROOT=" + e.Dir + "/docker"})
+	// And containerd too, whose snapshots the containerd image store's are.
+	syscall.Kill(daemonPID(t, filepath.Join(e.Dir, "containerd.toml")), syscall.SIGKILL)
+	check("and containerd dead", []string{"CNSENTER_DOCKER_ROOT=" + e.Dir + "/docker", "CNSENTER_CONTAINERD_ROOT=" + e.Dir + "/containerd/root"})
 }
 
 // execCommand is a program of the test's, in a process group of its own,
@@ -271,9 +297,10 @@ func TestStoppedContainerdFiles(t *testing.T) {
 	}
 }
 
-// mountsBut is our mount table less the mounts below dir and any other
-// engines' directory, whose daemons mount and unmount at will (those of
-// other test runs on the machine too): a session mounts at $CONTAINER_ROOT.
+// mountsBut is what of our mount table a session could have left: mounts
+// at or below /mnt (where the sessions mount their view), and mounts of
+// dir's files (the engines' layers) anywhere but below dir itself. The
+// rest changes at will on a machine where other engines run.
 func mountsBut(t *testing.T, dir string) string {
 	t.Helper()
 	data, err := os.ReadFile("/proc/self/mountinfo")
@@ -282,7 +309,12 @@ func mountsBut(t *testing.T, dir string) string {
 	}
 	var keep []string
 	for _, l := range strings.Split(string(data), "\n") {
-		if !strings.Contains(l, dir) && !strings.Contains(l, filepath.Join(os.TempDir(), "cnsenter-engines-")) {
+		f := strings.Fields(l)
+		if len(f) < 5 {
+			continue
+		}
+		at := f[4]
+		if at == "/mnt" || strings.HasPrefix(at, "/mnt/") || strings.Contains(l, dir) && !strings.HasPrefix(at, dir) {
 			keep = append(keep, l)
 		}
 	}

@@ -106,7 +106,18 @@ var hostPaths = []string{
 
 // Start starts containerd, then dockerd on it, and imports the test images.
 // On failure everything started is stopped again.
-func Start() (e *Engines, err error) {
+func Start() (e *Engines, err error) { return StartWith(Options{}) }
+
+// Options change what Start starts.
+type Options struct {
+	// ContainerdImageStore: dockerd keeps its images and containers' files
+	// in containerd's snapshots (the containerd-snapshotter feature of
+	// dockerd 24 and later) instead of its overlay2 graph driver.
+	ContainerdImageStore bool
+}
+
+// StartWith is Start with options.
+func StartWith(o Options) (e *Engines, err error) {
 	generation, err := Generation()
 	if err != nil {
 		return nil, err
@@ -175,7 +186,11 @@ disabled_plugins = [%s]
 	if err := os.WriteFile(filepath.Join(dir, "containerd.toml"), []byte(config), 0o644); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "daemon.json"), []byte("{}\n"), 0o644); err != nil {
+	daemonJSON := "{}\n"
+	if o.ContainerdImageStore {
+		daemonJSON = `{"features": {"containerd-snapshotter": true}}` + "\n"
+	}
+	if err := os.WriteFile(filepath.Join(dir, "daemon.json"), []byte(daemonJSON), 0o644); err != nil {
 		return nil, err
 	}
 	if e.containerd, err = e.daemon("containerd", "--config", filepath.Join(dir, "containerd.toml")); err != nil {
