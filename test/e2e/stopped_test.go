@@ -320,3 +320,37 @@ func mountsBut(t *testing.T, dir string) string {
 	}
 	return strings.Join(keep, "\n")
 }
+
+// TestStoppedPodmanFiles: a Podman container that exited after changing
+// its files, with a bind mount, one never started, and an image, with
+// --host-tools: containers/storage's layers read-only at $CONTAINER_ROOT.
+func TestStoppedPodmanFiles(t *testing.T) {
+	p := newPodman(t)
+	hostDir := t.TempDir()
+	os.WriteFile(filepath.Join(hostDir, "host.txt"), []byte("from the host\n"), 0o644)
+	if out, err := p.podman("run", "--name", "pexited", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
+		"-v", hostDir+":/hostdata", podmanImage, "sh", "-c", "echo changed > /etc/changed && rm /etc/group"); err != nil {
+		t.Skipf("podman cannot run a container on this machine: %v: %s", err, out)
+	}
+	if out, err := p.podman("create", "--name", "pfresh", podmanImage, "true"); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	before := mountsBut(t, p.root)
+	for _, s := range []struct {
+		args         []string
+		script, want string
+	}{
+		{[]string{"-t", "podman://pexited"}, "cat etc/changed hostdata/host.txt data/marker; ls etc; touch etc/x 2>&1; true",
+			"changed\nfrom the host\npodman-marker\nchanged\nhostname\nhosts\nmtab\npasswd\ntouch: cannot touch 'etc/x': Read-only file system\n"},
+		{[]string{"-t", "podman://pfresh"}, "cat data/marker; ls etc", "podman-marker\ngroup\npasswd\n"},
+		{[]string{"--image", "podman://" + podmanImage}, "cat data/marker", "podman-marker\n"},
+	} {
+		r := cnsenter(t, p.env(), append(append([]string{"--host-tools"}, s.args...), "/bin/sh", "-c", "cd $CONTAINER_ROOT && "+s.script)...)
+		if r.code != 0 || r.stdout != s.want || !strings.Contains(r.stderr, "runs no process: its files as they were left, read-only at /mnt") {
+			t.Errorf("%q: want %q, got %v", s.args, s.want, r)
+		}
+	}
+	if after := mountsBut(t, p.root); after != before {
+		t.Errorf("the host's mount table changed: %s", mountDiff(before, after))
+	}
+}
