@@ -93,6 +93,10 @@ Debugging (cnsenter only):
      --host-tools              the target's namespaces but mount, with the host's files
                                and the target's root at --container-root ($CONTAINER_ROOT)
                                and its own /proc; alone, it means every namespace
+                               (a container that runs no process: the host's namespaces,
+                               its files as it left them, read-only)
+     --image <runtime://image> with --host-tools, no --target: an image's files,
+                               read-only at --container-root
      --container-root <dir>    where --host-tools mounts the target's root (default /mnt)
      --read-only               the target's files are read-only for this session
                                (with --host-tools, its links are not followed)

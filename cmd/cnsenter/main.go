@@ -61,7 +61,11 @@ func run(args []string) int {
 		inv.auditLog = os.Getenv("CNSENTER_AUDIT_LOG")
 	}
 	if inv.auditLog != "" {
-		inv.req.Audit = &enter.Audit{Path: inv.auditLog, Target: inv.targetRef}
+		target := inv.targetRef
+		if inv.image != "" {
+			target = inv.image
+		}
+		inv.req.Audit = &enter.Audit{Path: inv.auditLog, Target: target}
 	}
 	if inv.image != "" {
 		if err := imageFiles(inv); err != nil {

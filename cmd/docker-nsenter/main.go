@@ -101,7 +101,10 @@ of its own (-it for an interactive shell). It never holds our terminal or a
 file of ours: output that is not a pipe, a socket or /dev/null is relayed by
 us through a pipe. With the host's files (--host-tools, or --ns without mnt)
 the program is the host's own, trusted: root with every capability unless -u
-or --confine is given.`,
+or --confine is given. With --host-tools, a container that runs no process
+(created, exited, dead) is its files as it left them (layers, volumes),
+read-only at --container-root, in the host's namespaces; and --image IMAGE
+shows an image's files so (no CONTAINER then: the arguments are the command).`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 && o.image == "" {
 				fmt.Fprintln(os.Stderr, "docker nsenter: requires at least 1 argument, the container\nSee 'docker nsenter --help'.")
