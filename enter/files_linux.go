@@ -76,6 +76,9 @@ func (p *Plan) filesTree(req *Request, path string) error {
 	if r.err != nil {
 		return r.err
 	}
+	// Always, once the view is there: what the session shows is not a
+	// live container. Then what of it could not be shown.
+	fmt.Fprintln(os.Stderr, printable.String(FilesBanner(req.name(), req.Files, req.ContainerRoot)))
 	for _, n := range r.notes {
 		fmt.Fprintf(os.Stderr, "%s: %s\n", req.name(), printable.String(n))
 	}

@@ -90,10 +90,7 @@ func run(args []string) int {
 	}
 	inv.req.Name = name
 	inv.req.IgnoredSignals = ignored
-	if inv.req.Files != nil {
-		// Always: what the session shows is not a live container.
-		fmt.Fprintln(os.Stderr, printable.String(enter.FilesBanner(name, inv.req.Files, inv.req.ContainerRoot)))
-	} else if inv.req.HostTools && relay.IsTerminal(0) {
+	if inv.req.HostTools && inv.req.Files == nil && relay.IsTerminal(0) { // Files: enter says what they are
 		fmt.Fprintln(os.Stderr, printable.String(enter.HostToolsBanner(name, inv.targetRef, inv.req.ContainerRoot)))
 	}
 	if inv.req.Container != "" {

@@ -107,6 +107,5 @@ func filesSession(o options, files runtime.Files, what string, c runtime.Contain
 	if o.AuditLog != "" {
 		req.Audit = &enter.Audit{Path: o.AuditLog, Target: what, Runtime: "docker", ContainerID: c.ID}
 	}
-	fmt.Fprintln(os.Stderr, printable.String(enter.FilesBanner("docker nsenter", req.Files, req.ContainerRoot)))
 	return session(req, c.Name, o.stdio)
 }

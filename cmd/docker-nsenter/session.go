@@ -65,7 +65,7 @@ func session(req enter.Request, container string, s stdio) error {
 	if err != nil {
 		return err
 	}
-	if req.HostTools && relay.IsTerminal(0) && !s.detach {
+	if req.HostTools && req.Files == nil && relay.IsTerminal(0) && !s.detach { // Files: enter says what they are
 		fmt.Fprintln(os.Stderr, printable.String(enter.HostToolsBanner("docker nsenter", container, req.ContainerRoot)))
 	}
 	if s.detach {

@@ -137,8 +137,28 @@ func testStoppedDocker(t *testing.T, e *engines.Engines) {
 				t.Errorf("dockerd %s, docker nsenter %q: no line saying these are not a live container's: %v", state, s.plugin, r)
 			}
 		}
+		// With --read-only (Landlock) and an audit log too.
+		audit := filepath.Join(t.TempDir(), "audit.log")
+		r := runBinary(t, env, bin+"/cnsenter", "--host-tools", "--read-only", "--audit-log", audit, "-t", "docker://changed", "/bin/sh", "-c", "cat $CONTAINER_ROOT/etc/changed")
+		log, _ := os.ReadFile(audit)
+		if r.code != 0 || r.stdout != "changed\n" || strings.Count(string(log), "\n") != 2 || !strings.Contains(string(log), `"target":"docker://changed"`) {
+			t.Errorf("dockerd %s, --read-only --audit-log: %v\n%s", state, r, log)
+		}
+		// What has no meaning without a process, or is not there: one line.
+		for _, bad := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"--host-tools", "-t", "docker://changed", "-n", "true"}, "runs no process: it has no namespace to enter"},
+			{[]string{"--host-tools", "--image", "docker://ghost", "true"}, "no image ghost"},
+			{[]string{"--image", "docker://" + engines.BusyboxImage, "true"}, "--image shows an image's files with --host-tools"},
+			{[]string{"--host-tools", "--image", engines.BusyboxImage, "true"}, "is not RUNTIME://IMAGE"},
+			{[]string{"--host-tools", "--container-root", "/nonexistent", "-t", "docker://changed", "true"}, "--container-root: /nonexistent is not an existing directory"},
+		} {
+			oneLineError(t, runBinary(t, env, bin+"/cnsenter", bad.args...), bad.want)
+		}
 		// Without --host-tools, still an error, now suggesting it.
-		r := runBinary(t, env, bin+"/cnsenter", "-t", "docker://changed", "true")
+		r = runBinary(t, env, bin+"/cnsenter", "-t", "docker://changed", "true")
 		if r.code != 1 || !strings.Contains(r.stderr, "see its files with --host-tools") {
 			t.Errorf("dockerd %s, without --host-tools: %v", state, r)
 		}
