@@ -12,7 +12,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	goruntime "runtime"
 	"strconv"
 	"strings"
@@ -141,11 +140,27 @@ func tomlValue(path, table, key string) string {
 	return ""
 }
 
-var (
-	sha256Digest = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
-	// snapshotters whose snapshot N is the directory snapshots/N/fs.
-	layered = map[string]bool{"overlayfs": true}
-)
+// snapshotters whose snapshot N is the directory snapshots/N/fs.
+var layered = map[string]bool{"overlayfs": true}
+
+// sha256Digest checks a digest, sha256:HEX64 (by hand: a package-level
+// regular expression would be compiled at every start of cnsenter).
+var sha256Digest digestForm
+
+type digestForm struct{}
+
+func (digestForm) MatchString(s string) bool {
+	h, ok := strings.CutPrefix(s, "sha256:")
+	if !ok || len(h) != 64 {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		if !(h[i] >= '0' && h[i] <= '9' || h[i] >= 'a' && h[i] <= 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 // maxDB is the largest database read into memory.
 const maxDB = 256 << 20

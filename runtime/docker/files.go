@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -31,13 +30,42 @@ import (
 // the form dockerd makes, so that no path built from one leads out of its
 // directory.
 
-var (
-	hex64     = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	cacheID   = regexp.MustCompile(`^[0-9a-f]{64}(-init)?$`)
-	shortLink = regexp.MustCompile(`^[A-Z0-9]{1,64}$`)
-	// volumeName is what dockerd accepts as a volume's name.
-	volumeName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
-)
+// The forms of what dockerd names, checked by hand: package-level regular
+// expressions would be compiled at every start of cnsenter, a container
+// of its own or not.
+type form func(string) bool
+
+// hex64 is a layer's cache ID, a container's or an image's ID.
+var hex64 form = func(s string) bool { return len(s) == 64 && only(s, isHex) }
+
+// cacheID is a layer's cache ID, or a container's init layer's (ID-init).
+var cacheID form = func(s string) bool { return hex64(strings.TrimSuffix(s, "-init")) }
+
+// shortLink is the name of a layer's link in overlay2/l.
+var shortLink form = func(s string) bool {
+	return len(s) > 0 && len(s) <= 64 && only(s, func(c byte) bool { return c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' })
+}
+
+// volumeName is what dockerd accepts as a volume's name.
+var volumeName form = func(s string) bool {
+	return len(s) > 0 && s[0] != '.' && s[0] != '_' && s[0] != '-' && only(s, func(c byte) bool {
+		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-'
+	})
+}
+
+// MatchString is the form's check, named as a regular expression's.
+func (f form) MatchString(s string) bool { return f(s) }
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' }
+
+func only(s string, ok func(byte) bool) bool {
+	for i := 0; i < len(s); i++ {
+		if !ok(s[i]) {
+			return false
+		}
+	}
+	return true
+}
 
 // maxState is how much of one of dockerd's files is read.
 const maxState = 16 << 20
