@@ -28,21 +28,22 @@ func TestStoppedAndImageFiles(t *testing.T) {
 	testStoppedDocker(t, e)
 }
 
-// TestStoppedContainerdImageStore: the same with dockerd's containerd image
-// store (today's default for a new data root), whose layers are
-// containerd's snapshots, namespace moby; dockerd 20.10 has no such store.
-func TestStoppedContainerdImageStore(t *testing.T) {
+// TestStoppedOverlay2Today: the same with today's dockerd on its overlay2
+// graph driver (its containerd image store turned off), so that each
+// generation's dockerd is tested with both stores: TestStoppedAndImageFiles
+// has dockerd 20.10 on overlay2 and today's on containerd's snapshots.
+func TestStoppedOverlay2Today(t *testing.T) {
 	requireEngines(t)
 	if eng.Generation == engines.Debian {
-		t.Skip("dockerd 20.10 has no containerd image store")
+		t.Skip("dockerd 20.10 has no containerd image store: TestStoppedAndImageFiles is its overlay2")
 	}
-	e, err := engines.StartWith(engines.Options{ContainerdImageStore: true})
+	e, err := engines.StartWith(engines.Options{Overlay2: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Stop()
-	if driver, err := e.Docker("info", "-f", "{{.Driver}}"); err != nil || driver != "overlayfs" {
-		t.Fatalf("dockerd's storage is %q (%v), not containerd's overlayfs snapshots", driver, err)
+	if driver, err := e.Docker("info", "-f", "{{.Driver}}"); err != nil || driver != "overlay2" {
+		t.Fatalf("dockerd's storage is %q (%v), not overlay2", driver, err)
 	}
 	testStoppedDocker(t, e)
 }
@@ -137,6 +138,10 @@ func testStoppedDocker(t *testing.T, e *engines.Engines) {
 				t.Errorf("dockerd %s, docker nsenter %q: no line saying these are not a live container's: %v", state, s.plugin, r)
 			}
 		}
+		// By its bare name, which every runtime is asked for.
+		if r := runBinary(t, env, bin+"/cnsenter", "--host-tools", "-t", "changed", "/bin/cat", "/mnt/etc/changed"); r.code != 0 || r.stdout != "changed\n" {
+			t.Errorf("dockerd %s, by its bare name: %v", state, r)
+		}
 		// With --read-only (Landlock) and an audit log too.
 		audit := filepath.Join(t.TempDir(), "audit.log")
 		r := runBinary(t, env, bin+"/cnsenter", "--host-tools", "--read-only", "--audit-log", audit, "-t", "docker://changed", "/bin/sh", "-c", "cat $CONTAINER_ROOT/etc/changed")
@@ -150,7 +155,7 @@ func testStoppedDocker(t *testing.T, e *engines.Engines) {
 			want string
 		}{
 			{[]string{"--host-tools", "-t", "docker://changed", "-n", "true"}, "runs no process: it has no namespace to enter"},
-			{[]string{"--host-tools", "--image", "docker://ghost", "true"}, "no image ghost"},
+			{[]string{"--host-tools", "--image", "docker://ghost", "true"}, "docker image ghost: "},
 			{[]string{"--image", "docker://" + engines.BusyboxImage, "true"}, "--image shows an image's files with --host-tools"},
 			{[]string{"--host-tools", "--image", engines.BusyboxImage, "true"}, "is not RUNTIME://IMAGE"},
 			{[]string{"--host-tools", "--container-root", "/nonexistent", "-t", "docker://changed", "true"}, "--container-root: /nonexistent is not an existing directory"},

@@ -110,10 +110,11 @@ func Start() (e *Engines, err error) { return StartWith(Options{}) }
 
 // Options change what Start starts.
 type Options struct {
-	// ContainerdImageStore: dockerd keeps its images and containers' files
-	// in containerd's snapshots (the containerd-snapshotter feature of
-	// dockerd 24 and later) instead of its overlay2 graph driver.
-	ContainerdImageStore bool
+	// Overlay2: today's dockerd keeps its images and containers' files
+	// with its overlay2 graph driver, as dockerd 20.10 does, instead of
+	// in containerd's snapshots (its default for a new data root; the
+	// containerd-snapshotter feature turned off).
+	Overlay2 bool
 }
 
 // StartWith is Start with options.
@@ -187,8 +188,8 @@ disabled_plugins = [%s]
 		return nil, err
 	}
 	daemonJSON := "{}\n"
-	if o.ContainerdImageStore {
-		daemonJSON = `{"features": {"containerd-snapshotter": true}}` + "\n"
+	if o.Overlay2 {
+		daemonJSON = `{"features": {"containerd-snapshotter": false}}` + "\n"
 	}
 	if err := os.WriteFile(filepath.Join(dir, "daemon.json"), []byte(daemonJSON), 0o644); err != nil {
 		return nil, err
