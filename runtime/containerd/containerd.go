@@ -116,7 +116,13 @@ func (a *Adapter) Resolve(ctx context.Context, r string) (runtime.Container, err
 			return runtime.Container{}, err
 		}
 	}
-	return a.Get(ctx, ns, id)
+	c, err := a.Get(ctx, ns, id)
+	if k := runtime.KindOf(err); k == runtime.Unreachable || k == runtime.Timeout {
+		// containerd is down: its state on disk may know the container
+		// does not run (files.go), for --host-tools to show its files.
+		return c, a.offline(ns, id, err)
+	}
+	return c, err
 }
 
 // Find looks for a container ID in every namespace.

@@ -525,3 +525,111 @@ func sha256Of(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
+
+// offline answers for NAMESPACE/ID when containerd does not (cause): a
+// container its state on disk knows, and whose cgroup holds no process in
+// any hierarchy, does not run, and is a NotRunning error whose files can
+// be shown; anything else, or any doubt, leaves cause as it was (a task
+// can run on without containerd: its shim keeps it).
+func (a *Adapter) offline(namespace, id string, cause error) error {
+	root := Root(a.address)
+	meta, err := openCopy(filepath.Join(root, "io.containerd.metadata.v1.bolt", "meta.db"))
+	if err != nil {
+		return cause
+	}
+	defer meta.Close()
+	var spec []byte
+	var image string
+	found := false
+	meta.View(func(tx *bolt.Tx) error {
+		if b := bucket(tx, "v1", namespace, "containers", id); b != nil {
+			found, spec, image = true, bytes.Clone(b.Get([]byte("spec"))), string(b.Get([]byte("image")))
+		}
+		return nil
+	})
+	if !found {
+		return cause
+	}
+	if procs, err := cgroupHasProcess(cgroupPath(spec, namespace, id)); err != nil || procs {
+		return cause
+	}
+	c := container(namespace, id, image)
+	c.Status = "not running"
+	c.Note = fmt.Sprintf("%v; found in containerd's state on disk (%s), no process in its cgroup", cause, root)
+	return &runtime.Error{Kind: runtime.NotRunning, Runtime: "containerd", Endpoint: root, Ref: c.Ref(), Container: c,
+		Detail: "container is not running (containerd does not answer, and its cgroup has no process)"}
+}
+
+// cgroupPath is the cgroup of a container's task, as runc makes it from
+// its spec's cgroupsPath: a path (cgroupfs), SLICE:PREFIX:NAME (systemd),
+// or containerd's default, /NAMESPACE/ID.
+func cgroupPath(anySpec []byte, namespace, id string) string {
+	var s struct {
+		Linux *struct {
+			CgroupsPath string `json:"cgroupsPath"`
+		} `json:"linux"`
+	}
+	if value, err := grpc.Embedded(anySpec, 2); err == nil {
+		json.Unmarshal(value, &s)
+	}
+	if s.Linux == nil || s.Linux.CgroupsPath == "" {
+		return "/" + namespace + "/" + id
+	}
+	p := s.Linux.CgroupsPath
+	if strings.HasPrefix(p, "/") {
+		return p
+	}
+	parts := strings.Split(p, ":")
+	if len(parts) != 3 {
+		return p // not a form runc makes: refused below
+	}
+	// systemd: a-b.slice lives in a.slice/a-b.slice.
+	slice := ""
+	if parts[0] != "" && parts[0] != "-.slice" {
+		name := strings.TrimSuffix(parts[0], ".slice")
+		words := strings.Split(name, "-")
+		for i := range words {
+			slice += "/" + strings.Join(words[:i+1], "-") + ".slice"
+		}
+	}
+	scope := parts[2]
+	if !strings.HasSuffix(scope, ".slice") {
+		scope = parts[1] + "-" + scope + ".scope"
+	}
+	return slice + "/" + scope
+}
+
+// cgroupHasProcess tells whether a cgroup holds a process in any hierarchy
+// mounted here; an error when it cannot tell.
+func cgroupHasProcess(path string) (bool, error) {
+	if !strings.HasPrefix(path, "/") || strings.Contains("/"+path+"/", "/../") {
+		return false, fmt.Errorf("cgroup %q is not a path", path)
+	}
+	mountinfo, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return false, err
+	}
+	for _, line := range strings.Split(string(mountinfo), "\n") {
+		f := strings.Fields(line)
+		dash := -1
+		for i, x := range f {
+			if x == "-" {
+				dash = i
+				break
+			}
+		}
+		if dash < 5 || dash+1 >= len(f) || !strings.HasPrefix(f[dash+1], "cgroup") {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(f[4], path, "cgroup.procs"))
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			continue
+		case err != nil:
+			return false, err
+		case len(bytes.TrimSpace(data)) > 0:
+			return true, nil
+		}
+	}
+	return false, nil
+}

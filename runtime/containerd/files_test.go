@@ -99,3 +99,27 @@ func TestTOMLValue(t *testing.T) {
 		t.Errorf("address %q", got)
 	}
 }
+
+func TestCgroupPath(t *testing.T) {
+	spec := func(path string) []byte {
+		// A protobuf Any whose value (field 2) is the spec's JSON.
+		value := []byte(`{"linux":{"cgroupsPath":"` + path + `"}}`)
+		return append([]byte{0x12, byte(len(value))}, value...)
+	}
+	for path, want := range map[string]string{
+		"":                                "/ns/id",
+		"/custom/id":                      "/custom/id",
+		"system.slice:cri-containerd:abc": "/system.slice/cri-containerd-abc.scope",
+		"kubepods-besteffort-pod1.slice:cri-containerd:abc": "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice/cri-containerd-abc.scope",
+	} {
+		if got := cgroupPath(spec(path), "ns", "id"); got != want {
+			t.Errorf("%q: %q, want %q", path, got, want)
+		}
+	}
+	if got := cgroupPath(nil, "ns", "id"); got != "/ns/id" {
+		t.Errorf("no spec: %q", got)
+	}
+	if _, err := cgroupHasProcess("/a/../../etc"); err == nil {
+		t.Error("a cgroup path with .. was taken")
+	}
+}

@@ -310,12 +310,27 @@ func TestStoppedContainerdFiles(t *testing.T) {
 	if r := runBinary(t, env, bin+"/cnsenter", "-t", "containerd://"+ns+"/exited", "true"); r.code != 1 || !strings.Contains(r.stderr, "see its files with --host-tools") {
 		t.Errorf("without --host-tools: %v", r)
 	}
-	// containerd dead: its databases, unlocked, for an image.
+	// A task that runs on while containerd is dead (its shim keeps it).
+	if err := e.RunTask("live", "/bin/sleep", "100000"); err != nil {
+		t.Fatal(err)
+	}
+	// containerd dead: its databases, unlocked, for an image, and for a
+	// container whose cgroup has no process; one whose task runs on is
+	// not shown as stopped (containerd cannot be asked for its PID).
 	syscall.Kill(daemonPID(t, filepath.Join(e.Dir, "containerd.toml")), syscall.SIGKILL)
-	r := runBinary(t, append(env, "CNSENTER_CONTAINERD_ROOT="+filepath.Join(e.Dir, "containerd/root")), bin+"/cnsenter",
-		"--host-tools", "--image", "containerd://"+ns+"/"+image, "/bin/sh", "-c", "ls $CONTAINER_ROOT/etc")
+	env = append(env, "CNSENTER_CONTAINERD_ROOT="+filepath.Join(e.Dir, "containerd/root"))
+	r := runBinary(t, env, bin+"/cnsenter", "--host-tools", "--image", "containerd://"+ns+"/"+image, "/bin/sh", "-c", "ls $CONTAINER_ROOT/etc")
 	if r.code != 0 || r.stdout != "group\npasswd\n" {
 		t.Errorf("containerd dead, the image: %v", r)
+	}
+	r = runBinary(t, env, bin+"/cnsenter", "--host-tools", "-t", "containerd://"+ns+"/exited", "/bin/cat", "/mnt/etc/changed")
+	if r.code != 0 || r.stdout != "changed\n" || !strings.Contains(r.stderr, "found in containerd's state on disk") {
+		t.Errorf("containerd dead, a container with no task: %v", r)
+	}
+	r = runBinary(t, env, bin+"/cnsenter", "--host-tools", "-t", "containerd://"+engines.Namespace+"/live", "true")
+	if r.code != 1 || !strings.Contains(r.stderr, "cannot reach containerd") || strings.Contains(r.stderr, "runs no process") ||
+		strings.Contains(r.stderr, "found in containerd's state on disk") {
+		t.Errorf("containerd dead, a task running on: %v", r)
 	}
 	if after := mountsBut(t, e.Dir); after != before {
 		t.Errorf("the host's mount table changed: %s", mountDiff(before, after))
