@@ -51,6 +51,10 @@ type SnapshotSource struct {
 	Snapshotter string
 	Key         string // the snapshot's key: a container's
 	Ref         string // for messages
+	// ImageID, for an image not found by name, is an ID or a unique
+	// prefix of one (hex digits, sha256: or not), as dockerd names its
+	// images in containerd's store: the digest its name's target has.
+	ImageID string
 }
 
 // Root is the root directory of the containerd serving address: from the
@@ -324,13 +328,37 @@ func ImageFiles(ctx context.Context, src SnapshotSource, image string) (runtime.
 	defer s.close()
 	var digest string
 	err = s.meta.View(func(tx *bolt.Tx) error {
-		b := bucket(tx, "v1", src.Namespace, "images", image, "target")
-		if b == nil {
-			return &runtime.Error{Kind: runtime.NotFound, Runtime: "containerd", Endpoint: root, Ref: src.Ref,
-				Detail: fmt.Sprintf("no image %s in namespace %s of containerd's state (%s)", image, src.Namespace, root)}
+		if b := bucket(tx, "v1", src.Namespace, "images", image, "target"); b != nil {
+			digest = string(b.Get([]byte("digest")))
+			return nil
 		}
-		digest = string(b.Get([]byte("digest")))
-		return nil
+		if id := strings.TrimPrefix(src.ImageID, "sha256:"); id != "" {
+			// Every name's target whose digest starts so: one image,
+			// however many names it has.
+			seen := map[string]bool{}
+			if images := bucket(tx, "v1", src.Namespace, "images"); images != nil {
+				images.ForEachBucket(func(name []byte) error {
+					if t := images.Bucket(name).Bucket([]byte("target")); t != nil {
+						if d := string(t.Get([]byte("digest"))); strings.HasPrefix(d, "sha256:"+id) {
+							seen[d] = true
+						}
+					}
+					return nil
+				})
+			}
+			for d := range seen {
+				digest = d
+			}
+			if len(seen) > 1 {
+				return &runtime.Error{Kind: runtime.Ambiguous, Runtime: "containerd", Endpoint: root, Ref: src.Ref,
+					Detail: "the ID prefix " + id + " matches several images"}
+			}
+			if digest != "" {
+				return nil
+			}
+		}
+		return &runtime.Error{Kind: runtime.NotFound, Runtime: "containerd", Endpoint: root, Ref: src.Ref,
+			Detail: fmt.Sprintf("no image %s in namespace %s of containerd's state (%s)", image, src.Namespace, root)}
 	})
 	if err != nil {
 		var e *runtime.Error

@@ -227,8 +227,11 @@ func (a *Adapter) ImageFiles(ctx context.Context, image string) (runtime.Files, 
 	db := filepath.Join(root, "image", "overlay2")
 	if _, err := os.Stat(db); err != nil {
 		// No overlay2 image store: containerd's.
-		return containerd.ImageFiles(ctx, containerd.SnapshotSource{Address: a.ContainerdAddress, Timeout: a.timeout,
-			Namespace: "moby", Snapshotter: "overlayfs", Ref: ref}, dockerImageName(image))
+		src := containerd.SnapshotSource{Address: a.ContainerdAddress, Timeout: a.timeout, Namespace: "moby", Snapshotter: "overlayfs", Ref: ref}
+		if id := strings.TrimPrefix(image, "sha256:"); len(id) >= 4 && len(id) <= 64 && only(id, isHex) {
+			src.ImageID = id
+		}
+		return containerd.ImageFiles(ctx, src, dockerImageName(image))
 	}
 	id, err := overlay2Image(db, image)
 	if err != nil {

@@ -99,6 +99,10 @@ func testStoppedDocker(t *testing.T, e *engines.Engines) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	imageID, err := e.Docker("images", "-q", engines.NoShellImage)
+	if err != nil || len(imageID) != 12 {
+		t.Fatalf("the image's short ID: %q %v", imageID, err)
+	}
 	script := func(s string) string { return "cd $CONTAINER_ROOT && " + s }
 	sessions := []session{
 		{[]string{"-t", "docker://changed"}, []string{"changed"},
@@ -110,6 +114,9 @@ func testStoppedDocker(t *testing.T, e *engines.Engines) {
 			[]string{"fresh-ok"}, "docker://fresh (created)"},
 		{[]string{"--image", "docker://" + engines.NoShellImage}, []string{"--image", engines.NoShellImage},
 			script("ls; ls etc 2>&1; true"), []string{"busybox\n", "No such file"}, "image docker://" + engines.NoShellImage},
+		// By a prefix of its ID, as docker images shows it.
+		{[]string{"--image", "docker://" + imageID}, []string{"--image", imageID},
+			script("ls"), []string{"busybox\n"}, "image docker://" + imageID},
 	}
 	check := func(state string, env []string) {
 		t.Helper()
