@@ -199,6 +199,18 @@ func testStoppedDocker(t *testing.T, e *engines.Engines) {
 		}
 	}
 	check("up", nil)
+	// From a terminal: docker nsenter -it gives the host's program a
+	// pseudo-terminal, cnsenter gives it ours (there is no process of the
+	// container to reach it).
+	for _, line := range []string{
+		"docker -H " + e.DockerHost + " nsenter -it --host-tools changed sh -c 'tty; cat /mnt/etc/changed'",
+		bin + "/cnsenter --host-tools -t docker://changed sh -c 'tty; cat /mnt/etc/changed'",
+	} {
+		out := underScript(t, append(d.env, e.Env()...), line)
+		if !strings.Contains(out, "/dev/pts/") || !strings.Contains(out, "\nchanged\n") || !strings.Contains(out, "runs no process") {
+			t.Errorf("from a terminal, %s: %q", line, out)
+		}
+	}
 
 	// A session killed with SIGKILL leaves nothing mounted either: the
 	// view was only ever in its own mount namespace.
