@@ -43,7 +43,7 @@ func remedy(err error) error {
 		hint = " (see 'cnsenter --list')"
 	case runtime.Ambiguous:
 		hint = ": give more of the ID"
-		if e.Runtime == "" { // several runtimes' containers
+		if e.Runtime == "" || len(e.Matches) > 0 { // several runtimes' containers, or a CRI pod's
 			hint = "; give one of these references"
 		}
 	case runtime.NotRunning:
