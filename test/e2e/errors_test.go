@@ -25,7 +25,7 @@ func TestReferenceErrors(t *testing.T) {
 	}{
 		{"docker://nope", "docker://nope: no such container"},
 		{"containerd://" + engines.Namespace + "/nope", "containerd://" + engines.Namespace + "/nope: no such container"},
-		{"nope", "nope: no running container found (asked docker, containerd, podman, cgroup) (see 'cnsenter --list')"},
+		{"nope", "nope: no running container found (asked docker, cri, containerd, podman, cgroup) (see 'cnsenter --list')"},
 		{"docker://created", "container created is not running (created): start it first"},
 		{"docker://exited", "container exited is not running (exited): start it first"},
 		{"created", "container created is not running"},

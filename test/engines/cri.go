@@ -167,12 +167,10 @@ type Pod struct {
 }
 
 // RunPod makes a ready pod with the host's network and, in it, a running
-// container of the busybox image for each name, running argv (sleep by
-// default), with the labels a kubelet puts on them.
-func (e *Engines) RunPod(namespace, name string, containers []string, argv ...string) (*Pod, error) {
-	if len(argv) == 0 {
-		argv = []string{"/bin/sleep", "100000"}
-	}
+// container of the busybox image for each name, with the labels a kubelet
+// puts on them. Each writes NAMESPACE/POD/CONTAINER to its /tmp/who, for
+// the tests to see which one they entered, then sleeps.
+func (e *Engines) RunPod(namespace, name string, containers ...string) (*Pod, error) {
 	dir, err := os.MkdirTemp(e.Dir, "pod-")
 	if err != nil {
 		return nil, err
@@ -200,7 +198,7 @@ func (e *Engines) RunPod(namespace, name string, containers []string, argv ...st
 		ctrConfig := map[string]any{
 			"metadata": map[string]any{"name": c},
 			"image":    map[string]any{"image": CRIImage},
-			"command":  argv,
+			"command":  []string{"/bin/sh", "-c", "echo " + namespace + "/" + name + "/" + c + " >/tmp/who && exec sleep 100000"},
 			"labels": map[string]string{"io.kubernetes.container.name": c, "io.kubernetes.pod.name": name,
 				"io.kubernetes.pod.namespace": namespace, "io.kubernetes.pod.uid": uid},
 			"linux": map[string]any{"security_context": map[string]any{"namespace_options": namespaces}},
