@@ -76,6 +76,30 @@ func TestCRI(t *testing.T) {
 		}
 	})
 
+	// --confine reads the container's OCI spec: from its bundle (beside
+	// its pod's sandbox's, whose shim runs the pod's containers: no
+	// containerd is asked), or from containerd's namespace k8s.io, where
+	// the CRI plugin keeps it.
+	t.Run("the OCI spec", func(t *testing.T) {
+		pid := initPID(t, e, containerIDs(t, e)["prod/api/app"])
+		status, err := os.ReadFile("/proc/" + pid + "/status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want string
+		for _, line := range strings.Split(string(status), "\n") {
+			if strings.HasPrefix(line, "CapEff:") {
+				want = line + "\n"
+			}
+		}
+		for _, extra := range [][]string{{"CONTAINERD_ADDRESS=/nonexistent.sock"}, {"CNSENTER_SPEC_FROM_CONTAINERD=1"}} {
+			r := cnsenter(t, append(append([]string{}, env...), extra...), "--confine", "-t", "cri://prod/api/app", "grep", "CapEff:", "/proc/self/status")
+			if r.code != 0 || r.stdout != want || want == "" {
+				t.Errorf("%v --confine: want the container's %q, got %v", extra, want, r)
+			}
+		}
+	})
+
 	t.Run("a multi-container pod", func(t *testing.T) {
 		r := who(t, env, "cri://default/multi")
 		oneLineError(t, r, "cri://default/multi: names several containers: cri://default/multi/one, cri://default/multi/two; give one of these references")
@@ -260,6 +284,16 @@ func containerIDs(t *testing.T, e *engines.Engines) map[string]string {
 		ids[c.Labels["io.kubernetes.pod.namespace"]+"/"+c.Labels["io.kubernetes.pod.name"]+"/"+c.Metadata.Name] = c.ID
 	}
 	return ids
+}
+
+// initPID is a CRI container's init, as crictl inspect gives it.
+func initPID(t *testing.T, e *engines.Engines, id string) string {
+	t.Helper()
+	out, err := e.Crictl("inspect", "-o", "go-template", "--template", "{{.info.pid}}", id)
+	if err != nil || out == "" || out == "0" {
+		t.Fatalf("crictl inspect %s: %q, %v", id, out, err)
+	}
+	return out
 }
 
 func crictlVersion(e *engines.Engines) string {
