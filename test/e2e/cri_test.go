@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -176,6 +177,15 @@ func TestCRI(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("--list --json has no cri://prod/api/app as such:\n%s", r.stdout)
+		}
+	})
+
+	t.Run("completion", func(t *testing.T) {
+		t.Setenv("CONTAINER_RUNTIME_ENDPOINT", e.CRIEndpoint())
+		got := complete(t, "cnsenter", "-t", "cri://")
+		slices.Sort(got)
+		if want := []string{"cri://default/multi/one", "cri://default/multi/two", "cri://default/web/app", "cri://prod/api/app"}; !slices.Equal(got, want) {
+			t.Errorf("-t cri://<TAB>: got %q, want %q", got, want)
 		}
 	})
 
