@@ -27,7 +27,7 @@ func init() {
 	runtime.Register(runtime.Runtime{
 		Name: "cri", Rank: 20, Syntax: "NAMESPACE/POD/CONTAINER|NAMESPACE/POD|POD",
 		Options: []runtime.Option{{Name: "cri-endpoint", Arg: "<path>",
-			Help: "CRI runtime socket, for cri:// (default: CONTAINER_RUNTIME_ENDPOINT,\nelse containerd's, CRI-O's and cri-dockerd's, as crictl)"}},
+			Help: "CRI socket (default: CONTAINER_RUNTIME_ENDPOINT,\nelse containerd's, CRI-O's, as crictl)"}},
 		New: func(c runtime.Config) (runtime.Adapter, error) {
 			return New(c.Get("cri-endpoint"), c.Timeout)
 		},
