@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -43,7 +44,7 @@ func remedy(err error) error {
 		hint = " (see 'cnsenter --list')"
 	case runtime.Ambiguous:
 		hint = ": give more of the ID"
-		if e.Runtime == "" || len(e.Matches) > 0 { // several runtimes' containers, or a CRI pod's
+		if e.Runtime == "" || len(e.Matches) > 0 && strings.Contains(e.Matches[0], "://") { // several runtimes' containers, or a CRI pod's: their references
 			hint = "; give one of these references"
 		}
 	case runtime.NotRunning:
