@@ -232,8 +232,8 @@ func TestCRI(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Deleted while a session is inside: the session ends with the
-		// container (its PID namespace's init is gone), nothing of it
-		// left running.
+		// container (its PID namespace's init is gone, and the kernel
+		// kills the rest), nothing of it left running.
 		cmd := exec.Command(filepath.Join(bin, "cnsenter"), "-t", "cri://default/victim", "sh", "-c", "echo inside; exec sleep 100001")
 		cmd.Env = append(append(os.Environ(), eng.Env()...), env...)
 		stdout, err := cmd.StdoutPipe()
@@ -264,8 +264,17 @@ func TestCRI(t *testing.T) {
 		if cmd.ProcessState.Success() || strings.Count(stderr.String(), "\n") > 1 {
 			t.Errorf("the session's end: %v, stderr %q", cmd.ProcessState, stderr.String())
 		}
-		if left := processesWith("sleep 100001"); len(left) > 0 {
-			t.Errorf("processes of the session are left: %v", left)
+		// cnsenter's end can be seen before the kernel has finished the
+		// rest of the PID namespace's: wait for that, not for a time.
+		var left []string
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if left = processesWith("sleep 100001"); len(left) == 0 {
+				break
+			}
+		}
+		for _, pid := range left {
+			stat, _ := os.ReadFile("/proc/" + pid + "/stat")
+			t.Errorf("a process of the session is left: %s", stat)
 		}
 		// Deleted before: one line, as for any pod that is not there.
 		oneLineError(t, who(t, env, "cri://default/victim"), "cri://default/victim: no running pod victim in namespace default")

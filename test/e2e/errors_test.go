@@ -32,7 +32,7 @@ func TestReferenceErrors(t *testing.T) {
 		{"docker://", "give a container after docker://"},
 		{"containerd://", "give a container after containerd://"},
 		{"containerd://a/b/c", "give containerd://NAMESPACE/ID"},
-		{"foo://x", "foo://x: foo:// is not a runtime here: use docker://NAME|ID, containerd://"},
+		{"foo://x", "foo://x: foo:// is not a runtime here: use docker://NAME|ID, cri://NAMESPACE/POD/CONTAINER|NAMESPACE/POD|POD, containerd://"},
 		{"we b", "cannot be in a container name"},
 	} {
 		t.Run(c.target, func(t *testing.T) {
