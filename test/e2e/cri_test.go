@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -205,6 +206,40 @@ func TestCRI(t *testing.T) {
 		if r.code != 0 || !strings.Contains(r.stdout, "docker") || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, sock) {
 			t.Errorf("--list with CRI down: %v", r)
 		}
+	})
+
+	t.Run("endpoint hung", func(t *testing.T) {
+		// Accepts the connection, never answers: the deadline, one line.
+		sock := filepath.Join(t.TempDir(), "hung.sock")
+		l, err := net.Listen("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+			}
+		}()
+		r := who(t, env, "cri://web", "--cri-endpoint", sock, "--timeout", "500ms")
+		oneLineError(t, r, "cri://web: the CRI runtime at "+sock+" did not answer within 500ms (is it hung?")
+	})
+
+	t.Run("a container not running", func(t *testing.T) {
+		pod, err := e.RunPod("default", "stopped", "app")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.RemovePod(pod.ID)
+		if _, err := e.Crictl("stop", pod.Containers["app"]); err != nil {
+			t.Fatal(err)
+		}
+		oneLineError(t, who(t, env, "cri://default/stopped/app"), "cri://default/stopped/app: container cri://default/stopped/app is not running (exited)")
+		oneLineError(t, who(t, env, "cri://default/stopped"), "cri://default/stopped: container cri://default/stopped/app is not running (exited)")
 	})
 
 	t.Run("bad references", func(t *testing.T) {
