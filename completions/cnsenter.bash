@@ -5,7 +5,7 @@ _cnsenter_options="-a --all -t --target -m --mount -u --uts -i --ipc -n --net -N
 	-p --pid -C --cgroup -U --user --user-parent -T --time -S --setuid -G --setgid
 	--preserve-credentials --keep-caps -r --root -w --wd -W --wdns -e --env -F --no-fork
 	-c --join-cgroup -Z --follow-context -h --help -V --version --list --json --docker-host
-	--containerd-address --podman-root --podman-runroot --timeout --host-tools --container-root --read-only --nosymfollow --audit-log
+	--containerd-address --podman-root --podman-runroot --podman-url --timeout --host-tools --container-root --read-only --nosymfollow --audit-log
 	--confine"
 
 # The running containers, as references, from cnsenter --list.
@@ -24,7 +24,7 @@ __cnsenter_bash() {
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
 		-t | --target | -N | --net-socket | -S | --setuid | -G | --setgid | -W | --wdns | --docker-host | \
-			--containerd-address | --podman-root | --podman-runroot | --timeout | --container-root | --audit-log) ((i++)) ;;
+			--containerd-address | --podman-root | --podman-runroot | --podman-url | --timeout | --container-root | --audit-log) ((i++)) ;;
 		--) ((i++)); break ;;
 		-*) ;;
 		*) break ;;
@@ -55,7 +55,7 @@ __cnsenter_bash() {
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return
 		;;
-	-N | --net-socket | --docker-host | --timeout)
+	-N | --net-socket | --docker-host | --podman-url | --timeout)
 		return
 		;;
 	esac

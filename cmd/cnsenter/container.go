@@ -21,7 +21,8 @@ import (
 var errReported = errors.New("")
 
 // engines makes the runtime adapters from our options: --docker-host,
-// --containerd-address, --podman-root, --podman-runroot, and --timeout, else
+// --containerd-address, --podman-root, --podman-runroot, --podman-url, and
+// --timeout, else
 // CNSENTER_TIMEOUT, else 5s.
 // Nothing is dialled until a call.
 func engines(inv *invocation) (*resolve.Engines, error) {
@@ -34,6 +35,7 @@ func engines(inv *invocation) (*resolve.Engines, error) {
 		ContainerdAddress: inv.containerdAddress,
 		PodmanRoot:        inv.podmanRoot,
 		PodmanRunRoot:     inv.podmanRunRoot,
+		PodmanURL:         inv.podmanURL,
 		Timeout:           t,
 	}), nil
 }

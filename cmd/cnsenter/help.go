@@ -39,9 +39,13 @@ Containers (cnsenter only):
      --containerd-address <path>  containerd socket (default: CONTAINERD_ADDRESS,
                                /run/containerd/containerd.sock)
      --podman-root <dir>       Podman's storage root (default: CNSENTER_PODMAN_ROOT,
-                               /var/lib/containers/storage)
+                               storage.conf's graphroot, /var/lib/containers/storage;
+                               for a user, its rootless store)
      --podman-runroot <dir>    Podman's run root (default: CNSENTER_PODMAN_RUNROOT,
-                               /run/containers/storage)
+                               storage.conf's runroot, /run/containers/storage;
+                               for a user, its rootless run root)
+     --podman-url <url>        ask this Podman service (unix:///PATH, default:
+                               CONTAINER_HOST) instead of reading Podman's files
      --timeout <duration>      deadline of each engine call (default 5s; CNSENTER_TIMEOUT)
      --confine                 run as the container's own processes: its user,
                                capabilities, no_new_privileges, seccomp filter,

@@ -46,6 +46,7 @@ var options = []getopt.Option{
 	{Long: "containerd-address", Arg: getopt.RequiredArg, Extension: true},
 	{Long: "podman-root", Arg: getopt.RequiredArg, Extension: true},
 	{Long: "podman-runroot", Arg: getopt.RequiredArg, Extension: true},
+	{Long: "podman-url", Arg: getopt.RequiredArg, Extension: true},
 	{Long: "timeout", Arg: getopt.RequiredArg, Extension: true},
 	{Long: "host-tools", Extension: true},
 	{Long: "container-root", Arg: getopt.RequiredArg, Extension: true},
@@ -72,6 +73,7 @@ type invocation struct {
 	containerdAddress string
 	podmanRoot        string // --podman-root: Podman's storage root
 	podmanRunRoot     string // --podman-runroot: Podman's run root
+	podmanURL         string // --podman-url: a Podman service to ask instead
 	timeout           time.Duration
 }
 
@@ -150,6 +152,8 @@ func parseArgs(args []string) (*invocation, error) {
 			inv.podmanRoot = value
 		case "podman-runroot":
 			inv.podmanRunRoot = value
+		case "podman-url":
+			inv.podmanURL = value
 		case "host-tools":
 			r.HostTools = true
 		case "container-root":

@@ -25,6 +25,7 @@ func fixture(t *testing.T) *Adapter {
 	dir := t.TempDir()
 	a := New(filepath.Join(dir, "root"), filepath.Join(dir, "run"))
 	a.proc, a.cgroupFS = filepath.Join(dir, "proc"), filepath.Join(dir, "cgroup")
+	a.own.uid = 0 // root's store, whoever runs the test
 	write := func(path, content string) {
 		t.Helper()
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -34,7 +35,7 @@ func fixture(t *testing.T) *Adapter {
 			t.Fatal(err)
 		}
 	}
-	write(filepath.Join(a.root, "overlay-containers/containers.json"), `[
+	write(filepath.Join(a.own.root, "overlay-containers/containers.json"), `[
 {"id":"`+idWeb+`","names":["web1"],"image":"466d97b6","layer":"2a0b","metadata":"{\"image-name\":\"localhost/bb:l\",\"image-id\":\"466d97b6\",\"name\":\"web1\",\"created-at\":1796108345}","created":"2026-12-01T06:59:05.914949337Z","flags":{"MountLabel":"","ProcessLabel":""}},
 {"id":"`+idOld+`","names":["old"],"image":"466d97b6","metadata":"{}"},
 {"id":"`+idStop+`","names":["stopped"],"image":"466d97b6","metadata":"{}"},
@@ -49,7 +50,7 @@ func fixture(t *testing.T) *Adapter {
 		return b.String() + "0::/libpod_parent/libpod-" + id + "\n"
 	}
 	pidfile := func(id, pid string) string {
-		return filepath.Join(a.runRoot, "overlay-containers", id, "userdata/pidfile")
+		return filepath.Join(a.own.runRoot, "overlay-containers", id, "userdata/pidfile")
 	}
 	write(pidfile(idWeb, ""), "14636")
 	write(filepath.Join(a.proc, "14636/cgroup"), cg(idWeb))
@@ -111,7 +112,7 @@ func TestNoStore(t *testing.T) {
 
 func TestBrokenStore(t *testing.T) {
 	a := fixture(t)
-	if err := os.WriteFile(filepath.Join(a.root, "overlay-containers/containers.json"), []byte("{"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(a.own.root, "overlay-containers/containers.json"), []byte("{"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.Resolve(context.Background(), "web1"); err == nil || !strings.Contains(err.Error(), "is not what containers/storage writes") {
@@ -121,7 +122,7 @@ func TestBrokenStore(t *testing.T) {
 
 func TestSpecFile(t *testing.T) {
 	a := fixture(t)
-	if f, err := a.SpecFile(idWeb); err != nil || f != filepath.Join(a.root, "overlay-containers", idWeb, "userdata/config.json") {
+	if f, err := a.SpecFile(idWeb); err != nil || f != filepath.Join(a.own.root, "overlay-containers", idWeb, "userdata/config.json") {
 		t.Errorf("SpecFile = %s, %v", f, err)
 	}
 	if _, err := a.SpecFile("../../etc"); err == nil {

@@ -28,7 +28,9 @@ type Options struct {
 	// PodmanRoot and PodmanRunRoot are Podman's storage and run roots
 	// (podman.Root, podman.RunRoot).
 	PodmanRoot, PodmanRunRoot string
-	Timeout                   time.Duration
+	// PodmanURL is the Podman service to ask instead (podman.Options).
+	PodmanURL string
+	Timeout   time.Duration
 	// Proc is where the cgroup scan reads the processes: /proc when empty.
 	Proc string
 }
@@ -77,10 +79,10 @@ func (e *Engines) Containerd() (*containerd.Adapter, error) {
 	return e.containerd, nil
 }
 
-// Podman is the Podman adapter: files to read, nothing to dial.
+// Podman is the Podman adapter: files to read, else a service to ask.
 func (e *Engines) Podman() *podman.Adapter {
 	if e.podman == nil {
-		e.podman = podman.New(podman.Root(e.opts.PodmanRoot), podman.RunRoot(e.opts.PodmanRunRoot))
+		e.podman = podman.Open(podman.Options{Root: e.opts.PodmanRoot, RunRoot: e.opts.PodmanRunRoot, URL: e.opts.PodmanURL, Timeout: e.opts.Timeout})
 	}
 	return e.podman
 }
