@@ -29,8 +29,9 @@ const DefaultTimeout = 5 * time.Second
 // libpod's REST API on a unix socket, when one is given: its answers are
 // Podman's own, for stores whose files we could not read or find.
 //
-// The API version is negotiated as the Docker adapter does: the first
-// request names none, the answer's Libpod-API-Version header names the
+// The API version is negotiated as the Docker adapter does, but from a
+// floor: libpod answers no unversioned path but _ping, so the first
+// request asks for 4.0.0, the answer's Libpod-API-Version header names the
 // service's, and the later requests ask for that one. What is read
 // (inspect's Id, Name, ImageName, State, OCIConfigPath, ConmonPidFile;
 // the list's Id, Names, Image, State, Pid) is in libpod's API since 4.0.
@@ -73,10 +74,12 @@ func (s *service) get(ctx context.Context, path string, v any) error {
 		deadline = time.Now().Add(s.timeout)
 	}
 	s.mu.Lock()
-	if s.version != "" {
-		path = "/v" + s.version + path
-	}
+	version := s.version
 	s.mu.Unlock()
+	if version == "" {
+		version = "4.0.0"
+	}
+	path = "/v" + version + path
 	answer, uid, err := roundTrip(s.path, path, deadline)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {

@@ -161,7 +161,9 @@ type env struct {
 //     RUNTIME_DIR is $XDG_RUNTIME_DIR, else /run/user/UID when it is the
 //     user's and private, else $TMPDIR/podman-run-UID (/tmp when TMPDIR is
 //     not set: what Debian's Podman 4.3 uses on a machine without a login
-//     session), else $HOME/rundir.
+//     session; $TMPDIR/containers-user-UID when the user has a
+//     storage.conf that names no run root: containers/storage's own
+//     default then, as checked with Podman 4.3), else $HOME/rundir.
 //
 // A root and a run root given explicitly win over all of it.
 func storeFor(e env, root, runRoot string) (string, string, error) {
@@ -209,7 +211,14 @@ func storeFor(e env, root, runRoot string) (string, string, error) {
 		root = filepath.Join(data, "containers", "storage")
 	}
 	if runRoot == "" {
-		runRoot = filepath.Join(runtimeDir(e), "containers")
+		// Podman's own default without a storage.conf of the user's;
+		// containers/storage's, whose temporary directory is named
+		// otherwise, with one.
+		tmpName := "podman-run-"
+		if userFile || e.getenv("CONTAINERS_STORAGE_CONF") != "" {
+			tmpName = "containers-user-"
+		}
+		runRoot = filepath.Join(runtimeDir(e, tmpName), "containers")
 	}
 	return root, runRoot, nil
 }
@@ -223,7 +232,7 @@ func configHome(e env) string {
 
 // runtimeDir is the rootless runtime directory Podman 4.3 uses (see
 // storeFor); the first that exists, as Podman would have made it.
-func runtimeDir(e env) string {
+func runtimeDir(e env, tmpName string) string {
 	if d := e.getenv("XDG_RUNTIME_DIR"); d != "" {
 		return d
 	}
@@ -236,13 +245,13 @@ func runtimeDir(e env) string {
 	if tmp == "" {
 		tmp = "/tmp"
 	}
-	if d := filepath.Join(tmp, "podman-run-"+uid); exists(d) {
+	if d := filepath.Join(tmp, tmpName+uid); exists(d) {
 		return d
 	}
 	if d := filepath.Join(e.getenv("HOME"), "rundir"); exists(d) {
 		return d
 	}
-	return filepath.Join(tmp, "podman-run-"+uid)
+	return filepath.Join(tmp, tmpName+uid)
 }
 
 // expandRootless expands rootless_storage_path's $HOME, $UID and $USER.

@@ -46,6 +46,11 @@ func TestStoreFor(t *testing.T) {
 	if root, run, _ := storeFor(e, "", ""); root != "/g" || run != "/run/user/4242/containers" {
 		t.Errorf("the user's storage.conf: %s %s", root, run)
 	}
+	delete(vars, "XDG_RUNTIME_DIR")
+	if _, run, _ := storeFor(e, "", ""); run != filepath.Join(dir, "containers-user-4242/containers") {
+		t.Errorf("the user's storage.conf without a runroot: %s", run)
+	}
+	vars["XDG_RUNTIME_DIR"] = "/run/user/4242"
 	if root, run, _ := storeFor(e, "/opt/r", ""); root != "/opt/r" || run != "/run/user/4242/containers" {
 		t.Errorf("an explicit root: %s %s", root, run)
 	}
