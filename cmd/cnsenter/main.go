@@ -49,7 +49,7 @@ func run(args []string) int {
 	}
 	switch {
 	case inv.help:
-		fmt.Print(helpText)
+		fmt.Print(help())
 		return 0
 	case inv.version:
 		fmt.Printf("%s %s (commit %s, %s), options of nsenter from util-linux 2.42\n", name, version, commit, runtime.Version())
@@ -69,6 +69,11 @@ func run(args []string) int {
 			return fail(err)
 		}
 		inv.req.Target = pid
+		// A container has no other sensible meaning than all of its
+		// namespaces; a PID keeps util-linux's error.
+		if r := &inv.req; r.Container != "" && len(r.Namespaces) == 0 && r.NetSocket == nil {
+			r.All = true
+		}
 	}
 	if inv.confine {
 		if err := confine(inv); err != nil {

@@ -64,6 +64,7 @@ type apiError struct {
 
 func (e *apiError) Error() string { return e.Message }
 
+// Is: libpod's 404 on a container is "no such container".
 func (e *apiError) Is(target error) bool { return e.status == 404 && target == runtime.ErrNotFound }
 
 // get sends one request and decodes the JSON answer into v, within the
@@ -82,14 +83,19 @@ func (s *service) get(ctx context.Context, path string, v any) error {
 	path = "/v" + version + path
 	answer, uid, err := roundTrip(s.path, path, deadline)
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return fmt.Errorf("Podman service %s did not answer within %s", s.url, s.timeout)
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			return &runtime.Error{Kind: runtime.Timeout, Runtime: "podman", Endpoint: s.url, Detail: "Podman service " + s.url + " did not answer within " + s.timeout.String(), Err: err}
+		case errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ECONNREFUSED):
+			return &runtime.Error{Kind: runtime.Unreachable, Runtime: "podman", Endpoint: s.url, Detail: "cannot reach the Podman service at " + s.url, Err: err}
+		case errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM):
+			return &runtime.Error{Kind: runtime.Denied, Runtime: "podman", Endpoint: s.url, Detail: "permission denied on the Podman service socket " + s.path, Err: err}
 		}
-		return fmt.Errorf("Podman service %s: %w", s.url, err)
+		return &runtime.Error{Runtime: "podman", Endpoint: s.url, Detail: "Podman service " + s.url + ": " + err.Error(), Err: err}
 	}
 	status, version, body, err := parseAnswer(answer)
 	if err != nil {
-		return fmt.Errorf("Podman service %s: %w", s.url, err)
+		return &runtime.Error{Runtime: "podman", Endpoint: s.url, Detail: "Podman service " + s.url + ": " + err.Error(), Err: err}
 	}
 	s.mu.Lock()
 	if s.version == "" {
@@ -105,7 +111,7 @@ func (s *service) get(ctx context.Context, path string, v any) error {
 		return e
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("Podman service %s: an answer that is not libpod's: %w", s.url, err)
+		return &runtime.Error{Runtime: "podman", Endpoint: s.url, Detail: "Podman service " + s.url + " gave an answer that is not libpod's", Err: err}
 	}
 	return nil
 }
@@ -239,30 +245,44 @@ type inspectAnswer struct {
 
 // resolveService asks the service for a container; the PID it answers
 // with is checked as a store's is, the service's uid standing for the
-// store's owner.
+// store's owner, and so is the spec file it names.
 func (a *Adapter) resolveService(ctx context.Context, name string) (runtime.Container, error) {
 	ref := "podman://" + name
+	fail := func(kind runtime.Kind, detail string) (runtime.Container, error) {
+		return runtime.Container{}, &runtime.Error{Kind: kind, Runtime: "podman", Endpoint: a.api.url, Ref: ref, Detail: detail}
+	}
 	var in inspectAnswer
 	if err := a.api.get(ctx, "/libpod/containers/"+url.PathEscape(name)+"/json", &in); err != nil {
-		if errors.Is(err, runtime.ErrNotFound) {
-			return runtime.Container{}, fmt.Errorf("%s: %w in Podman service %s (see 'cnsenter --list')", ref, runtime.ErrNotFound, a.api.url)
+		var e *runtime.Error
+		switch {
+		case errors.Is(err, runtime.ErrNotFound):
+			return fail(runtime.NotFound, "no such container in Podman service "+a.api.url)
+		case errors.As(err, &e):
+			e.Ref = ref
+			return runtime.Container{}, e
 		}
-		return runtime.Container{}, fmt.Errorf("%s: %w", ref, err)
+		return fail(runtime.Failed, "Podman service "+a.api.url+": "+err.Error())
 	}
-	c := runtime.Container{Runtime: "podman", ID: in.ID, Name: in.Name, Image: in.ImageName, Status: in.State.Status}
 	if !cgroupname.IsID(in.ID) {
-		return runtime.Container{}, fmt.Errorf("%s: Podman service %s answered with an ID that is not one: %.80q", ref, a.api.url, in.ID)
+		return fail(runtime.Failed, fmt.Sprintf("Podman service %s answered with an ID that is not one: %.80q", a.api.url, in.ID))
 	}
+	c := runtime.Container{Runtime: "podman", ID: in.ID, Name: strings.TrimPrefix(in.Name, "/"), Image: in.ImageName, Status: "stopped", Reference: "podman://" + in.ID}
+	uid := a.api.serviceUID()
 	switch {
 	case in.State.Paused:
 		c.Status = "paused"
 	case in.State.Running && in.State.Pid > 0:
-		if _, ok := a.isInit(in.State.Pid, in.ID, a.api.serviceUID(), in.ConmonPidFile); !ok {
-			return runtime.Container{}, fmt.Errorf("%s: Podman service %s names process %d, which is not container %s's init", ref, a.api.url, in.State.Pid, in.Name)
+		if _, ok := a.isInit(in.State.Pid, in.ID, uid, in.ConmonPidFile); !ok {
+			return fail(runtime.Failed, fmt.Sprintf("Podman service %s names process %d, which is not container %s's init", a.api.url, in.State.Pid, c.Name))
 		}
 		c.Status, c.PID = "running", in.State.Pid
-	default:
-		c.Status = "stopped"
+	}
+	// The spec the service names: root's word, or a file of the service's
+	// user's, else none (the commands then say why they need one).
+	if file := in.OCIConfigPath; filepath.IsAbs(file) {
+		if st, err := os.Stat(file); err == nil && (uid == 0 || owner(st) == uid) {
+			c.SpecFile = file
+		}
 	}
 	return a.state(ref, c)
 }
@@ -288,6 +308,7 @@ func (a *Adapter) listService(ctx context.Context) ([]runtime.Container, error) 
 	if err := a.api.get(ctx, "/libpod/containers/json", &answer); err != nil {
 		return nil, err
 	}
+	uid := a.api.serviceUID()
 	var list []runtime.Container
 	for _, in := range answer {
 		if in.State != "running" || !cgroupname.IsID(in.ID) || in.Pid <= 0 {
@@ -295,11 +316,10 @@ func (a *Adapter) listService(ctx context.Context) ([]runtime.Container, error) 
 		}
 		// Shown, not entered: the PID must be the container's, as far as
 		// the list tells (no conmon pidfile in it).
-		uid := a.api.serviceUID()
 		if uid == 0 && !a.inLibpodCgroup(in.Pid, in.ID) || uid != 0 && !inUserNamespaceOf(a.proc, in.Pid, uid) {
 			continue
 		}
-		c := runtime.Container{Runtime: "podman", ID: in.ID, Image: in.Image, Status: "running", PID: in.Pid}
+		c := runtime.Container{Runtime: "podman", ID: in.ID, Image: in.Image, Status: "running", PID: in.Pid, Reference: "podman://" + in.ID}
 		if len(in.Names) > 0 {
 			c.Name = in.Names[0]
 		}
@@ -307,28 +327,4 @@ func (a *Adapter) listService(ctx context.Context) ([]runtime.Container, error) 
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
 	return list, nil
-}
-
-// specFileService is the spec file the service names for a container:
-// believed when the service is root's, or when the file is the service's
-// user's.
-func (a *Adapter) specFileService(id string) (string, error) {
-	var in inspectAnswer
-	if err := a.api.get(context.Background(), "/libpod/containers/"+id+"/json", &in); err != nil {
-		return "", fmt.Errorf("podman://%s: %w", id, err)
-	}
-	file, uid := in.OCIConfigPath, a.api.serviceUID()
-	if in.ID != id || file == "" || !filepath.IsAbs(file) {
-		return "", fmt.Errorf("podman://%s: Podman service %s names no OCI spec for it", id, a.api.url)
-	}
-	if uid != 0 {
-		st, err := os.Stat(file)
-		if err != nil {
-			return "", fmt.Errorf("podman://%s: %w", id, err)
-		}
-		if owner(st) != uid {
-			return "", fmt.Errorf("podman://%s: the OCI spec Podman service %s names, %s, is not its user's", id, a.api.url, file)
-		}
-	}
-	return file, nil
 }

@@ -58,6 +58,20 @@ func pick(option, env, def string) string {
 	return def
 }
 
+func init() {
+	runtime.Register(runtime.Runtime{
+		Name: "podman", Rank: 40, Syntax: "NAME|ID",
+		Options: []runtime.Option{
+			{Name: "podman-root", Arg: "<dir>", Help: "Podman's storage root (default: CNSENTER_PODMAN_ROOT,\nstorage.conf's graphroot, " + DefaultRoot + ";\nfor a user, its rootless store)"},
+			{Name: "podman-runroot", Arg: "<dir>", Help: "Podman's run root (default: CNSENTER_PODMAN_RUNROOT,\nstorage.conf's runroot, " + DefaultRunRoot + ";\nfor a user, its rootless run root)"},
+			{Name: "podman-url", Arg: "<url>", Help: "ask this Podman service (unix:///PATH; default:\nCONTAINER_HOST) instead of reading Podman's files"},
+		},
+		New: func(c runtime.Config) (runtime.Adapter, error) {
+			return Open(Options{Root: c.Get("podman-root"), RunRoot: c.Get("podman-runroot"), URL: c.Get("podman-url"), Timeout: c.Timeout})
+		},
+	})
+}
+
 // store is one containers/storage store: its graph root (containers.json,
 // the bundles), its run root (the pidfiles) and the uid that owns it.
 type store struct {
@@ -88,8 +102,6 @@ type Adapter struct {
 	// unit tests.
 	proc, cgroupFS string
 	euid           int
-	// err is why the options name no store or service, said by every call.
-	err error
 }
 
 // New makes an adapter for a storage root and a run root.
@@ -112,25 +124,31 @@ type Options struct {
 // else where Podman run by the caller keeps them (storeFor: its
 // containers-storage.conf, its rootless defaults for a user other than
 // root). A root caller also searches the rootless stores of other users.
-// Nothing is read or dialled yet; a bad option or configuration is the
-// error of every call.
-func Open(o Options) *Adapter {
+// Nothing is dialled yet.
+func Open(o Options) (*Adapter, error) {
 	url := o.URL
 	if url == "" {
 		url = os.Getenv("CONTAINER_HOST")
 	}
 	if url != "" {
+		svc, err := newService(url, o.Timeout)
+		if err != nil {
+			return nil, err
+		}
 		a := New("", "")
-		a.api, a.err = newService(url, o.Timeout)
-		return a
+		a.api = svc
+		return a, nil
 	}
 	root := pick(o.Root, "CNSENTER_PODMAN_ROOT", "")
 	runRoot := pick(o.RunRoot, "CNSENTER_PODMAN_RUNROOT", "")
 	euid := os.Geteuid()
 	root, runRoot, err := storeFor(env{uid: euid, getenv: os.Getenv}, root, runRoot)
+	if err != nil {
+		return nil, err
+	}
 	a := New(root, runRoot)
-	a.others, a.err = euid == 0, err
-	return a
+	a.others = euid == 0
+	return a, nil
 }
 
 func (a *Adapter) Name() string { return "podman" }
@@ -190,7 +208,10 @@ func (a *Adapter) records(st *store) ([]record, error) {
 
 // container is what the store and /proc say of a record.
 func (a *Adapter) container(r record) runtime.Container {
-	c := runtime.Container{Runtime: "podman", ID: r.ID, Image: r.Image, Status: "stopped"}
+	c := runtime.Container{Runtime: "podman", ID: r.ID, Image: r.Image, Status: "stopped", Reference: "podman://" + r.ID,
+		// The bundle conmon was given (-b), in the host's store, out of
+		// the container's reach.
+		SpecFile: filepath.Join(r.store.root, r.driver+"-containers", r.ID, "userdata", "config.json")}
 	if len(r.Names) > 0 {
 		c.Name = r.Names[0]
 	}
@@ -312,40 +333,39 @@ func (a *Adapter) Resolve(ctx context.Context, name string) (runtime.Container, 
 	if err := cref.CheckName(name); err != nil {
 		return runtime.Container{}, err
 	}
-	if a.err != nil {
-		return runtime.Container{}, fmt.Errorf("%s: %w", ref, a.err)
-	}
 	if a.api != nil {
 		return a.resolveService(ctx, name)
 	}
 	records, err := a.records(a.own)
 	if err != nil {
-		return runtime.Container{}, fmt.Errorf("%s: %w", ref, err)
+		return runtime.Container{}, &runtime.Error{Runtime: "podman", Endpoint: a.Endpoint(), Ref: ref, Err: err, Detail: err.Error()}
 	}
-	r, err := match(records, name)
-	if errors.Is(err, runtime.ErrNotFound) && a.others {
-		r, err = a.matchOthers(name)
+	r, kind := match(records, name)
+	if kind == runtime.NotFound && a.others {
+		return a.resolveOthers(ref, name)
 	}
-	if errors.Is(err, runtime.ErrNotFound) && !a.others {
-		if denied := a.anotherUsers(name); denied != nil {
-			return runtime.Container{}, fmt.Errorf("%s: %w", ref, denied)
+	switch kind {
+	case runtime.NotFound:
+		if e := a.anotherUsers(ref, name); e != nil {
+			return runtime.Container{}, e
 		}
-	}
-	if err != nil {
-		return runtime.Container{}, fmt.Errorf("%s: %w", ref, err)
+		return runtime.Container{}, &runtime.Error{Kind: kind, Runtime: "podman", Endpoint: a.Endpoint(), Ref: ref, Detail: "no such container in Podman's store"}
+	case runtime.Ambiguous:
+		return runtime.Container{}, &runtime.Error{Kind: kind, Runtime: "podman", Endpoint: a.Endpoint(), Ref: ref, Detail: "the ID prefix matches several containers"}
 	}
 	return a.state(ref, a.container(r))
 }
 
 // state is the container when it runs; the error saying why not otherwise.
 func (a *Adapter) state(ref string, c runtime.Container) (runtime.Container, error) {
-	switch c.Status {
-	case "paused":
-		return c, fmt.Errorf("%s: container %s is paused: unpause it first", ref, c.Name)
-	case "running":
+	if c.Status == "running" {
 		return c, nil
 	}
-	return c, fmt.Errorf("%s: container %s is not running: start it first", ref, c.Name)
+	state := "is not running"
+	if c.Status == "paused" {
+		state = "is paused"
+	}
+	return c, &runtime.Error{Kind: runtime.NotRunning, Runtime: "podman", Endpoint: a.Endpoint(), Ref: ref, Detail: "container " + c.Name + " " + state, Container: c}
 }
 
 // otherStores are the rootless stores of users other than the caller, as
@@ -366,59 +386,75 @@ func (a *Adapter) otherStores() []*store {
 	return stores
 }
 
-// matchOthers matches a name in every other user's store.
-func (a *Adapter) matchOthers(name string) (record, error) {
+// resolveOthers finds a name in the other users' stores (a root caller):
+// several matches there are ambiguous, each named by its ID.
+func (a *Adapter) resolveOthers(ref, name string) (runtime.Container, error) {
 	var found []record
 	for _, st := range a.otherStores() {
 		records, err := a.records(st)
 		if err != nil {
 			continue // another user's store, which may be half-written
 		}
-		if r, err := match(records, name); err == nil {
+		if r, kind := match(records, name); kind == runtime.Failed {
 			found = append(found, r)
 		}
 	}
 	switch len(found) {
 	case 0:
-		return record{}, fmt.Errorf("%w in Podman's stores (see 'cnsenter --list')", runtime.ErrNotFound)
+		return runtime.Container{}, &runtime.Error{Kind: runtime.NotFound, Runtime: "podman", Endpoint: a.Endpoint(), Ref: ref,
+			Detail: "no such container in Podman's store, nor in another user's"}
 	case 1:
-		return found[0], nil
+		return a.state(ref, a.container(found[0]))
 	}
 	refs := make([]string, len(found))
 	for i, r := range found {
 		refs[i] = "podman://" + r.ID
 	}
-	return record{}, fmt.Errorf("names several users' containers: %s; give one of these references", strings.Join(refs, ", "))
+	return runtime.Container{}, &runtime.Error{Kind: runtime.Ambiguous, Runtime: "podman", Endpoint: a.Endpoint(), Ref: ref, Matches: refs,
+		Detail: "names several users' containers: " + strings.Join(refs, ", ")}
 }
 
 // anotherUsers says whose a container is that the caller's store does not
 // have but another user's conmon names (by name, ID or ID prefix): the
-// caller cannot enter it, and could not even read that user's store.
-func (a *Adapter) anotherUsers(name string) error {
+// caller can neither enter it nor read that user's store.
+func (a *Adapter) anotherUsers(ref, name string) error {
 	for _, c := range conmons(a.proc) {
 		if c.uid == a.euid || !(c.name == name || strings.HasPrefix(c.id, name)) {
 			continue
 		}
-		remedy := "enter it as root (sudo)"
-		if c.uid != 0 {
-			remedy = "enter it as that user, or as root (sudo)"
-		}
-		return fmt.Errorf("container %s is %s, not in your rootless store: %s", c.name, whose(c.uid), remedy)
+		return &runtime.Error{Kind: runtime.Denied, Runtime: "podman", Endpoint: a.Endpoint(), Ref: ref,
+			Detail: "container " + c.name + " is " + whose(c.uid) + ", not in your rootless store"}
 	}
 	return nil
 }
 
-// match picks the record a name, full ID or unique ID prefix names.
-func match(records []record, name string) (record, error) {
+// Find is Resolve for a bare name: none found is not an error.
+func (a *Adapter) Find(ctx context.Context, name string) ([]runtime.Container, error) {
+	if cref.CheckName(name) != nil {
+		return nil, nil
+	}
+	c, err := a.Resolve(ctx, name)
+	switch {
+	case errors.Is(err, runtime.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	return []runtime.Container{c}, nil
+}
+
+// match picks the record a name, full ID or unique ID prefix names; when
+// none or several, the kind of failure.
+func match(records []record, name string) (record, runtime.Kind) {
 	for _, r := range records {
 		if r.ID == name {
-			return r, nil
+			return r, runtime.Failed
 		}
 	}
 	for _, r := range records {
 		for _, n := range r.Names {
 			if n == name {
-				return r, nil
+				return r, runtime.Failed
 			}
 		}
 	}
@@ -430,19 +466,16 @@ func match(records []record, name string) (record, error) {
 	}
 	switch len(found) {
 	case 0:
-		return record{}, fmt.Errorf("%w in Podman's store (see 'cnsenter --list')", runtime.ErrNotFound)
+		return record{}, runtime.NotFound
 	case 1:
-		return found[0], nil
+		return found[0], runtime.Failed
 	}
-	return record{}, errors.New("the ID prefix matches several containers: give more of the ID")
+	return record{}, runtime.Ambiguous
 }
 
 // List returns the running containers, by name: the caller's own, and a
 // root caller's the other users' too.
 func (a *Adapter) List(ctx context.Context) ([]runtime.Container, error) {
-	if a.err != nil {
-		return nil, a.err
-	}
 	if a.api != nil {
 		return a.listService(ctx)
 	}
@@ -465,37 +498,6 @@ func (a *Adapter) List(ctx context.Context) ([]runtime.Container, error) {
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
 	return list, nil
-}
-
-// SpecFile is the OCI spec Podman gave the runtime for container id: the
-// bundle, STORAGE_ROOT/DRIVER-containers/ID/userdata/config.json (conmon's
-// -b), in the host's store, out of the container's reach.
-func (a *Adapter) SpecFile(id string) (string, error) {
-	if !cgroupname.IsID(id) {
-		return "", fmt.Errorf("%q is not a Podman container ID", id)
-	}
-	if a.err != nil {
-		return "", a.err
-	}
-	if a.api != nil {
-		return a.specFileService(id)
-	}
-	stores := []*store{a.own}
-	if a.others {
-		stores = append(stores, a.otherStores()...)
-	}
-	for _, st := range stores {
-		records, err := a.records(st)
-		if err != nil {
-			return "", err
-		}
-		for _, r := range records {
-			if r.ID == id {
-				return filepath.Join(st.root, r.driver+"-containers", id, "userdata", "config.json"), nil
-			}
-		}
-	}
-	return "", fmt.Errorf("podman://%s: %w in Podman's store", id, runtime.ErrNotFound)
 }
 
 var _ runtime.Adapter = (*Adapter)(nil)
