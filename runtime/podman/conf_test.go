@@ -80,3 +80,21 @@ func TestConmonStore(t *testing.T) {
 		t.Error("a bundle outside DRIVER-containers was taken")
 	}
 }
+
+func TestServiceAnswer(t *testing.T) {
+	status, version, body, err := parseAnswer([]byte("HTTP/1.0 200 OK\r\nApi-Version: 1.41\r\nLibpod-Api-Version: 4.3.1\r\n\r\n[]"))
+	if err != nil || status != 200 || version != "4.3.1" || string(body) != "[]" {
+		t.Errorf("parseAnswer = %d %q %q %v", status, version, body, err)
+	}
+	for _, v := range []string{"4.3.1/../x", "4", "4..1", "a.b", "1.2.3.4"} {
+		if isVersion(v) {
+			t.Errorf("isVersion(%q)", v)
+		}
+	}
+	if _, err := newService("tcp://127.0.0.1:8080", 0); err == nil {
+		t.Error("a tcp:// service was taken")
+	}
+	if _, err := newService("unix://relative.sock", 0); err == nil {
+		t.Error("a relative socket was taken")
+	}
+}

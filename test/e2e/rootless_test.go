@@ -243,8 +243,12 @@ func TestPodmanAnotherUsers(t *testing.T) {
 	p := newPodman(t)
 	p.run("prootweb")
 	u := newRootlessUser(t)
-	oneLineError(t, u.cnsenter(nil, "-t", "podman://prootweb", "-a", "true"),
-		"podman://prootweb: container prootweb is root's (uid 0), not in your rootless store: enter it as root (sudo)")
+	oneLineError(t, u.cnsenter(nil, "-t", "podman://prootweb", "true"),
+		"podman://prootweb: container prootweb is root's (uid 0), not in your rootless store: run as root")
+	// A bare name asks every runtime: Podman's answer says whose it is.
+	if r := u.cnsenter(nil, "-t", "prootweb", "true"); r.code != 1 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "container prootweb is root's (uid 0)") {
+		t.Errorf("a bare name: want one line saying whose it is: %v", r)
+	}
 }
 
 // TestPodmanStorageConf: root's store where containers-storage.conf (here
