@@ -160,22 +160,23 @@ func (t *target) openError(name string, err error) error {
 // cgroups name the container's ID, as runc, Docker and containerd make them
 // (/docker/ID, docker-ID.scope, /NAMESPACE/ID).
 //
-// A rootless Podman container has no cgroup of its own on cgroup v1: its
-// init is then the child of the container's conmon (-c ID on its command
-// line), in a user namespace that conmon's user owns (rootless Podman's);
-// the user namespace keeps a setuid program that user's conmon started
-// from passing for it.
+// A rootless container (Podman's, or rootless Docker's through
+// rootlesskit) has no cgroup of its own on cgroup v1: its init is then the
+// child of the container's monitor, conmon (-c ID on its command line) or
+// containerd's shim (-id ID), in a user namespace that the monitor's user
+// owns (the rootless engine's); the user namespace keeps a setuid program
+// that user's monitor started from passing for it.
 func (t *target) belongsTo(ref, id string) error {
 	cgroups, err := readAllAt(t.dir, "cgroup")
-	if err != nil || !cgroupsName(string(cgroups), id) && !t.conmonChild(id) {
+	if err != nil || !cgroupsName(string(cgroups), id) && !t.monitorChild(id) {
 		return fmt.Errorf("%s stopped while entering: process %d is no longer its init (start it again, or look with --list)", ref, t.pid)
 	}
 	return nil
 }
 
-// conmonChild tells whether the pinned process is the init of rootless
-// Podman container id (see belongsTo).
-func (t *target) conmonChild(id string) bool {
+// monitorChild tells whether the pinned process is the init of rootless
+// container id (see belongsTo).
+func (t *target) monitorChild(id string) bool {
 	stat, err := readAllAt(t.dir, "stat")
 	if err != nil {
 		return false
@@ -203,12 +204,18 @@ func (t *target) conmonChild(id string) bool {
 		return false
 	}
 	args := strings.Split(string(cmdline), "\x00")
-	if filepath.Base(args[0]) != "conmon" {
+	flags := map[string]bool{}
+	switch monitor := filepath.Base(args[0]); {
+	case monitor == "conmon":
+		flags["-c"], flags["--cid"] = true, true
+	case strings.HasPrefix(monitor, "containerd-shim"):
+		flags["-id"] = true
+	default:
 		return false
 	}
 	named := false
 	for j := 1; j+1 < len(args); j++ {
-		named = named || (args[j] == "-c" || args[j] == "--cid") && args[j+1] == id
+		named = named || flags[args[j]] && args[j+1] == id
 	}
 	if !named {
 		return false
