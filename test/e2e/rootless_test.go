@@ -153,8 +153,8 @@ func (u *rootlessUser) cnsenter(env []string, args ...string) result {
 	return u.run(env, filepath.Join(u.bin, "cnsenter"), args...)
 }
 
-// image imports busybox for the user, with a marker file.
-func (u *rootlessUser) image() {
+// archive is busybox's root as a tar file the user may read.
+func (u *rootlessUser) archive() string {
 	u.t.Helper()
 	rootfs := filepath.Join(filepath.Dir(u.home), "rootfs")
 	archive := filepath.Join(filepath.Dir(u.home), "rootfs.tar")
@@ -167,7 +167,13 @@ func (u *rootlessUser) image() {
 		}
 		os.Chmod(archive, 0o644)
 	}
-	if out, err := u.podman("import", "-q", archive, podmanImage); err != nil {
+	return archive
+}
+
+// image imports busybox into the user's Podman store.
+func (u *rootlessUser) image() {
+	u.t.Helper()
+	if out, err := u.podman("import", "-q", u.archive(), podmanImage); err != nil {
 		u.t.Skipf("rootless Podman cannot import an image here: %v: %s", err, out)
 	}
 }
@@ -353,4 +359,92 @@ store=$(dirname "$1"); mkdir -p "$store/$2/userdata"; cp "$store/$5/userdata/con
 		t.Errorf("root was taken into its own container by a user's store: %v", r)
 	}
 	oneLineError(t, r, "podman://evil: container evil is not running")
+}
+
+// TestDockerRootless: rootless Docker, Debian's dockerd run by the user
+// through rootlesskit (host network: --bridge=none, no iptables; its own
+// /run, as dockerd-rootless.sh makes it), on a socket of the test's. The
+// user enters its container by docker://NAME and bare name: the init,
+// which cgroup v1 gives no cgroup of its own, is known by its containerd
+// shim and the user's namespace.
+func TestDockerRootless(t *testing.T) {
+	u := newRootlessUser(t)
+	for _, tool := range []string{"rootlesskit", "dockerd", "docker"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed (test/install-deps.sh installs rootlesskit and docker.io)", tool)
+		}
+	}
+	dir := filepath.Dir(u.home)
+	run := filepath.Join(dir, "run")
+	if err := os.Mkdir(run, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.Chown(run, u.uid, u.gid)
+	sock := filepath.Join(run, "docker.sock")
+	dockerd := fmt.Sprintf("rm -rf /run/docker /run/containerd /run/xtables.lock; exec dockerd --data-root %s --exec-root %s -H unix://%s --pidfile %s "+
+		"--bridge=none --iptables=false --ip6tables=false --userland-proxy=false",
+		filepath.Join(u.home, "docker"), filepath.Join(run, "exec"), sock, filepath.Join(run, "docker.pid"))
+	cmd := exec.Command("rootlesskit", "--net=host", "--copy-up=/etc", "--copy-up=/run", "--state-dir="+filepath.Join(run, "rootlesskit"), "sh", "-c", dockerd)
+	cmd.Env = append(u.env(), "XDG_RUNTIME_DIR="+run, "PATH=/usr/sbin:/usr/bin:/sbin:/bin")
+	cmd.Dir = u.home
+	log, err := os.Create(filepath.Join(dir, "dockerd.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.uid), Gid: uint32(u.gid), Groups: []uint32{}}, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Registered after the user's: runs first, while the user still is.
+	t.Cleanup(func() {
+		u.run([]string{"DOCKER_HOST=unix://" + sock}, "/usr/bin/docker", "rm", "-f", "rkweb")
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	docker := func(args ...string) (string, error) {
+		r := u.run([]string{"DOCKER_HOST=unix://" + sock}, "/usr/bin/docker", args...)
+		out := strings.TrimSpace(r.stdout + r.stderr)
+		if r.code != 0 {
+			return out, fmt.Errorf("docker %s: exit %d", args[0], r.code)
+		}
+		return out, nil
+	}
+	ready := false
+	for range 300 {
+		if _, err := docker("version"); err == nil {
+			ready = true
+			break
+		}
+		if cmd.ProcessState != nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !ready {
+		data, _ := os.ReadFile(log.Name())
+		t.Skipf("rootless dockerd does not start here: %s", lastLines(string(data), 3))
+	}
+	if out, err := docker("import", u.archive(), "cnsenter-rootless:test"); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if out, err := docker("run", "-d", "--name", "rkweb", "--hostname", "rkweb-host", "--network", "none", "-e", "ROOTLESS_MARK=rkweb", "cnsenter-rootless:test", "sleep", "100000"); err != nil {
+		t.Skipf("rootless Docker cannot run a container here: %v: %s", err, out)
+	}
+	env := []string{"DOCKER_HOST=unix://" + sock}
+	for _, target := range []string{"docker://rkweb", "rkweb"} {
+		r := u.cnsenter(env, "-t", target, "-e", "sh", "-c", `hostname; echo "$ROOTLESS_MARK"`)
+		if r.code != 0 || r.stdout != "rkweb-host\nrkweb\n" {
+			t.Errorf("as %s: -t %s: %v", u.name, target, r)
+		}
+	}
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " / ")
 }
