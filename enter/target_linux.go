@@ -83,7 +83,7 @@ func (p *Process) Dir() int { return p.t.dir }
 // Usable tells whether an entry would enter a kind of the process's, as
 // --all does: the kernel must have it, and the caller's own user namespace
 // is left out (see usable).
-func (p *Process) Usable(k Kind) (bool, error) { return p.t.usable(k) }
+func (p *Process) Usable(k Kind) (bool, error) { return p.t.usable(k, false) }
 
 // Close releases the pin.
 func (p *Process) Close() { p.t.close() }
@@ -267,17 +267,18 @@ func cgroupsName(cgroups, id string) bool {
 // usable tells whether --all enters a kind: the kernel must have it, and the
 // caller's own user namespace is skipped, since setns(2) refuses to re-enter
 // it and entering it would hand back capabilities the caller dropped. A
-// caller that is not root also skips every other namespace it shares with
-// the target: re-entering one changes nothing, but the kernel refuses it
-// without CAP_SYS_ADMIN over its owner, which a rootless container's user
-// namespace does not give (the cgroup and time namespaces a rootless Podman
-// container shares with the host on cgroup v1). util-linux enters them all
-// and fails there.
-func (t *target) usable(k Kind) (bool, error) {
+// caller that is not root entering a container (shared: a container
+// target) also skips every other namespace it shares with the container:
+// re-entering one changes nothing, but the kernel refuses it without
+// CAP_SYS_ADMIN over its owner, which a rootless container's user
+// namespace does not give (the cgroup and time namespaces a rootless
+// container shares with the host on cgroup v1). A PID keeps util-linux's
+// ways, which enters them all and fails there.
+func (t *target) usable(k Kind, shared bool) (bool, error) {
 	if !kernelHas(k) {
 		return false, nil
 	}
-	if k != User && os.Geteuid() == 0 {
+	if k != User && (!shared || os.Geteuid() == 0) {
 		return true, nil
 	}
 	var mine, theirs unix.Stat_t

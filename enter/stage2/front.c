@@ -159,10 +159,7 @@ static int prepare(const struct command_line *c, struct plan *p)
 	if (c->all) {
 		// Every kind the kernel has, but our own user namespace: setns(2)
 		// refuses to re-enter it, and it would give back dropped
-		// capabilities. A caller that is not root skips every namespace
-		// it shares with the target, which the kernel would refuse it
-		// (as enter.target.usable).
-		int unprivileged = geteuid() != 0;
+		// capabilities.
 		for (size_t i = 0; i < NKINDS; i++) {
 			char mine[64];
 			struct stat m, theirs;
@@ -172,10 +169,8 @@ static int prepare(const struct command_line *c, struct plan *p)
 					continue;
 				goto fail;
 			}
-			if (kinds[i].flag == CLONE_NEWUSER || unprivileged) {
-				char ns[64];
-				snprintf(ns, sizeof(ns), "ns/%s", kinds[i].name);
-				if (fstatat(dirfd, ns, &theirs, 0) != 0)
+			if (kinds[i].flag == CLONE_NEWUSER) {
+				if (fstatat(dirfd, "ns/user", &theirs, 0) != 0)
 					goto fail;
 				if (same_file(&m, &theirs))
 					continue;
