@@ -81,7 +81,7 @@ func newRootlessUser(t *testing.T) *rootlessUser {
 	if err := os.MkdirAll(u.bin, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"cnsenter", "cnsenter-go", "cnsenter-enter"} {
+	for _, f := range []string{"cnsenter", "cnsenter-go", "cnsenter-enter", "docker-nsenter", "docker-nsenter-go"} {
 		data, err := os.ReadFile(filepath.Join(bin, f))
 		if err != nil {
 			t.Fatal(err)
@@ -187,7 +187,26 @@ func (u *rootlessUser) runContainer(name string) string {
 	if err != nil {
 		u.t.Skipf("rootless Podman cannot run a container here: %v: %s", err, out)
 	}
+	pid, err := u.podman("inspect", "-f", "{{.State.Pid}}", name)
+	if err != nil {
+		u.t.Fatalf("%v: %s", err, pid)
+	}
+	waitForExec(u.t, pid, "sleep")
 	return out[strings.LastIndexByte(out, '\n')+1:]
+}
+
+// waitForExec waits until the container's init runs its program: the
+// engine says "started" when runc's init may not have exec'd it yet, and
+// the environment read before is runc's.
+func waitForExec(t *testing.T, pid, comm string) {
+	t.Helper()
+	for range 300 {
+		if data, err := os.ReadFile("/proc/" + pid + "/comm"); err == nil && strings.TrimSpace(string(data)) == comm {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("process %s never ran %s", pid, comm)
 }
 
 // TestPodmanRootless: an unprivileged user enters its own rootless Podman
@@ -432,12 +451,23 @@ func TestDockerRootless(t *testing.T) {
 	if out, err := docker("run", "-d", "--name", "rkweb", "--hostname", "rkweb-host", "--network", "none", "-e", "ROOTLESS_MARK=rkweb", "cnsenter-rootless:test", "sleep", "100000"); err != nil {
 		t.Skipf("rootless Docker cannot run a container here: %v: %s", err, out)
 	}
+	pid, err := docker("inspect", "-f", "{{.State.Pid}}", "rkweb")
+	if err != nil {
+		t.Fatalf("%v: %s", err, pid)
+	}
+	waitForExec(t, pid, "sleep")
 	env := []string{"DOCKER_HOST=unix://" + sock}
 	for _, target := range []string{"docker://rkweb", "rkweb"} {
 		r := u.cnsenter(env, "-t", target, "-e", "sh", "-c", `hostname; echo "$ROOTLESS_MARK"`)
 		if r.code != 0 || r.stdout != "rkweb-host\nrkweb\n" {
 			t.Errorf("as %s: -t %s: %v", u.name, target, r)
 		}
+	}
+	// docker nsenter as docker exec: the container's user and environment;
+	// no cgroup to join but the user's own, which it is in already.
+	r := u.run(env, filepath.Join(u.bin, "docker-nsenter"), "nsenter", "rkweb", "sh", "-c", `hostname; id -u; echo "$ROOTLESS_MARK"`)
+	if r.code != 0 || r.stdout != "rkweb-host\n0\nrkweb\n" {
+		t.Errorf("as %s: docker nsenter rkweb: %v", u.name, r)
 	}
 }
 
