@@ -25,6 +25,9 @@ type rootlessUser struct {
 	bin      string
 }
 
+// rootlessUsers numbers the users made, for their names.
+var rootlessUsers int
+
 // newRootlessUser makes the user. Everything goes at the end of the test,
 // failed or not: the user's processes (Podman's rootless pause process,
 // conmon, the containers), its run directory, the user with its home and
@@ -42,7 +45,8 @@ func newRootlessUser(t *testing.T) *rootlessUser {
 		t.Fatal(err)
 	}
 	os.Chmod(dir, 0o755)
-	u := &rootlessUser{t: t, name: fmt.Sprintf("cnsrl%d", os.Getpid()%1000000), home: filepath.Join(dir, "home"), bin: filepath.Join(dir, "bin")}
+	rootlessUsers++
+	u := &rootlessUser{t: t, name: fmt.Sprintf("cnsrl%d-%d", os.Getpid()%1000000, rootlessUsers), home: filepath.Join(dir, "home"), bin: filepath.Join(dir, "bin")}
 	if out, err := exec.Command("useradd", "-m", "-d", u.home, "-s", "/bin/sh", u.name).CombinedOutput(); err != nil {
 		os.RemoveAll(dir)
 		t.Fatalf("useradd: %v: %s", err, out)
@@ -262,12 +266,18 @@ func TestPodmanRootless(t *testing.T) {
 }
 
 // TestPodmanAnotherUsers: an unprivileged user naming root's Podman
-// container, which it can neither read the store of nor enter, is told
-// in one line whose the container is and what to do.
+// container, or another user's rootless one, which it can neither read the
+// store of nor enter, is told in one line whose the container is and what
+// to do.
 func TestPodmanAnotherUsers(t *testing.T) {
 	p := newPodman(t)
 	p.run("prootweb")
 	u := newRootlessUser(t)
+	other := newRootlessUser(t)
+	other.image()
+	other.runContainer("rltheirs")
+	oneLineError(t, u.cnsenter(nil, "-t", "podman://rltheirs", "true"),
+		"podman://rltheirs: container rltheirs is "+other.name+"'s (uid "+strconv.Itoa(other.uid)+"), not in your rootless store: run as root")
 	oneLineError(t, u.cnsenter(nil, "-t", "podman://prootweb", "true"),
 		"podman://prootweb: container prootweb is root's (uid 0), not in your rootless store: run as root")
 	// A bare name asks every runtime: Podman's answer says whose it is.
