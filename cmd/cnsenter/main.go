@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/cnsenter/cnsenter/enter"
+	"github.com/cnsenter/cnsenter/internal/evidence"
+	"github.com/cnsenter/cnsenter/internal/freeze"
 	"github.com/cnsenter/cnsenter/internal/getopt"
 	"github.com/cnsenter/cnsenter/internal/printable"
 	"github.com/cnsenter/cnsenter/internal/relay"
@@ -29,8 +31,24 @@ var (
 
 const name = "cnsenter"
 
+// A watchdog that thaws a frozen container when we die is this program
+// started again (internal/freeze).
+func init() { freeze.Watchdog() }
+
 func main() {
-	os.Exit(run(os.Args[1:]))
+	code := run(os.Args[1:])
+	thaw()
+	os.Exit(code)
+}
+
+// frozen is the container --freeze froze, thawed on our way out.
+var frozen *freeze.Freezer
+
+// thaw thaws what --freeze froze (not what someone else had frozen).
+func thaw() {
+	if err := frozen.Thaw(); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %s\n", name, printable.String(err.Error()))
+	}
 }
 
 func run(args []string) int {
@@ -63,6 +81,12 @@ func run(args []string) int {
 	if inv.auditLog != "" {
 		inv.req.Audit = &enter.Audit{Path: inv.auditLog, Target: inv.targetRef}
 	}
+	if inv.evidence != "" {
+		// Before anything is looked up, or frozen.
+		if err := evidence.Check(inv.evidence); err != nil {
+			return fail(err)
+		}
+	}
 	if inv.targetRef != "" {
 		pid, err := targetPID(inv)
 		if err != nil {
@@ -75,10 +99,23 @@ func run(args []string) int {
 			return fail(err)
 		}
 	}
+	if inv.freeze {
+		if err := freezeContainer(inv); err != nil {
+			return fail(err)
+		}
+	}
+	if inv.evidence != "" {
+		return fail(captureEvidence(inv))
+	}
 	inv.req.Name = name
 	inv.req.IgnoredSignals = ignored
 	if inv.req.HostTools && relay.IsTerminal(0) {
 		fmt.Fprintln(os.Stderr, printable.String(enter.HostToolsBanner(name, inv.targetRef, inv.req.ContainerRoot)))
+	}
+	if inv.freeze {
+		// We stay, as the entry's parent, to thaw the container when the
+		// program ends.
+		return relayed(inv.req, relay.Options{TTY: relay.IsTerminal(0), Stdin: true})
 	}
 	if inv.req.Container != "" {
 		// A container gets what docker exec would give it: descriptors 0,
@@ -125,6 +162,7 @@ func relayed(req enter.Request, o relay.Options) int {
 	if err != nil {
 		return fail(err)
 	}
+	thaw()
 	if ws.Signaled() {
 		unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{}) // the program dumped its own
 		signal.Reset(ws.Signal())

@@ -1,0 +1,418 @@
+package e2e
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cnsenter/cnsenter/test/engines"
+)
+
+// freezerState is the freezer cgroup of a container's init, from the host:
+// v1's freezer.state, else v2's cgroup.freeze ("FROZEN"/"THAWED" either
+// way), with the file.
+func freezerState(t *testing.T, pid string) (state, file string) {
+	t.Helper()
+	data, err := os.ReadFile("/proc/" + pid + "/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v1, v2 string
+	for _, line := range strings.Split(string(data), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		if slices.Contains(strings.Split(parts[1], ","), "freezer") {
+			v1 = parts[2]
+		}
+		if parts[0] == "0" {
+			v2 = parts[2]
+		}
+	}
+	if v1 != "" && v1 != "/" {
+		file = filepath.Join("/sys/fs/cgroup/freezer", v1, "freezer.state")
+		s, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(s)), file
+	}
+	file = filepath.Join("/sys/fs/cgroup/unified", v2, "cgroup.freeze")
+	s, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(string(s)) == "1" {
+		return "FROZEN", file
+	}
+	return "THAWED", file
+}
+
+// frozenContainer runs a container for a freeze test; whatever happens,
+// it is thawed (and unpaused) and removed when the test ends.
+func frozenContainer(t *testing.T, name string) string {
+	t.Helper()
+	requireEngines(t)
+	eng.Docker("rm", "-f", name)
+	if _, err := eng.Docker("run", "-d", "--name", name, engines.BusyboxImage, "sh", "-c", "while :; do date > /tmp/tick; usleep 20000; done"); err != nil {
+		t.Fatal(err)
+	}
+	pid := strings.TrimSpace(dockerInspect(t, name, "{{.State.Pid}}"))
+	_, file := freezerState(t, pid)
+	t.Cleanup(func() {
+		value := "THAWED"
+		if strings.HasSuffix(file, "cgroup.freeze") {
+			value = "0"
+		}
+		os.WriteFile(file, []byte(value), 0)
+		eng.Docker("unpause", name)
+		eng.Docker("rm", "-f", name)
+	})
+	return pid
+}
+
+// frozenSession starts cnsenter --read-only --freeze on a container with a
+// program that says ready and waits for a line on its stdin.
+func frozenSession(t *testing.T, name string, extra ...string) (*exec.Cmd, io.WriteCloser, *bufio.Reader) {
+	t.Helper()
+	args := append([]string{"-t", "docker://" + name, "-a", "--read-only", "--freeze"}, extra...)
+	args = append(args, "sh", "-c", "echo ready; read x; echo done")
+	cmd := exec.Command(filepath.Join(bin, "cnsenter"), args...)
+	cmd.Env = append(os.Environ(), eng.Env()...)
+	in, _ := cmd.StdinPipe()
+	out, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	lines := bufio.NewReader(out)
+	if l, err := lines.ReadString('\n'); err != nil || l != "ready\n" {
+		t.Fatalf("no ready: %q %v", l, err)
+	}
+	return cmd, in, lines
+}
+
+// TestFreeze: --freeze freezes the container's cgroup for the session, as
+// the host sees it, and thaws it when the program exits, when cnsenter
+// gets a signal, and when cnsenter is killed (the watchdog); a container
+// docker paused stays paused; bad combinations are one line each.
+func TestFreeze(t *testing.T) {
+	pid := frozenContainer(t, "freezeme")
+	waitState := func(want string) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			if s, _ := freezerState(t, pid); s == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				s, file := freezerState(t, pid)
+				t.Fatalf("%s is %s, want %s", file, s, want)
+			}
+		}
+	}
+	t.Run("exit", func(t *testing.T) {
+		cmd, in, lines := frozenSession(t, "freezeme")
+		if s, file := freezerState(t, pid); s != "FROZEN" {
+			t.Fatalf("during the session %s is %s", file, s)
+		}
+		// The container's processes do not run: its tick file stays.
+		before, _ := os.ReadFile("/proc/" + pid + "/root/tmp/tick")
+		time.Sleep(1100 * time.Millisecond)
+		if after, _ := os.ReadFile("/proc/" + pid + "/root/tmp/tick"); string(after) != string(before) {
+			t.Errorf("the container ran while frozen: %q then %q", before, after)
+		}
+		fmt.Fprintln(in, "go")
+		rest, _ := io.ReadAll(lines)
+		if err := cmd.Wait(); err != nil || string(rest) != "done\n" {
+			t.Fatalf("session: %v %q", err, rest)
+		}
+		if s, _ := freezerState(t, pid); s != "THAWED" {
+			t.Errorf("after the session: %s", s)
+		}
+	})
+	t.Run("signal", func(t *testing.T) {
+		cmd, _, _ := frozenSession(t, "freezeme")
+		// The front execs cnsenter-go, which stays as the relay: our
+		// child's PID (the other cnsenter-go is the watchdog).
+		syscall.Kill(cmd.Process.Pid, syscall.SIGTERM)
+		cmd.Wait()
+		if s, _ := freezerState(t, pid); s != "THAWED" {
+			t.Errorf("after SIGTERM: %s", s)
+		}
+		if left := processesOf(filepath.Join(bin, "cnsenter-go")); len(left) > 0 {
+			t.Errorf("left running: %v", left)
+		}
+	})
+	t.Run("SIGKILL", func(t *testing.T) {
+		cmd, _, _ := frozenSession(t, "freezeme")
+		if s, _ := freezerState(t, pid); s != "FROZEN" {
+			t.Fatalf("during the session: %s", s)
+		}
+		cmd.Process.Kill()
+		cmd.Wait()
+		waitState("THAWED") // the watchdog's doing
+		for deadline := time.Now().Add(10 * time.Second); len(processesOf(filepath.Join(bin, "cnsenter-go"))) > 0; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("left running: %v", processesOf(filepath.Join(bin, "cnsenter-go")))
+			}
+		}
+	})
+	t.Run("paused", func(t *testing.T) {
+		if _, err := eng.Docker("pause", "freezeme"); err != nil {
+			t.Fatal(err)
+		}
+		r := cnsenter(t, nil, "-t", "docker://freezeme", "-a", "--read-only", "--freeze", "true")
+		if s, _ := freezerState(t, pid); s != "FROZEN" {
+			t.Errorf("a paused container was thawed: %s (%v)", s, r)
+		}
+		if _, err := eng.Docker("unpause", "freezeme"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("frozen by someone else", func(t *testing.T) {
+		_, file := freezerState(t, pid)
+		frozen, thawed := "FROZEN", "THAWED"
+		if strings.HasSuffix(file, "cgroup.freeze") {
+			frozen, thawed = "1", "0"
+		}
+		if err := os.WriteFile(file, []byte(frozen), 0); err != nil {
+			t.Fatal(err)
+		}
+		defer os.WriteFile(file, []byte(thawed), 0)
+		waitState("FROZEN")
+		r := cnsenter(t, nil, "-t", "docker://freezeme", "-a", "--read-only", "--freeze", "echo", "in")
+		if r.code != 0 || r.stdout != "in\n" || !strings.Contains(r.stderr, "was frozen already") {
+			t.Errorf("session: %v", r)
+		}
+		if s, _ := freezerState(t, pid); s != "FROZEN" {
+			t.Errorf("a container frozen by someone else was thawed: %s", s)
+		}
+	})
+	t.Run("errors", func(t *testing.T) {
+		oneLineError(t, cnsenter(t, nil, "-t", "docker://freezeme", "-a", "--freeze", "true"), "--freeze goes with --read-only")
+		oneLineError(t, cnsenter(t, nil, "-t", "docker://freezeme", "-a", "-c", "--read-only", "--freeze", "true"), "--join-cgroup")
+		oneLineError(t, cnsenter(t, nil, "-t", pid, "-a", "--read-only", "--freeze", "true"), "needs a container --target")
+		if s, _ := freezerState(t, pid); s != "THAWED" {
+			t.Errorf("after refused sessions: %s", s)
+		}
+	})
+}
+
+// sha256Hex is a file's SHA-256, hex.
+func sha256Hex(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+type change struct {
+	Path, Change, Type, SHA256, Content, Link string
+	Opaque                                    bool
+}
+
+type process struct {
+	PID        int               `json:"pid"`
+	Cmdline    []string          `json:"cmdline"`
+	Environ    []string          `json:"environ"`
+	Cwd        string            `json:"cwd"`
+	Exe        struct{ SHA256 string } `json:"exe"`
+	Namespaces map[string]string `json:"namespaces"`
+	Seccomp    string            `json:"seccomp"`
+	FDs        []struct {
+		FD     int
+		Target string
+	} `json:"fds"`
+	Capabilities map[string]string `json:"capabilities"`
+}
+
+// TestEvidence: the bundle of a container whose files, processes and
+// sockets the test made, checked field by field, its manifest verified,
+// written 0700/0600, with --freeze thawed after; and what a bad DIR gives.
+func TestEvidence(t *testing.T) {
+	requireEngines(t)
+	image := hostileImage(t, "evidence", func(root string) {
+		os.WriteFile(filepath.Join(root, "etc/tochange"), []byte("old\n"), 0o644)
+		os.WriteFile(filepath.Join(root, "etc/todelete"), []byte("bye\n"), 0o644)
+		os.MkdirAll(filepath.Join(root, "data/dir"), 0o755)
+		os.WriteFile(filepath.Join(root, "data/dir/old"), []byte("hidden\n"), 0o644)
+	})
+	script := "echo new > /etc/tochange; rm /etc/todelete; echo added > /added.txt; ln -s /etc/shadow /planted-link; " +
+		"rm -rf /data/dir; mkdir /data/dir; echo x > /data/dir/new; cd /tmp; httpd -f -p 127.0.0.1:8080 & sleep 100001 & touch /ready; exec sleep 100000"
+	runHostile(t, "evidence", "-e", "FOO=bar", image, "sh", "-c", script)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := eng.Docker("exec", "evidence", "test", "-e", "/ready"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the container did not get ready")
+		}
+	}
+	pid := strings.TrimSpace(dockerInspect(t, "evidence", "{{.State.Pid}}"))
+	id := strings.TrimSpace(dockerInspect(t, "evidence", "{{.Id}}"))
+	imageID := strings.TrimSpace(dockerInspect(t, "evidence", "{{.Image}}"))
+	dir := filepath.Join(t.TempDir(), "bundle")
+	log := filepath.Join(t.TempDir(), "audit.log")
+	r := cnsenter(t, nil, "-t", "docker://evidence", "--evidence", dir, "--freeze", "--audit-log", log)
+	if r.code != 0 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "evidence of docker://evidence written to") {
+		t.Fatalf("capture: %v", r)
+	}
+	if s, _ := freezerState(t, pid); s != "THAWED" {
+		t.Errorf("after the capture: %s", s)
+	}
+
+	// Every file is listed in the manifest, which sha256sum verifies; 0600
+	// files in 0700 directories.
+	check := exec.Command("sha256sum", "--strict", "-c", "MANIFEST.sha256")
+	check.Dir = dir
+	if out, err := check.CombinedOutput(); err != nil {
+		t.Errorf("the manifest does not verify: %v\n%s", err, out)
+	}
+	manifest, _ := os.ReadFile(filepath.Join(dir, "MANIFEST.sha256"))
+	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		rel, _ := filepath.Rel(dir, p)
+		switch {
+		case info.IsDir() && info.Mode().Perm() != 0o700, !info.IsDir() && info.Mode().Perm() != 0o600:
+			t.Errorf("%s: mode %v", rel, info.Mode())
+		case !info.IsDir() && !info.Mode().IsRegular():
+			t.Errorf("%s is not a regular file: %v", rel, info.Mode())
+		case !info.IsDir() && rel != "MANIFEST.sha256" && !strings.Contains(string(manifest), "  "+rel+"\n"):
+			t.Errorf("%s is not in the manifest", rel)
+		}
+		return nil
+	})
+
+	var meta struct {
+		Version     int
+		ContainerID string `json:"container_id"`
+		PID         int
+		Runtime     string
+		Freeze      string
+		Errors      []string
+	}
+	readJSON(t, filepath.Join(dir, "evidence.json"), &meta)
+	if meta.Version != 1 || meta.ContainerID != id || strconv.Itoa(meta.PID) != pid || meta.Runtime != "docker" || meta.Freeze != "frozen" || len(meta.Errors) != 0 {
+		t.Errorf("evidence.json: %+v", meta)
+	}
+	var inspect struct{ Id string }
+	readJSON(t, filepath.Join(dir, "engine/inspect.json"), &inspect)
+	var spec struct{ Process struct{ Args []string } }
+	readJSON(t, filepath.Join(dir, "engine/config.json"), &spec)
+	if inspect.Id != id || len(spec.Process.Args) != 3 || spec.Process.Args[2] != script {
+		t.Errorf("engine records: %q %q", inspect.Id, spec.Process.Args)
+	}
+	var img struct{ Reference, ID string }
+	readJSON(t, filepath.Join(dir, "image.json"), &img)
+	if img.Reference != image || img.ID != imageID {
+		t.Errorf("image.json: %+v, want %s %s", img, image, imageID)
+	}
+
+	// Processes: the init, httpd and the sleeps, with their environment,
+	// executable's hash, namespaces, seccomp mode; the listening socket.
+	var procs []process
+	readJSON(t, filepath.Join(dir, "processes.json"), &procs)
+	busybox := sha256Hex(t, "/bin/busybox")
+	byArgs := map[string]process{}
+	for _, p := range procs {
+		byArgs[strings.Join(p.Cmdline, " ")] = p
+		if p.Exe.SHA256 != busybox || p.Seccomp != "filter" || p.Namespaces["net"] != nsLink(t, pid, "net") || !slices.Contains(p.Environ, "FOO=bar") || p.Capabilities["bounding"] == "" {
+			t.Errorf("process %d: %+v", p.PID, p)
+		}
+	}
+	initP, httpd := byArgs["sleep 100000"], byArgs["httpd -f -p 127.0.0.1:8080"]
+	if strconv.Itoa(initP.PID) != pid || httpd.PID == 0 || byArgs["sleep 100001"].PID == 0 || httpd.Cwd != "/tmp" || len(procs) != 3 {
+		t.Errorf("processes: %+v", procs)
+	}
+	var sockets []struct {
+		Proto, Local, State string
+		PIDs                []int
+	}
+	readJSON(t, filepath.Join(dir, "network/sockets.json"), &sockets)
+	found := false
+	for _, s := range sockets {
+		found = found || s.Proto == "tcp" && s.Local == "127.0.0.1:8080" && s.State == "LISTEN" && slices.Equal(s.PIDs, []int{httpd.PID})
+	}
+	if !found {
+		t.Errorf("no listening socket of httpd in %+v", sockets)
+	}
+	for _, f := range []string{"network/route", "network/tcp", "network/unix", "processes/" + pid + "/status", "processes/" + pid + "/environ"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	if m, _ := os.ReadFile(filepath.Join(dir, "mounts/mountinfo")); !strings.Contains(string(m), " / / ") || !strings.Contains(string(m), " - overlay ") {
+		t.Errorf("mounts/mountinfo: %s", m)
+	}
+
+	// The writable layer against the image.
+	var changes []change
+	readJSON(t, filepath.Join(dir, "filesystem/changes.json"), &changes)
+	byPath := map[string]change{}
+	for _, c := range changes {
+		byPath[c.Path] = c
+	}
+	sum := func(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
+	for path, want := range map[string]change{
+		"/etc/tochange": {Path: "/etc/tochange", Change: "changed", Type: "file", SHA256: sum("new\n"), Content: "files/sha256/" + sum("new\n")},
+		"/etc/todelete": {Path: "/etc/todelete", Change: "deleted", Type: "file"},
+		"/added.txt":    {Path: "/added.txt", Change: "added", Type: "file", SHA256: sum("added\n"), Content: "files/sha256/" + sum("added\n")},
+		"/planted-link": {Path: "/planted-link", Change: "added", Type: "symlink", Link: "/etc/shadow"},
+		"/data/dir":     {Path: "/data/dir", Change: "changed", Type: "dir", Opaque: true},
+		"/data/dir/new": {Path: "/data/dir/new", Change: "added", Type: "file", SHA256: sum("x\n"), Content: "files/sha256/" + sum("x\n")},
+	} {
+		if got := byPath[path]; got != want {
+			t.Errorf("%s: got %+v, want %+v", path, got, want)
+		}
+	}
+	if _, ok := byPath["/data/dir/old"]; ok {
+		t.Errorf("an image file under an opaque directory is listed: %+v", byPath["/data/dir/old"])
+	}
+	if kept, _ := os.ReadFile(filepath.Join(dir, "files/sha256", sum("new\n"))); string(kept) != "new\n" {
+		t.Errorf("kept content: %q", kept)
+	}
+
+	// The audit record, in the bundle and in the log.
+	audit, _ := os.ReadFile(filepath.Join(dir, "audit.json"))
+	logged, _ := os.ReadFile(log)
+	var rec map[string]any
+	if json.Unmarshal(audit, &rec) != nil || rec["event"] != "evidence" || rec["container_id"] != id || rec["freeze"] != "frozen" || string(logged) != string(audit) {
+		t.Errorf("audit: %s, log: %s", audit, logged)
+	}
+
+	t.Run("bad DIR", func(t *testing.T) {
+		oneLineError(t, cnsenter(t, nil, "-t", "docker://evidence", "--evidence", dir), "exists and is not empty")
+		oneLineError(t, cnsenter(t, nil, "-t", "docker://evidence", "--evidence", "/nonexistent/x"), "does not exist")
+		oneLineError(t, cnsenter(t, nil, "-t", "docker://evidence", "--evidence", filepath.Join(t.TempDir(), "new"), "ls"), "runs no program")
+		link := filepath.Join(t.TempDir(), "link")
+		os.Symlink(t.TempDir(), link)
+		oneLineError(t, cnsenter(t, nil, "-t", "docker://evidence", "--evidence", link), "is not a directory")
+	})
+}
