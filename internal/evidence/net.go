@@ -23,7 +23,7 @@ type Socket struct {
 	State       string `json:"state"` // TCP's state name; for UDP, ESTABLISHED (connected) or CLOSE
 	UID         int    `json:"uid"`
 	Inode       uint64 `json:"inode"`
-	PIDs        []int  `json:"pids"`                   // the container's processes holding it (host PIDs)
+	PIDs        []int  `json:"pids"`                  // the container's processes holding it (host PIDs)
 	Description string `json:"description,omitempty"` // what was not understood
 }
 

@@ -240,13 +240,13 @@ type change struct {
 }
 
 type process struct {
-	PID        int               `json:"pid"`
-	Cmdline    []string          `json:"cmdline"`
-	Environ    []string          `json:"environ"`
-	Cwd        string            `json:"cwd"`
+	PID        int                     `json:"pid"`
+	Cmdline    []string                `json:"cmdline"`
+	Environ    []string                `json:"environ"`
+	Cwd        string                  `json:"cwd"`
 	Exe        struct{ SHA256 string } `json:"exe"`
-	Namespaces map[string]string `json:"namespaces"`
-	Seccomp    string            `json:"seccomp"`
+	Namespaces map[string]string       `json:"namespaces"`
+	Seccomp    string                  `json:"seccomp"`
 	FDs        []struct {
 		FD     int
 		Target string
@@ -398,6 +398,10 @@ func TestEvidence(t *testing.T) {
 	if kept, _ := os.ReadFile(filepath.Join(dir, "files/sha256", sum("new\n"))); string(kept) != "new\n" {
 		t.Errorf("kept content: %q", kept)
 	}
+	// The planted link to the host's /etc/shadow was read as a link only.
+	if _, err := os.Stat(filepath.Join(dir, "files/sha256", sha256Hex(t, "/etc/shadow"))); err == nil {
+		t.Errorf("the host's /etc/shadow was kept through the container's link")
+	}
 
 	// The audit record, in the bundle and in the log.
 	audit, _ := os.ReadFile(filepath.Join(dir, "audit.json"))
@@ -415,4 +419,50 @@ func TestEvidence(t *testing.T) {
 		os.Symlink(t.TempDir(), link)
 		oneLineError(t, cnsenter(t, nil, "-t", "docker://evidence", "--evidence", link), "is not a directory")
 	})
+}
+
+// TestEvidenceHostileRoot: a container with CAP_SYS_ADMIN mounts an overlay of its
+// own over its root, whose upperdir names a directory that also exists on
+// the host, holding a host secret. The capture must not take the
+// container's word for where its writable layer is (its mount table is its
+// own to write): the host's directory is never read.
+func TestEvidenceHostileRoot(t *testing.T) {
+	requireEngines(t)
+	host := filepath.Join(t.TempDir(), "hostsecret")
+	secret := fmt.Sprintf("host secret %d\n", time.Now().UnixNano())
+	os.MkdirAll(filepath.Join(host, "upper"), 0o700)
+	if err := os.WriteFile(filepath.Join(host, "upper", "secret"), []byte(secret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	script := fmt.Sprintf("mkdir -p %[1]s && mount -t tmpfs tmpfs %[1]s && mkdir %[1]s/upper %[1]s/work %[1]s/lower && mount -t overlay overlay -o lowerdir=%[1]s/lower,upperdir=%[1]s/upper,workdir=%[1]s/work / ; exec sleep 100000", host)
+	runHostile(t, "hostileroot", "--cap-add", "SYS_ADMIN", "--security-opt", "seccomp=unconfined", engines.BusyboxImage, "sh", "-c", script)
+	pid := strings.TrimSpace(dockerInspect(t, "hostileroot", "{{.State.Pid}}"))
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if m, _ := os.ReadFile("/proc/" + pid + "/mountinfo"); strings.Contains(string(m), "upperdir="+host+"/upper") {
+			break
+		}
+		if time.Now().After(deadline) {
+			logs, _ := eng.Docker("logs", "hostileroot")
+			m, _ := os.ReadFile("/proc/" + pid + "/mountinfo")
+			t.Fatalf("the container's own root mount is not in its table: %s\n%s", logs, m)
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "bundle")
+	r := cnsenter(t, nil, "-t", "docker://hostileroot", "--evidence", dir)
+	if r.code != 0 {
+		t.Fatalf("capture: %v", r)
+	}
+	sum := sha256.Sum256([]byte(secret))
+	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if info.Mode().IsRegular() {
+			data, _ := os.ReadFile(p)
+			if strings.Contains(string(data), strings.TrimSpace(secret)) || strings.Contains(string(data), hex.EncodeToString(sum[:])) {
+				t.Errorf("%s holds the host's secret, or its hash", p)
+			}
+		}
+		return nil
+	})
+	if layers, err := os.ReadFile(filepath.Join(dir, "filesystem/layers.json")); err == nil && strings.Contains(string(layers), host) {
+		t.Errorf("layers.json names the container's choice: %s", layers)
+	}
 }
