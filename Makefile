@@ -108,6 +108,7 @@ fuzz:
 	GO=$(GO) bash test/fuzz.sh FuzzParseArgs ./cmd/cnsenter
 	GO=$(GO) bash test/fuzz.sh FuzzSeccompProfile ./enter
 	GO=$(GO) bash test/fuzz.sh FuzzDecode ./runtime/containerd
+	GO=$(GO) bash test/fuzz.sh FuzzAnswer ./internal/grpc
 	GO=$(GO) bash test/fuzz.sh FuzzString ./internal/printable
 
 test: deps check unit integration fuzz

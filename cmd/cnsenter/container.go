@@ -13,7 +13,6 @@ import (
 	"github.com/cnsenter/cnsenter/internal/freeze"
 	"github.com/cnsenter/cnsenter/internal/printable"
 	"github.com/cnsenter/cnsenter/runtime"
-	"github.com/cnsenter/cnsenter/runtime/docker"
 	"github.com/cnsenter/cnsenter/runtime/resolve"
 	"github.com/cnsenter/cnsenter/runtime/spec"
 )
@@ -21,22 +20,57 @@ import (
 // errReported is an error already printed.
 var errReported = errors.New("")
 
-// engines makes the runtime adapters from our options: --docker-host,
-// --containerd-address, --podman-root, --podman-runroot, and --timeout, else
-// CNSENTER_TIMEOUT, else 5s.
+// engines makes the runtime adapters from our options: each runtime's
+// (--docker-host, ...), and --timeout, else CNSENTER_TIMEOUT, else 5s.
 // Nothing is dialled until a call.
 func engines(inv *invocation) (*resolve.Engines, error) {
 	t, err := timeout(inv)
 	if err != nil {
 		return nil, err
 	}
-	return resolve.New(resolve.Options{
-		Docker:            docker.EndpointOptions{Host: inv.dockerHost},
-		ContainerdAddress: inv.containerdAddress,
-		PodmanRoot:        inv.podmanRoot,
-		PodmanRunRoot:     inv.podmanRunRoot,
-		Timeout:           t,
-	}), nil
+	return resolve.New(resolve.Options{Option: func(name string) string { return inv.runtimeOptions[name] }, Timeout: t}), nil
+}
+
+// remedy adds to a runtime's error what to do about it, in cnsenter's
+// terms.
+func remedy(err error) error {
+	var e *runtime.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	var hint string
+	switch e.Kind {
+	case runtime.NotFound:
+		hint = " (see 'cnsenter --list')"
+	case runtime.Ambiguous:
+		hint = ": give more of the ID"
+		if e.Runtime == "" { // several runtimes' containers
+			hint = "; give one of these references"
+		}
+	case runtime.NotRunning:
+		hint = ": start it first"
+		if e.Container.Status == "paused" {
+			hint = ": unpause it first"
+		}
+	case runtime.Unreachable:
+		hint = " (is it running?" + endpointOption(e.Runtime) + ")"
+	case runtime.Timeout:
+		hint = " (is it hung? --timeout or CNSENTER_TIMEOUT change the deadline)"
+	case runtime.Denied:
+		hint = ": run as root"
+	}
+	if hint == "" {
+		return err
+	}
+	return fmt.Errorf("%w%s", err, hint)
+}
+
+// endpointOption names the option that gives a runtime another endpoint.
+func endpointOption(name string) string {
+	if rt, ok := runtime.Lookup(name); ok && len(rt.Options) > 0 {
+		return " --" + rt.Options[0].Name + " names another"
+	}
+	return ""
 }
 
 // timeout is --timeout, else CNSENTER_TIMEOUT, else 0 (the default).
@@ -87,23 +121,8 @@ func containerSpec(inv *invocation) (*spec.Spec, error) {
 		t = resolve.DefaultTimeout
 	}
 	c := inv.container
-	ns := c.Namespace
-	if c.Runtime == "docker" {
-		ns = "moby"
-	}
-	file := ""
-	if c.Runtime == "podman" { // no containerd to ask: Podman's bundle on disk
-		e, err := engines(inv)
-		if err != nil {
-			return nil, err
-		}
-		defer e.Close()
-		if file, err = e.Podman().SpecFile(c.ID); err != nil {
-			return nil, err
-		}
-	}
-	s, err := spec.Read(context.Background(), spec.Source{Name: inv.targetRef, Process: inv.req.Process, Namespace: ns, ID: c.ID,
-		ContainerdAddress: inv.containerdAddress, Timeout: t, File: file})
+	s, err := spec.Read(context.Background(), spec.Source{Name: inv.targetRef, Process: inv.req.Process, Namespace: c.Task, ID: c.ID,
+		ContainerdAddress: inv.runtimeOptions["containerd-address"], Timeout: t, File: c.SpecFile})
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +139,7 @@ func resolveContainer(inv *invocation) (int, error) {
 	defer e.Close()
 	c, err := e.Resolve(context.Background(), inv.targetRef)
 	if err != nil {
-		return 0, err
+		return 0, remedy(err)
 	}
 	return found(inv, c)
 }
@@ -167,10 +186,10 @@ func listContainers(inv *invocation) error {
 	defer e.Close()
 	list, errs := e.List(context.Background())
 	for _, err := range errs {
-		fmt.Fprintf(os.Stderr, "%s: %s\n", name, printable.String(err.Error()))
+		fmt.Fprintf(os.Stderr, "%s: %s\n", name, printable.String(remedy(err).Error()))
 	}
 	// No runtime answered and the cgroup scan found nothing either.
-	if len(errs) >= e.Runtimes() && len(list) == 0 {
+	if len(errs) >= len(e.Runtimes()) && len(list) == 0 {
 		return errReported
 	}
 	if inv.json {

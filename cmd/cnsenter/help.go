@@ -1,5 +1,52 @@
 package main
 
+import (
+	"strings"
+
+	"github.com/cnsenter/cnsenter/runtime"
+)
+
+// help is the help text, with each runtime's options and references as it
+// registered them.
+func help() string {
+	var opts, refs []string
+	for _, rt := range runtime.Registered() {
+		for _, o := range rt.Options {
+			line := "     --" + o.Name + " " + o.Arg
+			lines := strings.Split(o.Help, "\n")
+			if len(line) < 30 {
+				line += strings.Repeat(" ", 30-len(line))
+			} else {
+				line += " " // as the text's other long ones
+			}
+			opts = append(opts, line+" "+lines[0])
+			for _, l := range lines[1:] {
+				opts = append(opts, strings.Repeat(" ", 31)+l)
+			}
+		}
+		refs = append(refs, rt.Name+"://"+rt.Syntax)
+	}
+	text := strings.Replace(helpText, "{{runtime options}}", strings.Join(opts, "\n")+"\n", 1)
+	// The references, wrapped as the rest of the text is.
+	var b strings.Builder
+	width := len(" <container> is ")
+	for i, r := range refs {
+		if i > 0 {
+			b.WriteString(",")
+			width++
+			if width+len(r)+1 > 78 {
+				b.WriteString("\n")
+				width = 0
+			}
+			b.WriteString(" ")
+			width++
+		}
+		b.WriteString(r)
+		width += len(r)
+	}
+	return strings.Replace(text, "{{references}}", b.String(), 1)
+}
+
 const helpText = `
 Usage:
  cnsenter [options] [<program> [<argument>...]]
@@ -35,14 +82,7 @@ Options:
 Containers (cnsenter only):
      --list                    list running containers of every reachable runtime
      --json                    with --list: print JSON
-     --docker-host <url>       Docker endpoint (default: DOCKER_HOST, docker context)
-     --containerd-address <path>  containerd socket (default: CONTAINERD_ADDRESS,
-                               /run/containerd/containerd.sock)
-     --podman-root <dir>       Podman's storage root (default: CNSENTER_PODMAN_ROOT,
-                               /var/lib/containers/storage)
-     --podman-runroot <dir>    Podman's run root (default: CNSENTER_PODMAN_RUNROOT,
-                               /run/containers/storage)
-     --timeout <duration>      deadline of each engine call (default 5s; CNSENTER_TIMEOUT)
+{{runtime options}}     --timeout <duration>      deadline of each engine call (default 5s; CNSENTER_TIMEOUT)
      --confine                 run as the container's own processes: its user,
                                capabilities, no_new_privileges, seccomp filter,
                                AppArmor/SELinux and (unless --env) environment, from
@@ -61,8 +101,7 @@ Debugging (cnsenter only):
      --audit-log <file>        append a JSON record when the session starts and ends
                                (default: CNSENTER_AUDIT_LOG)
 
- <container> is docker://NAME|ID, containerd://[NAMESPACE/]ID, podman://NAME|ID,
- or a bare name.
+ <container> is {{references}}, or a bare name.
 
  -h, --help                    display this help
  -V, --version                 display version

@@ -67,7 +67,7 @@ func run(args []string) int {
 	}
 	switch {
 	case inv.help:
-		fmt.Print(helpText)
+		fmt.Print(help())
 		return 0
 	case inv.version:
 		fmt.Printf("%s %s (commit %s, %s), options of nsenter from util-linux 2.42\n", name, version, commit, runtime.Version())
@@ -93,6 +93,11 @@ func run(args []string) int {
 			return fail(err)
 		}
 		inv.req.Target = pid
+		// A container has no other sensible meaning than all of its
+		// namespaces; a PID keeps util-linux's error.
+		if r := &inv.req; r.Container != "" && len(r.Namespaces) == 0 && r.NetSocket == nil {
+			r.All = true
+		}
 	}
 	if inv.confine {
 		if err := confine(inv); err != nil {
@@ -112,11 +117,6 @@ func run(args []string) int {
 	if inv.req.HostTools && relay.IsTerminal(0) {
 		fmt.Fprintln(os.Stderr, printable.String(enter.HostToolsBanner(name, inv.targetRef, inv.req.ContainerRoot)))
 	}
-	if inv.freeze {
-		// We stay, as the entry's parent, to thaw the container when the
-		// program ends.
-		return relayed(inv.req, relay.Options{TTY: relay.IsTerminal(0), Stdin: true})
-	}
 	if inv.req.Container != "" {
 		// A container gets what docker exec would give it: descriptors 0,
 		// 1 and 2 only. A PID target gets ours, as with nsenter.
@@ -128,6 +128,11 @@ func run(args []string) int {
 		// through a pipe, and it cannot open our controlling terminal.
 		if relay.IsTerminal(0) {
 			return relayed(inv.req, relay.Options{TTY: true, Stdin: true})
+		}
+		if inv.freeze {
+			// We stay, as the entry's parent, to thaw the container when
+			// the program ends.
+			return relayed(inv.req, relay.Options{Stdin: true})
 		}
 		if !relay.Passable(0) || !relay.Passable(1) || !relay.Passable(2) || !relay.DropControllingTerminal() {
 			return relayed(inv.req, relay.Options{Stdin: true})

@@ -8,6 +8,7 @@ import (
 	"github.com/cnsenter/cnsenter/enter"
 	"github.com/cnsenter/cnsenter/internal/getopt"
 	"github.com/cnsenter/cnsenter/runtime"
+	_ "github.com/cnsenter/cnsenter/runtime/all"
 	"github.com/cnsenter/cnsenter/runtime/spec"
 )
 
@@ -42,10 +43,6 @@ var options = []getopt.Option{
 
 	{Long: "list", Extension: true},
 	{Long: "json", Extension: true},
-	{Long: "docker-host", Arg: getopt.RequiredArg, Extension: true},
-	{Long: "containerd-address", Arg: getopt.RequiredArg, Extension: true},
-	{Long: "podman-root", Arg: getopt.RequiredArg, Extension: true},
-	{Long: "podman-runroot", Arg: getopt.RequiredArg, Extension: true},
 	{Long: "timeout", Arg: getopt.RequiredArg, Extension: true},
 	{Long: "host-tools", Extension: true},
 	{Long: "container-root", Arg: getopt.RequiredArg, Extension: true},
@@ -57,6 +54,19 @@ var options = []getopt.Option{
 	{Long: "evidence", Arg: getopt.RequiredArg, Extension: true},
 }
 
+// Each runtime's own options (--docker-host, ...) follow ours.
+func init() {
+	for _, rt := range runtime.Registered() {
+		for _, o := range rt.Options {
+			options = append(options, getopt.Option{Long: o.Name, Arg: getopt.RequiredArg, Extension: true})
+			runtimeOptions[o.Name] = true
+		}
+	}
+}
+
+// runtimeOptions are the options that the runtimes take.
+var runtimeOptions = map[string]bool{}
+
 // invocation is a parsed command line.
 type invocation struct {
 	req       enter.Request
@@ -64,19 +74,16 @@ type invocation struct {
 	help      bool
 	version   bool
 
-	auditLog          string
-	confine           bool
-	container         runtime.Container // what --target named, when a container
-	spec              *spec.Spec        // its OCI spec, once read
-	list              bool
-	json              bool
-	dockerHost        string
-	containerdAddress string
-	podmanRoot        string // --podman-root: Podman's storage root
-	podmanRunRoot     string // --podman-runroot: Podman's run root
-	timeout           time.Duration
-	freeze            bool   // --freeze: the container's cgroup frozen for the session
-	evidence          string // --evidence DIR: capture, run nothing
+	auditLog       string
+	confine        bool
+	container      runtime.Container // what --target named, when a container
+	spec           *spec.Spec        // its OCI spec, once read
+	list           bool
+	json           bool
+	runtimeOptions map[string]string // by name: --docker-host's value, ...
+	timeout        time.Duration
+	freeze         bool   // --freeze: the container's cgroup frozen for the session
+	evidence       string // --evidence DIR: capture, run nothing
 }
 
 func parseArgs(args []string) (*invocation, error) {
@@ -84,7 +91,7 @@ func parseArgs(args []string) (*invocation, error) {
 	if err != nil {
 		return nil, err
 	}
-	inv := &invocation{req: enter.Request{Namespaces: map[enter.Kind]string{}}}
+	inv := &invocation{req: enter.Request{Namespaces: map[enter.Kind]string{}}, runtimeOptions: map[string]string{}}
 	r := &inv.req
 	for _, p := range parsed {
 		// nsenter drops one '=' written after a short option ("-m=FILE").
@@ -146,14 +153,6 @@ func parseArgs(args []string) (*invocation, error) {
 			inv.list = true
 		case "json":
 			inv.json = true
-		case "docker-host":
-			inv.dockerHost = value
-		case "containerd-address":
-			inv.containerdAddress = value
-		case "podman-root":
-			inv.podmanRoot = value
-		case "podman-runroot":
-			inv.podmanRunRoot = value
 		case "host-tools":
 			r.HostTools = true
 		case "container-root":
@@ -176,6 +175,10 @@ func parseArgs(args []string) (*invocation, error) {
 		case "timeout":
 			if inv.timeout, err = parseTimeout(value, "--timeout"); err != nil {
 				return nil, err
+			}
+		default:
+			if runtimeOptions[p.Option.Long] {
+				inv.runtimeOptions[p.Option.Long] = value
 			}
 		}
 	}

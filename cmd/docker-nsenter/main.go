@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
+	goruntime "runtime"
 	"strings"
 	"time"
 
@@ -19,7 +19,9 @@ import (
 	"github.com/cnsenter/cnsenter/internal/printable"
 	"github.com/cnsenter/cnsenter/internal/setuid"
 	"github.com/cnsenter/cnsenter/plugin"
+	"github.com/cnsenter/cnsenter/runtime"
 	"github.com/cnsenter/cnsenter/runtime/docker"
+	"github.com/cnsenter/cnsenter/runtime/resolve"
 )
 
 // Set at build time (see the Makefile).
@@ -108,7 +110,7 @@ or --confine is given.`,
 		},
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       fmt.Sprintf("%s (commit %s, %s)", version, commit, runtime.Version()),
+		Version:       fmt.Sprintf("%s (commit %s, %s)", version, commit, goruntime.Version()),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Privileged && o.Confine {
 				fmt.Fprintln(os.Stderr, "docker nsenter: --privileged and --confine contradict each other: give one of them\nSee 'docker nsenter --help'.")
@@ -167,28 +169,30 @@ func run(global plugin.Global, o options, name string, program []string) error {
 	if o.Timeout <= 0 {
 		return errors.New("--timeout must be positive")
 	}
-	host, err := docker.Endpoint(docker.EndpointOptions{Host: global.Host, Context: global.Context, ConfigDir: global.Config})
+	e, err := engines(global, o.ContainerdAddress, o.Timeout)
 	if err != nil {
 		return err
 	}
-	d, err := docker.New(host, o.Timeout)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
+	defer e.Close()
 	ctx := context.Background()
-	c, err := d.Resolve(ctx, name)
+	// Docker's containers only, by the adapter's own reference: a name,
+	// an ID or a unique ID prefix.
+	a, err := e.Adapter("docker")
 	if err != nil {
-		return strip(err, "docker://")
+		return err
+	}
+	c, err := a.Resolve(ctx, name)
+	if err != nil {
+		return remedy(err)
 	}
 	if c.Note != "" {
-		fmt.Fprintf(os.Stderr, "docker nsenter: %s\n", printable.String(strip(errors.New(c.Note), "docker://").Error()))
+		fmt.Fprintf(os.Stderr, "docker nsenter: %s\n", printable.String(strip(c.Note)))
 	}
 	// Everything read of the container's /proc from here is its init's,
 	// never a process that took over its PID.
 	proc, err := enter.Pin(c.PID, c.Name, c.ID)
 	if err != nil {
-		return strip(err, "docker://")
+		return errors.New(strip(err.Error()))
 	}
 	defer proc.Close()
 	req, err := dockerexec.Request(ctx, o.Options, c, proc, program)
@@ -198,19 +202,27 @@ func run(global plugin.Global, o options, name string, program []string) error {
 	return session(req, c.Name, o.stdio)
 }
 
+// engines are cnsenter's engines, limited to Docker's, at the endpoint the
+// docker CLI chose (-H, DOCKER_HOST, the context) and passed to us.
+func engines(global plugin.Global, containerdAddress string, timeout time.Duration) (*resolve.Engines, error) {
+	host, err := docker.Endpoint(docker.EndpointOptions{Host: global.Host, Context: global.Context, ConfigDir: global.Config})
+	if err != nil {
+		return nil, err
+	}
+	options := map[string]string{"docker-host": host, "containerd-address": containerdAddress}
+	return resolve.New(resolve.Options{Only: []string{"docker"}, Timeout: timeout,
+		Option: func(name string) string { return options[name] }}), nil
+}
+
 // runningNames lists the running containers' names, for completion; an
 // engine that does not answer completes nothing.
 func runningNames(global plugin.Global) []string {
-	host, err := docker.Endpoint(docker.EndpointOptions{Host: global.Host, Context: global.Context, ConfigDir: global.Config})
+	e, err := engines(global, "", 2*time.Second)
 	if err != nil {
 		return nil
 	}
-	d, err := docker.New(host, 2*time.Second)
-	if err != nil {
-		return nil
-	}
-	defer d.Close()
-	list, _ := d.List(context.Background())
+	defer e.Close()
+	list, _ := e.List(context.Background())
 	var names []string
 	for _, c := range list {
 		names = append(names, c.Name)
@@ -218,9 +230,36 @@ func runningNames(global plugin.Global) []string {
 	return names
 }
 
-// strip makes a runtime error read in docker's terms ("web", not
+// remedy words a runtime's error in docker's terms ("web", not
+// "docker://web"), with what to do about it.
+func remedy(err error) error {
+	msg := strip(err.Error())
+	var e *runtime.Error
+	if !errors.As(err, &e) {
+		return errors.New(msg)
+	}
+	switch e.Kind {
+	case runtime.NotFound:
+		msg += " (see 'docker ps')"
+	case runtime.Ambiguous:
+		msg += ": give more of the ID"
+	case runtime.NotRunning:
+		msg += ": start it first"
+		if e.Container.Status == "paused" {
+			msg = strip(err.Error()) + ": unpause it first"
+		}
+	case runtime.Unreachable:
+		msg += " (is dockerd running? -H, DOCKER_HOST or 'docker context use' choose another)"
+	case runtime.Timeout:
+		msg += " (is dockerd hung? --timeout changes the deadline)"
+	case runtime.Denied:
+		msg += ": run as root"
+	}
+	return errors.New(msg)
+}
+
+// strip makes a message name containers as docker does ("web", not
 // "docker://web").
-func strip(err error, scheme string) error {
-	msg := strings.ReplaceAll(err.Error(), "(see 'cnsenter --list')", "(see 'docker ps')")
-	return errors.New(strings.Replace(msg, scheme, "", 1))
+func strip(msg string) string {
+	return strings.ReplaceAll(msg, "docker://", "")
 }

@@ -106,7 +106,7 @@ func build(ctx context.Context, o Options, c cruntime.Container, proc *enter.Pro
 	var s *spec.Spec
 	readSpec := func() (*spec.Spec, error) {
 		if s == nil {
-			source := spec.Source{Name: c.Name, Process: proc, Namespace: "moby", ID: c.ID, ContainerdAddress: o.ContainerdAddress, Timeout: o.Timeout}
+			source := spec.Source{Name: c.Name, Process: proc, Namespace: c.Task, ID: c.ID, ContainerdAddress: o.ContainerdAddress, Timeout: o.Timeout}
 			var err error
 			if s, err = src.readSpec(ctx, source); err != nil {
 				return nil, err

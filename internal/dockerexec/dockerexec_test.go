@@ -50,7 +50,7 @@ func (f *fake) sources(t *testing.T) sources {
 	}
 }
 
-var web = cruntime.Container{Name: "web", ID: "0123abcd", PID: 4321, GroupAdd: []string{"audio"}}
+var web = cruntime.Container{Name: "web", ID: "0123abcd", Task: "moby", PID: 4321, GroupAdd: []string{"audio"}}
 
 // containerSpec is a spec as Docker writes it, for a container running as
 // uid 1000 with capability CAP_CHOWN and a seccomp filter.

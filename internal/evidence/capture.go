@@ -32,12 +32,6 @@ type Options struct {
 	Spec      json.RawMessage // the OCI spec
 	SpecErr   error
 	Image     Image
-	// CanMount: the container's processes may hold CAP_SYS_ADMIN over its
-	// mount namespace (from its OCI spec: in the bounding set, or a user
-	// namespace of its own), so they could have mounted a root of their
-	// own, whose overlay options would name host directories of their
-	// choosing: the writable layer is then taken from the engine only.
-	CanMount bool
 	// EngineLayers is the writable layer and image layers as the engine
 	// names them (Docker's GraphDriver.Data), when it does.
 	EngineLayers *LayerPaths
@@ -63,7 +57,16 @@ type LayerPaths struct {
 // Capture writes the bundle. Parts that cannot be read are recorded in
 // evidence.json's errors and the capture goes on; only a bundle that
 // cannot be written is an error.
-func Capture(o Options) (manifestSum string, err error) {
+func Capture(o Options) (auditLine string, err error) {
+	if a := o.Audit; a != nil && a.Path != "" {
+		// A log that cannot be written stops the capture before it
+		// starts, as it stops a session.
+		fd, err := unix.Open(a.Path, unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+		if err != nil {
+			return "", fmt.Errorf("audit log %s: %w", a.Path, err)
+		}
+		unix.Close(fd)
+	}
 	b, err := create(o.Dir)
 	if err != nil {
 		return "", err
@@ -310,12 +313,16 @@ func (c *capture) keep(f *os.File, size int64, sum string) (string, string) {
 // its own root mount, the last mount at / in its init's mountinfo (read
 // through the pin), whose options the kernel writes (upperdir=,
 // lowerdir=) as the engine gave them, the same for every engine; unless
-// the container could have mounted that root itself (CanMount), or the
+// the container could have mounted that root itself (canMount), or the
 // options are relative (dockerd mounts many layers from its overlay2
 // directory, with short relative names), when the engine's own record
 // (EngineLayers) is taken.
 func (c *capture) layerPaths() (*LayerPaths, error) {
-	if c.o.CanMount {
+	// A container whose processes may hold CAP_SYS_ADMIN over its mounts
+	// (its OCI spec: in their bounding set, or in a user namespace of
+	// their own) could have mounted a root of its own, whose overlay
+	// options would name host directories of its choosing.
+	if canMount(c.o.Spec) {
 		if c.o.EngineLayers != nil {
 			return c.o.EngineLayers, nil
 		}

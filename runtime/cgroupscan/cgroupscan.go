@@ -117,17 +117,20 @@ func Match(inits []Init, ref string) (Init, error) {
 	switch len(found) {
 	case 1:
 		if f := found[0]; f.Places != nil {
-			return Init{}, fmt.Errorf("%s: several cgroups name it (%s), and a container may have made one of them: give the PID of its init instead", ref, strings.Join(f.Places, ", "))
+			return Init{}, &runtime.Error{Kind: runtime.Ambiguous, Runtime: "cgroup", Endpoint: "/proc", Ref: ref, Matches: f.Places,
+				Detail: fmt.Sprintf("several cgroups name it (%s), and a container may have made one of them: give the PID of its init instead", strings.Join(f.Places, ", "))}
 		}
 		return found[0], nil
 	case 0:
-		return Init{}, fmt.Errorf("%s: %w in the cgroups of the running processes either", ref, runtime.ErrNotFound)
+		return Init{}, &runtime.Error{Kind: runtime.NotFound, Runtime: "cgroup", Endpoint: "/proc", Ref: ref,
+			Detail: "no such container in the cgroups of the running processes either"}
 	}
 	ids := make([]string, len(found))
 	for n, i := range found {
 		ids[n] = i.ID
 	}
-	return Init{}, fmt.Errorf("%s is the start of several containers' IDs: %s; give more of the ID", ref, strings.Join(ids, ", "))
+	return Init{}, &runtime.Error{Kind: runtime.Ambiguous, Runtime: "cgroup", Endpoint: "/proc", Ref: ref, Matches: ids,
+		Detail: fmt.Sprintf("the start of several containers' IDs: %s", strings.Join(ids, ", "))}
 }
 
 // Read reads every process of a /proc: its cgroups, parent and start time.
@@ -213,6 +216,7 @@ func (i Init) Container(proc string) runtime.Container {
 		c.Name = i.ID[:12]
 	}
 	c.Namespace = shimNamespace(proc, i.PID, i.ID)
+	c.Task = c.Namespace
 	return c
 }
 

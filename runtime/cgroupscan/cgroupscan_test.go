@@ -55,7 +55,7 @@ func TestMatch(t *testing.T) {
 	}
 	// An ambiguous prefix lists the candidates, on one line.
 	_, err := Match(inits, id1[:12])
-	if err == nil || !strings.Contains(err.Error(), id1) || !strings.Contains(err.Error(), id2) || !strings.Contains(err.Error(), "give more of the ID") || strings.Contains(err.Error(), "\n") {
+	if err == nil || !strings.Contains(err.Error(), id1) || !strings.Contains(err.Error(), id2) || !errors.Is(err, runtime.ErrAmbiguous) || strings.Contains(err.Error(), "\n") {
 		t.Errorf("ambiguous prefix: %v", err)
 	}
 	// Too short, not hex, unknown, a prefix of a name: not found.

@@ -1,6 +1,6 @@
 // Package containerd resolves containerd containers through its gRPC API,
-// with a client of its own for the five unary calls it makes (h2.go,
-// wire.go), not grpc-go and the generated services.
+// with the project's own client for the five unary calls it makes
+// (internal/grpc), not grpc-go and the generated services.
 package containerd
 
 import (
@@ -10,12 +10,24 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
+	"github.com/cnsenter/cnsenter/internal/grpc"
 	"github.com/cnsenter/cnsenter/runtime"
+	"github.com/cnsenter/cnsenter/runtime/ref"
 )
+
+func init() {
+	runtime.Register(runtime.Runtime{
+		Name: "containerd", Rank: 30, Syntax: "[NAMESPACE/]ID",
+		Options: []runtime.Option{{Name: "containerd-address", Arg: "<path>",
+			Help: "containerd socket (default: CONTAINERD_ADDRESS,\n/run/containerd/containerd.sock)"}},
+		New: func(c runtime.Config) (runtime.Adapter, error) {
+			return New(Address(c.Get("containerd-address")), c.Timeout)
+		},
+	})
+}
 
 // DefaultAddress is containerd's own default socket.
 const DefaultAddress = "/run/containerd/containerd.sock"
@@ -45,8 +57,7 @@ func DefaultNamespace() string {
 type Adapter struct {
 	address string
 	timeout time.Duration
-	mu      sync.Mutex // one call at a time on conn
-	conn    *conn
+	client  *grpc.Client
 }
 
 // New makes an adapter for a containerd socket. No connection is made until
@@ -56,25 +67,16 @@ func New(address string, timeout time.Duration) (*Adapter, error) {
 	if path == "" {
 		return nil, errors.New("containerd address is empty")
 	}
-	return &Adapter{address: path, timeout: timeout}, nil
+	return &Adapter{address: path, timeout: timeout, client: grpc.NewClient(path)}, nil
 }
 
 func (a *Adapter) Name() string { return "containerd" }
 
-// Address is the socket the adapter talks to.
-func (a *Adapter) Address() string { return a.address }
+// Endpoint is the socket the adapter talks to.
+func (a *Adapter) Endpoint() string { return a.address }
 
 // Close releases the connection.
-func (a *Adapter) Close() error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.conn == nil {
-		return nil
-	}
-	err := a.conn.Close()
-	a.conn = nil
-	return err
-}
+func (a *Adapter) Close() error { return a.client.Close() }
 
 // The calls cnsenter makes.
 const (
@@ -85,25 +87,12 @@ const (
 	namespacesList = "/containerd.services.namespaces.v1.Namespaces/List"
 )
 
-// call makes one call in a namespace, connecting first if need be. A
-// connection that failed is not used again.
+// call makes one call in a namespace.
 func (a *Adapter) call(ctx context.Context, namespace, method string, request []byte) ([]byte, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.conn == nil {
-		c, err := dial(ctx, a.address)
-		if err != nil {
-			return nil, err
-		}
-		a.conn = c
+	if namespace == "" {
+		return a.client.Call(ctx, method, request)
 	}
-	response, err := a.conn.call(ctx, namespace, method, request)
-	var rpc *rpcError
-	if err != nil && !errors.As(err, &rpc) {
-		a.conn.Close()
-		a.conn = nil
-	}
-	return response, err
+	return a.client.Call(ctx, method, request, "containerd-namespace", namespace)
 }
 
 // deadline gives ctx the adapter's deadline, for one or more calls.
@@ -111,10 +100,51 @@ func (a *Adapter) deadline(ctx context.Context) (context.Context, context.Cancel
 	return context.WithTimeout(ctx, a.timeout)
 }
 
-// Resolve finds the running container "NAMESPACE/ID".
-func (a *Adapter) Resolve(ctx context.Context, ref string) (runtime.Container, error) {
-	ns, id, _ := strings.Cut(ref, "/")
+// Resolve finds the running container "NAMESPACE/ID", or "ID" in the
+// default namespace (DefaultNamespace).
+func (a *Adapter) Resolve(ctx context.Context, r string) (runtime.Container, error) {
+	ns, id, hasNS := strings.Cut(r, "/")
+	if !hasNS {
+		ns, id = DefaultNamespace(), r
+	}
+	if id == "" || ns == "" || strings.Contains(id, "/") {
+		return runtime.Container{}, &runtime.Error{Kind: runtime.Failed, Runtime: "containerd", Ref: "containerd://" + r,
+			Detail: "not a reference: give containerd://NAMESPACE/ID or containerd://ID"}
+	}
+	for _, name := range []string{ns, id} {
+		if err := ref.CheckName(name); err != nil {
+			return runtime.Container{}, err
+		}
+	}
 	return a.Get(ctx, ns, id)
+}
+
+// Find looks for a container ID in every namespace.
+func (a *Adapter) Find(ctx context.Context, name string) ([]runtime.Container, error) {
+	if ref.CheckName(name) != nil {
+		return nil, nil // no container ID has that form
+	}
+	namespaces, err := a.Namespaces(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var found []runtime.Container
+	var stopped error
+	for _, ns := range namespaces {
+		c, err := a.Get(ctx, ns, name)
+		switch {
+		case err == nil:
+			found = append(found, c)
+		case runtime.KindOf(err) == runtime.NotRunning:
+			stopped = err
+		case !errors.Is(err, runtime.ErrNotFound):
+			return found, err
+		}
+	}
+	if len(found) == 0 && stopped != nil {
+		return nil, stopped
+	}
+	return found, nil
 }
 
 // Get finds a running container by namespace and ID: two round trips, the
@@ -127,17 +157,17 @@ func (a *Adapter) Get(ctx context.Context, namespace, id string) (runtime.Contai
 	if err != nil {
 		return runtime.Container{}, err
 	}
-	c := runtime.Container{Runtime: "containerd", Namespace: namespace, ID: id, Name: id, Image: rec.image}
-	res, err := a.call(ctx, namespace, tasksGet, appendString(nil, 1, id))
-	var rpc *rpcError
-	if errors.As(err, &rpc) && rpc.code == codeNotFound {
+	c := container(namespace, id, rec.image)
+	res, err := a.call(ctx, namespace, tasksGet, grpc.AppendString(nil, 1, id))
+	var rpc *grpc.StatusError
+	if errors.As(err, &rpc) && rpc.Code == grpc.CodeNotFound {
 		c.Status = "created"
-		return c, fmt.Errorf("%s: container is not running (it has no task): start it first", ref)
+		return c, a.notRunning(c, "it has no task")
 	}
 	if err != nil {
 		return c, a.explain(ctx, ref, err)
 	}
-	m, err := embedded(res, 1)
+	m, err := grpc.Embedded(res, 1)
 	if err != nil {
 		return c, a.explain(ctx, ref, err)
 	}
@@ -145,20 +175,39 @@ func (a *Adapter) Get(ctx context.Context, namespace, id string) (runtime.Contai
 	if err != nil {
 		return c, a.explain(ctx, ref, err)
 	}
-	return c, withTask(&c, p, ref)
+	withTask(&c, p)
+	if c.Status != "running" {
+		return c, a.notRunning(c, c.Status)
+	}
+	return c, nil
+}
+
+// container is what containerd says of a container before its task.
+func container(namespace, id, image string) runtime.Container {
+	return runtime.Container{Runtime: "containerd", Namespace: namespace, ID: id, Name: id, Image: image,
+		Reference: "containerd://" + namespace + "/" + id, Task: namespace}
+}
+
+// notRunning is the error for a container without a running task.
+func (a *Adapter) notRunning(c runtime.Container, why string) error {
+	detail := "container is not running (" + why + ")"
+	if c.Status == "paused" {
+		detail = "container is paused"
+	}
+	return &runtime.Error{Kind: runtime.NotRunning, Runtime: "containerd", Endpoint: a.address, Ref: c.Ref(), Detail: detail, Container: c}
 }
 
 // record reads a container's record.
 func (a *Adapter) record(ctx context.Context, namespace, ref, id string) (record, error) {
-	res, err := a.call(ctx, namespace, containersGet, appendString(nil, 1, id))
-	var rpc *rpcError
-	if errors.As(err, &rpc) && rpc.code == codeNotFound {
-		return record{}, fmt.Errorf("%s: %w (see 'cnsenter --list')", ref, runtime.ErrNotFound)
+	res, err := a.call(ctx, namespace, containersGet, grpc.AppendString(nil, 1, id))
+	var rpc *grpc.StatusError
+	if errors.As(err, &rpc) && rpc.Code == grpc.CodeNotFound {
+		return record{}, &runtime.Error{Kind: runtime.NotFound, Runtime: "containerd", Endpoint: a.address, Ref: ref}
 	}
 	if err != nil {
 		return record{}, a.explain(ctx, ref, err)
 	}
-	m, err := embedded(res, 1)
+	m, err := grpc.Embedded(res, 1)
 	if err != nil {
 		return record{}, a.explain(ctx, ref, err)
 	}
@@ -169,17 +218,10 @@ func (a *Adapter) record(ctx context.Context, namespace, ref, id string) (record
 	return rec, nil
 }
 
-// withTask fills in what a task says, and fails unless it runs.
-func withTask(c *runtime.Container, p process, ref string) error {
+// withTask fills in what a task says.
+func withTask(c *runtime.Container, p process) {
 	c.Status = p.status
 	c.PID = int(p.pid)
-	switch p.status {
-	case "running":
-		return nil
-	case "paused":
-		return fmt.Errorf("%s: container is paused: resume it first", ref)
-	}
-	return fmt.Errorf("%s: container is not running (%s): start it first", ref, c.Status)
 }
 
 // Namespaces lists containerd's namespaces.
@@ -206,7 +248,7 @@ func (a *Adapter) ListNamespace(ctx context.Context, namespace string) ([]runtim
 	if err != nil {
 		return nil, a.explain(ctx, "containerd", err)
 	}
-	recs, err := repeated(res, 1)
+	recs, err := grpc.Repeated(res, 1)
 	for _, m := range recs {
 		r, e := decodeRecord(m)
 		err = errors.Join(err, e)
@@ -218,7 +260,7 @@ func (a *Adapter) ListNamespace(ctx context.Context, namespace string) ([]runtim
 	if res, err = a.call(ctx, namespace, tasksList, nil); err != nil {
 		return nil, a.explain(ctx, "containerd", err)
 	}
-	tasks, err := repeated(res, 1)
+	tasks, err := grpc.Repeated(res, 1)
 	if err != nil {
 		return nil, a.explain(ctx, "containerd", err)
 	}
@@ -232,8 +274,8 @@ func (a *Adapter) ListNamespace(ctx context.Context, namespace string) ([]runtim
 		if !ok || t.status != "running" {
 			continue
 		}
-		c := runtime.Container{Runtime: "containerd", Namespace: namespace, ID: t.id, Name: t.id, Image: img}
-		withTask(&c, t, "")
+		c := container(namespace, t.id, img)
+		withTask(&c, t)
 		list = append(list, c)
 	}
 	return list, nil
@@ -267,29 +309,32 @@ func (a *Adapter) SpecJSON(ctx context.Context, namespace, id string) ([]byte, e
 		return nil, err
 	}
 	if !json.Valid(rec.spec) {
-		return nil, fmt.Errorf("%s: the container's OCI spec is not JSON", ref)
+		return nil, &runtime.Error{Runtime: "containerd", Endpoint: a.address, Ref: ref, Detail: "the container's OCI spec is not JSON"}
 	}
 	return rec.spec, nil
 }
 
-// explain turns a failure to talk to containerd into one line naming the
-// socket and what to do.
+// explain turns a failure to talk to containerd into a runtime.Error
+// naming the socket.
 func (a *Adapter) explain(ctx context.Context, what string, err error) error {
-	var rpc *rpcError
+	var rpc *grpc.StatusError
 	isRPC := errors.As(err, &rpc)
-	var unreachable errUnreachable
+	var unreachable grpc.Unreachable
+	e := &runtime.Error{Runtime: "containerd", Endpoint: a.address, Ref: what, Err: err}
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) ||
-		errors.Is(err, context.DeadlineExceeded) || isRPC && rpc.code == codeDeadlineExceeded:
-		return fmt.Errorf("%s: containerd at %s did not answer within %s (is it hung? --timeout or CNSENTER_TIMEOUT change the deadline)", what, a.address, a.timeout)
+		errors.Is(err, context.DeadlineExceeded) || isRPC && rpc.Code == grpc.CodeDeadlineExceeded:
+		e.Kind, e.Detail = runtime.Timeout, fmt.Sprintf("containerd at %s did not answer within %s", a.address, a.timeout)
 	case errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM):
-		return fmt.Errorf("%s: permission denied on the containerd socket %s: run as root", what, a.address)
-	case errors.As(err, &unreachable) || isRPC && rpc.code == codeUnavailable:
-		return fmt.Errorf("%s: cannot reach containerd at %s (is containerd running? set CONTAINERD_ADDRESS or --containerd-address)", what, a.address)
+		e.Kind, e.Detail = runtime.Denied, "permission denied on the containerd socket "+a.address
+	case errors.As(err, &unreachable) || isRPC && rpc.Code == grpc.CodeUnavailable:
+		e.Kind, e.Detail = runtime.Unreachable, "cannot reach containerd at "+a.address
 	case isRPC:
-		return fmt.Errorf("%s: containerd at %s: %s", what, a.address, rpc.message)
+		e.Detail = fmt.Sprintf("containerd at %s: %s", a.address, rpc.Message)
+	default:
+		e.Detail = fmt.Sprintf("containerd at %s: %v", a.address, err)
 	}
-	return fmt.Errorf("%s: containerd at %s: %w", what, a.address, err)
+	return e
 }
 
 var _ runtime.Adapter = (*Adapter)(nil)

@@ -15,26 +15,24 @@ import (
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/h2c"
+
+	"github.com/cnsenter/cnsenter/internal/grpc"
+	"github.com/cnsenter/cnsenter/runtime"
 )
 
 // The messages a fake containerd answers with, written field by field.
-func field(b []byte, num int, payload []byte) []byte {
-	b = binary.AppendUvarint(b, uint64(num)<<3|wireBytes)
-	b = binary.AppendUvarint(b, uint64(len(payload)))
-	return append(b, payload...)
-}
-
-func varint(b []byte, num int, v uint64) []byte {
-	b = binary.AppendUvarint(b, uint64(num)<<3|wireVarint)
-	return binary.AppendUvarint(b, v)
-}
+var (
+	field        = grpc.AppendBytes
+	varint       = grpc.AppendVarint
+	appendString = grpc.AppendString
+)
 
 func processMessage(id string, pid uint32, status uint64) []byte {
 	m := appendString(nil, 1, id)
 	m = appendString(m, 2, id)
 	m = varint(m, 3, uint64(pid))
 	m = varint(m, 4, status)
-	m = binary.AppendUvarint(m, 10<<3|wire64) // a fixed64 we skip
+	m = binary.AppendUvarint(m, 10<<3|grpc.Wire64) // a fixed64 we skip
 	return binary.LittleEndian.AppendUint64(m, 7)
 }
 
@@ -73,7 +71,7 @@ func fakeContainerd(t *testing.T, spec []byte) string {
 			return
 		}
 		var id string
-		fields(body[5:], func(f int, _ uint64, b []byte) {
+		grpc.Fields(body[5:], func(f int, _ uint64, b []byte) {
 			if f == 1 {
 				id = string(b)
 			}
@@ -117,11 +115,17 @@ func TestAdapterAgainstGoHTTP2(t *testing.T) {
 	if err != nil || c.PID != 42 || c.Status != "running" || c.Image != "busybox" {
 		t.Errorf("Get(ns1, web) = %+v, %v", c, err)
 	}
-	if _, err := a.Get(ctx, "ns1", "idle"); err == nil || err.Error() != "containerd://ns1/idle: container is not running (it has no task): start it first" {
+	if _, err := a.Get(ctx, "ns1", "idle"); err == nil || err.Error() != "containerd://ns1/idle: container is not running (it has no task)" || !errors.Is(err, runtime.ErrNotRunning) {
 		t.Errorf("a container without a task: %v", err)
 	}
-	if _, err := a.Get(ctx, "ns1", "nosuch"); err == nil || !strings.Contains(err.Error(), "no such container") {
+	if _, err := a.Get(ctx, "ns1", "nosuch"); !errors.Is(err, runtime.ErrNotFound) || err.Error() != "containerd://ns1/nosuch: no such container" {
 		t.Errorf("an unknown container: %v", err)
+	}
+	if found, err := a.Find(ctx, "web"); err != nil || len(found) != 1 || found[0].Ref() != "containerd://ns1/web" || found[0].Task != "ns1" {
+		t.Errorf("Find(web) = %+v, %v", found, err)
+	}
+	if found, err := a.Find(ctx, "idle"); !errors.Is(err, runtime.ErrNotRunning) || len(found) != 0 {
+		t.Errorf("Find(idle) = %+v, %v", found, err)
 	}
 	if s, err := a.SpecJSON(ctx, "ns1", "web"); err != nil || !bytes.Equal(s, spec) {
 		t.Errorf("SpecJSON: %d bytes, %v", len(s), err)
@@ -151,27 +155,11 @@ func TestAdapterAgainstGoHTTP2(t *testing.T) {
 	}
 }
 
-func TestGRPCTimeout(t *testing.T) {
-	for d, want := range map[time.Duration]string{0: "1m", 5 * time.Second: "5000m", 1000 * time.Hour: "1000H", 1 << 62: "1281023H"} {
-		if got := grpcTimeout(d); got != want {
-			t.Errorf("grpcTimeout(%v) = %q, want %q", d, got, want)
-		}
-	}
-}
-
 func TestAdapterUnreachable(t *testing.T) {
 	a, _ := New(filepath.Join(t.TempDir(), "none.sock"), time.Second)
 	_, err := a.Get(context.Background(), "ns1", "web")
-	if err == nil || !strings.Contains(err.Error(), "cannot reach containerd at ") {
+	if err == nil || !strings.Contains(err.Error(), "cannot reach containerd at ") || !errors.Is(err, runtime.ErrUnreachable) {
 		t.Errorf("no socket: %v", err)
-	}
-}
-
-func TestWireMalformed(t *testing.T) {
-	for _, m := range [][]byte{{0x0a}, {0x0a, 0x05, 'a'}, {0x08}, {0x0b}, {0x09, 1, 2}, {0x80}} {
-		if err := fields(m, func(int, uint64, []byte) {}); !errors.Is(err, errMalformed) {
-			t.Errorf("%x: %v", m, err)
-		}
 	}
 }
 
@@ -184,9 +172,5 @@ func FuzzDecode(f *testing.F) {
 		decodeProcess(m)
 		decodeRecord(m)
 		decodeNamespaces(m)
-		result(map[string]string{"grpc-status": "0"}, m)
-		if b, err := unpad(m, flagPadded); err == nil && len(b) > len(m) {
-			t.Fatal("unpad grew")
-		}
 	})
 }

@@ -27,8 +27,27 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cnsenter/cnsenter/runtime"
+	"github.com/cnsenter/cnsenter/runtime/containerd"
 	cref "github.com/cnsenter/cnsenter/runtime/ref"
 )
+
+func init() {
+	runtime.Register(runtime.Runtime{
+		Name: "docker", Rank: 10, Syntax: "NAME|ID",
+		Options: []runtime.Option{{Name: "docker-host", Arg: "<url>", Help: "Docker endpoint (default: DOCKER_HOST, docker context)"}},
+		New: func(c runtime.Config) (runtime.Adapter, error) {
+			host, err := Endpoint(EndpointOptions{Host: c.Get("docker-host")})
+			if err != nil {
+				return nil, err
+			}
+			a, err := New(host, c.Timeout)
+			if err == nil {
+				a.ContainerdAddress = containerd.Address(c.Get("containerd-address"))
+			}
+			return a, err
+		},
+	})
+}
 
 // Adapter talks to one Docker engine.
 //
@@ -48,6 +67,11 @@ type Adapter struct {
 
 	mu      sync.Mutex
 	version string // the engine's API version, once an answer has named it
+
+	// ContainerdAddress is the containerd that runs dockerd's containers
+	// (namespace "moby"), asked to confirm a container found in dockerd's
+	// state on disk while dockerd did not answer; "" not to ask.
+	ContainerdAddress string
 }
 
 // New makes an adapter for a unix:// endpoint (see Endpoint). Every call
@@ -62,17 +86,8 @@ func New(host string, timeout time.Duration) (*Adapter, error) {
 
 func (a *Adapter) Name() string { return "docker" }
 
-// Host is the endpoint the adapter talks to.
-func (a *Adapter) Host() string { return a.host }
-
-// quiet wraps an error for errors.Is without adding to the message.
-type quietError struct{ error }
-
-func (quietError) Error() string { return "" }
-
-func (q quietError) Unwrap() error { return q.error }
-
-func quiet(err error) error { return quietError{err} }
+// Endpoint is the endpoint the adapter talks to.
+func (a *Adapter) Endpoint() string { return a.host }
 
 // Close releases nothing: every request has a connection of its own.
 func (a *Adapter) Close() error { return nil }
@@ -237,47 +252,114 @@ func isAPIVersion(v string) bool {
 }
 
 // Resolve finds a running container by name, ID or unique ID prefix, in
-// one round trip: the engine itself matches all three.
+// one round trip: the engine itself matches all three. When dockerd does
+// not answer, its state on disk does, and containerd confirms the PID.
 func (a *Adapter) Resolve(ctx context.Context, name string) (runtime.Container, error) {
-	ctx, cancel := context.WithTimeout(ctx, a.timeout)
-	defer cancel()
-	ref := "docker://" + name
 	if err := cref.CheckName(name); err != nil {
 		return runtime.Container{}, err
 	}
+	name = strings.TrimPrefix(name, "/")
+	c, err := a.inspect(ctx, name)
+	if runtime.KindOf(err) != runtime.Unreachable && runtime.KindOf(err) != runtime.Timeout {
+		return c, err
+	}
+	// The daemon is down or hung; its containers may run on.
+	root := DataRoot(a.host)
+	c, diskErr := ResolveOnDisk(root, name)
+	if diskErr != nil && c.ID == "" {
+		// One error, of the daemon's kind, that says both.
+		var e, d *runtime.Error
+		if errors.As(err, &e) && errors.As(diskErr, &d) {
+			e.Detail += "; " + d.Detail
+			return runtime.Container{}, e
+		}
+		return runtime.Container{}, fmt.Errorf("%w; %w", err, diskErr)
+	}
+	c.Note = fmt.Sprintf("%s; found in dockerd's state on disk (%s): the daemon was bypassed", err, root)
+	if diskErr != nil {
+		return c, diskErr
+	}
+	return a.confirm(ctx, c)
+}
+
+// Find is Resolve for a bare name: none found is not an error.
+func (a *Adapter) Find(ctx context.Context, name string) ([]runtime.Container, error) {
+	if cref.CheckName(name) != nil {
+		return nil, nil // no Docker name has that form
+	}
+	c, err := a.Resolve(ctx, name)
+	switch {
+	case errors.Is(err, runtime.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	return []runtime.Container{c}, nil
+}
+
+// inspect asks the engine.
+func (a *Adapter) inspect(ctx context.Context, name string) (runtime.Container, error) {
+	ctx, cancel := context.WithTimeout(ctx, a.timeout)
+	defer cancel()
+	ref := "docker://" + name
 	var c inspect
 	if err := a.get(ctx, "/containers/"+url.PathEscape(name)+"/json", &c); err != nil {
 		var e *apiError
 		switch {
 		case errors.As(err, &e) && e.status == 404:
-			return runtime.Container{}, fmt.Errorf("%s: %w (see 'cnsenter --list')", ref, runtime.ErrNotFound)
+			return runtime.Container{}, &runtime.Error{Kind: runtime.NotFound, Runtime: "docker", Endpoint: a.host, Ref: ref}
 		case errors.As(err, &e) && strings.Contains(strings.ToLower(e.Message), "multiple ids found"):
-			return runtime.Container{}, fmt.Errorf("%s: the ID prefix matches several containers: give more of the ID", ref)
+			return runtime.Container{}, &runtime.Error{Kind: runtime.Ambiguous, Runtime: "docker", Endpoint: a.host, Ref: ref,
+				Detail: "the ID prefix matches several containers"}
 		}
-		failure := a.explain(ctx, ref, err)
-		if !errors.Is(failure, errUnreachable) {
-			return runtime.Container{}, failure
-		}
-		// The daemon is down or hung; its containers may run on.
-		root := DataRoot(a.host)
-		c, diskErr := ResolveOnDisk(root, name)
-		if diskErr != nil && c.ID == "" {
-			return runtime.Container{}, fmt.Errorf("%w; %w", failure, diskErr)
-		}
-		c.Note = fmt.Sprintf("%s; found in dockerd's state on disk (%s): the daemon was bypassed", failure, root)
-		return c, diskErr
+		return runtime.Container{}, a.explain(ctx, ref, err)
 	}
-	found := runtime.Container{
-		Runtime: "docker", Namespace: "moby", ID: c.ID, Name: strings.TrimPrefix(c.Name, "/"),
-		Image: c.Config.Image, Status: c.State.Status, PID: c.State.Pid, GroupAdd: c.HostConfig.GroupAdd,
-	}
+	found := container(c.ID, c.Name, c.Config.Image)
+	found.Status, found.PID, found.GroupAdd = c.State.Status, c.State.Pid, c.HostConfig.GroupAdd
 	switch {
 	case c.State.Paused:
-		return found, fmt.Errorf("%s: container %s is paused: unpause it first", ref, found.Name)
+		return found, notRunning(a.host, found, "is paused")
 	case !c.State.Running || c.State.Pid <= 0:
-		return found, fmt.Errorf("%s: container %s is not running (%s): start it first", ref, found.Name, found.Status)
+		return found, notRunning(a.host, found, "is not running ("+found.Status+")")
 	}
 	return found, nil
+}
+
+// container is a Docker container as every adapter names it.
+func container(id, name, image string) runtime.Container {
+	return runtime.Container{Runtime: "docker", Namespace: "moby", ID: id, Name: strings.TrimPrefix(name, "/"),
+		Image: image, Reference: "docker://" + id, Task: "moby"}
+}
+
+// notRunning is the error for a container with no process to enter.
+func notRunning(endpoint string, c runtime.Container, state string) error {
+	return &runtime.Error{Kind: runtime.NotRunning, Runtime: "docker", Endpoint: endpoint, Ref: "docker://" + c.Name,
+		Detail: "container " + c.Name + " " + state, Container: c}
+}
+
+// confirm asks containerd, whose "moby" namespace holds Docker's
+// containers, for the PID of a container found in dockerd's state on disk
+// while dockerd did not answer. Without containerd, the state on disk
+// stands (the caller still checks the PID's cgroups).
+func (a *Adapter) confirm(ctx context.Context, c runtime.Container) (runtime.Container, error) {
+	if a.ContainerdAddress == "" {
+		return c, nil
+	}
+	cd, err := containerd.New(a.ContainerdAddress, a.timeout)
+	if err != nil {
+		return c, nil
+	}
+	defer cd.Close()
+	live, err := cd.Get(ctx, "moby", c.ID)
+	switch {
+	case err == nil:
+		c.PID, c.Status = live.PID, live.Status
+		c.Note += "; its PID confirmed by containerd (namespace moby)"
+		return c, nil
+	case live.ID != "" || errors.Is(err, runtime.ErrNotFound):
+		return c, fmt.Errorf("docker://%s: containerd says: %w", c.Name, err)
+	}
+	return c, nil // containerd does not answer either: the state on disk stands
 }
 
 // List returns the running containers, each inspected for its PID.
@@ -301,20 +383,23 @@ func (a *Adapter) List(ctx context.Context) ([]runtime.Container, error) {
 	return list, nil
 }
 
-// explain turns a failure to talk to the engine into one line naming the
-// endpoint and what to do.
+// explain turns a failure to talk to the engine into a runtime.Error
+// naming the endpoint.
 func (a *Adapter) explain(ctx context.Context, what string, err error) error {
+	e := &runtime.Error{Runtime: "docker", Endpoint: a.host, Ref: what, Err: err}
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("%s: Docker at %s did not answer within %s (is dockerd hung? --timeout or CNSENTER_TIMEOUT change the deadline)%w", what, a.host, a.timeout, quiet(errUnreachable))
+		e.Kind, e.Detail = runtime.Timeout, fmt.Sprintf("Docker at %s did not answer within %s", a.host, a.timeout)
 	case errors.Is(err, syscall.EACCES):
-		return fmt.Errorf("%s: permission denied on the Docker socket %s: run as root", what, a.host)
+		e.Kind, e.Detail = runtime.Denied, "permission denied on the Docker socket "+a.host
 	case errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, syscall.EPIPE) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		// Gone, never there, or dying as we spoke.
-		return fmt.Errorf("%s: cannot reach Docker at %s (is dockerd running? set DOCKER_HOST or --docker-host)%w", what, a.host, quiet(errUnreachable))
+		e.Kind, e.Detail = runtime.Unreachable, "cannot reach Docker at "+a.host
+	default:
+		e.Detail = fmt.Sprintf("Docker at %s: %v", a.host, err)
 	}
-	return fmt.Errorf("%s: Docker at %s: %w", what, a.host, err)
+	return e
 }
 
 var _ runtime.Adapter = (*Adapter)(nil)

@@ -2,7 +2,6 @@ package docker
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -123,7 +122,8 @@ func ResolveOnDisk(root, name string) (runtime.Container, error) {
 	ref := "docker://" + name
 	dirs, err := os.ReadDir(filepath.Join(root, "containers"))
 	if err != nil {
-		return runtime.Container{}, fmt.Errorf("%s: dockerd's state on disk: %w (CNSENTER_DOCKER_ROOT names its data root)", ref, err)
+		return runtime.Container{}, &runtime.Error{Runtime: "docker", Endpoint: root, Ref: ref,
+			Detail: fmt.Sprintf("dockerd's state on disk: %v (CNSENTER_DOCKER_ROOT names its data root)", err), Err: err}
 	}
 	var matches []onDisk
 	for _, d := range dirs {
@@ -145,13 +145,15 @@ func ResolveOnDisk(root, name string) (runtime.Container, error) {
 	}
 	switch {
 	case len(matches) == 0:
-		return runtime.Container{}, fmt.Errorf("%s: %w in dockerd's state on disk (%s)", ref, runtime.ErrNotFound, root)
+		return runtime.Container{}, &runtime.Error{Kind: runtime.NotFound, Runtime: "docker", Endpoint: root, Ref: ref,
+			Detail: "no such container in dockerd's state on disk (" + root + ")"}
 	case len(matches) > 1:
-		return runtime.Container{}, fmt.Errorf("%s: the ID prefix matches several containers: give more of the ID", ref)
+		return runtime.Container{}, &runtime.Error{Kind: runtime.Ambiguous, Runtime: "docker", Endpoint: root, Ref: ref,
+			Detail: "the ID prefix matches several containers"}
 	}
 	c := matches[0]
-	found := runtime.Container{Runtime: "docker", Namespace: "moby", ID: c.ID, Name: strings.TrimPrefix(c.Name, "/"),
-		Image: c.Config.Image, PID: c.State.Pid, Status: "running"}
+	found := container(c.ID, c.Name, c.Config.Image)
+	found.PID, found.Status = c.State.Pid, "running"
 	// docker exec --user's --group-add groups, kept beside it.
 	var host struct{ GroupAdd []string }
 	if data, err := os.ReadFile(filepath.Join(root, "containers", c.ID, "hostconfig.json")); err == nil && json.Unmarshal(data, &host) == nil {
@@ -159,14 +161,10 @@ func ResolveOnDisk(root, name string) (runtime.Container, error) {
 	}
 	if !c.State.Running || c.State.Pid <= 0 {
 		found.Status = "exited"
-		return found, fmt.Errorf("%s: container %s is not running: start it first", ref, found.Name)
+		return found, notRunning(root, found, "is not running")
 	}
 	if c.State.Paused {
-		return found, fmt.Errorf("%s: container %s is paused: unpause it first", ref, found.Name)
+		return found, notRunning(root, found, "is paused")
 	}
 	return found, nil
 }
-
-// errUnreachable marks a failure to talk to the engine at all, after which
-// the state on disk is worth a try.
-var errUnreachable = errors.New("unreachable")

@@ -57,6 +57,19 @@ func pick(option, env, def string) string {
 	return def
 }
 
+func init() {
+	runtime.Register(runtime.Runtime{
+		Name: "podman", Rank: 40, Syntax: "NAME|ID",
+		Options: []runtime.Option{
+			{Name: "podman-root", Arg: "<dir>", Help: "Podman's storage root (default: CNSENTER_PODMAN_ROOT,\n" + DefaultRoot + ")"},
+			{Name: "podman-runroot", Arg: "<dir>", Help: "Podman's run root (default: CNSENTER_PODMAN_RUNROOT,\n" + DefaultRunRoot + ")"},
+		},
+		New: func(c runtime.Config) (runtime.Adapter, error) {
+			return New(Root(c.Get("podman-root")), RunRoot(c.Get("podman-runroot"))), nil
+		},
+	})
+}
+
 // Adapter reads one Podman store.
 type Adapter struct {
 	root, runRoot string
@@ -71,6 +84,9 @@ func New(root, runRoot string) *Adapter {
 }
 
 func (a *Adapter) Name() string { return "podman" }
+
+// Endpoint is the storage root the adapter reads.
+func (a *Adapter) Endpoint() string { return a.root }
 
 // Close releases nothing: nothing is held open.
 func (a *Adapter) Close() error { return nil }
@@ -115,7 +131,10 @@ func (a *Adapter) records() ([]record, error) {
 
 // container is what the store and /proc say of a record.
 func (a *Adapter) container(r record) runtime.Container {
-	c := runtime.Container{Runtime: "podman", ID: r.ID, Image: r.Image, Status: "stopped"}
+	c := runtime.Container{Runtime: "podman", ID: r.ID, Image: r.Image, Status: "stopped", Reference: "podman://" + r.ID,
+		// The bundle conmon was given (-b), in the host's store, out of
+		// the container's reach.
+		SpecFile: filepath.Join(a.root, r.driver+"-containers", r.ID, "userdata", "config.json")}
 	if len(r.Names) > 0 {
 		c.Name = r.Names[0]
 	}
@@ -208,33 +227,53 @@ func (a *Adapter) Resolve(ctx context.Context, name string) (runtime.Container, 
 	}
 	records, err := a.records()
 	if err != nil {
-		return runtime.Container{}, fmt.Errorf("%s: %w", ref, err)
+		return runtime.Container{}, &runtime.Error{Runtime: "podman", Endpoint: a.root, Ref: ref, Err: err, Detail: err.Error()}
 	}
-	r, err := match(records, name)
-	if err != nil {
-		return runtime.Container{}, fmt.Errorf("%s: %w", ref, err)
+	r, kind := match(records, name)
+	switch kind {
+	case runtime.NotFound:
+		return runtime.Container{}, &runtime.Error{Kind: kind, Runtime: "podman", Endpoint: a.root, Ref: ref, Detail: "no such container in Podman's store"}
+	case runtime.Ambiguous:
+		return runtime.Container{}, &runtime.Error{Kind: kind, Runtime: "podman", Endpoint: a.root, Ref: ref, Detail: "the ID prefix matches several containers"}
 	}
 	c := a.container(r)
-	switch c.Status {
-	case "paused":
-		return c, fmt.Errorf("%s: container %s is paused: unpause it first", ref, c.Name)
-	case "running":
+	if c.Status == "running" {
 		return c, nil
 	}
-	return c, fmt.Errorf("%s: container %s is not running: start it first", ref, c.Name)
+	state := "is not running"
+	if c.Status == "paused" {
+		state = "is paused"
+	}
+	return c, &runtime.Error{Kind: runtime.NotRunning, Runtime: "podman", Endpoint: a.root, Ref: ref, Detail: "container " + c.Name + " " + state, Container: c}
 }
 
-// match picks the record a name, full ID or unique ID prefix names.
-func match(records []record, name string) (record, error) {
+// Find is Resolve for a bare name: none found is not an error.
+func (a *Adapter) Find(ctx context.Context, name string) ([]runtime.Container, error) {
+	if cref.CheckName(name) != nil {
+		return nil, nil
+	}
+	c, err := a.Resolve(ctx, name)
+	switch {
+	case errors.Is(err, runtime.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	return []runtime.Container{c}, nil
+}
+
+// match picks the record a name, full ID or unique ID prefix names; when
+// none or several, the kind of failure.
+func match(records []record, name string) (record, runtime.Kind) {
 	for _, r := range records {
 		if r.ID == name {
-			return r, nil
+			return r, runtime.Failed
 		}
 	}
 	for _, r := range records {
 		for _, n := range r.Names {
 			if n == name {
-				return r, nil
+				return r, runtime.Failed
 			}
 		}
 	}
@@ -246,11 +285,11 @@ func match(records []record, name string) (record, error) {
 	}
 	switch len(found) {
 	case 0:
-		return record{}, fmt.Errorf("%w in Podman's store (see 'cnsenter --list')", runtime.ErrNotFound)
+		return record{}, runtime.NotFound
 	case 1:
-		return found[0], nil
+		return found[0], runtime.Failed
 	}
-	return record{}, errors.New("the ID prefix matches several containers: give more of the ID")
+	return record{}, runtime.Ambiguous
 }
 
 // List returns the running containers, by name.
@@ -267,25 +306,6 @@ func (a *Adapter) List(ctx context.Context) ([]runtime.Container, error) {
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
 	return list, nil
-}
-
-// SpecFile is the OCI spec Podman gave the runtime for container id: the
-// bundle, STORAGE_ROOT/DRIVER-containers/ID/userdata/config.json (conmon's
-// -b), in the host's store, out of the container's reach.
-func (a *Adapter) SpecFile(id string) (string, error) {
-	if !cgroupname.IsID(id) {
-		return "", fmt.Errorf("%q is not a Podman container ID", id)
-	}
-	records, err := a.records()
-	if err != nil {
-		return "", err
-	}
-	for _, r := range records {
-		if r.ID == id {
-			return filepath.Join(a.root, r.driver+"-containers", id, "userdata", "config.json"), nil
-		}
-	}
-	return "", fmt.Errorf("podman://%s: %w in Podman's store", id, runtime.ErrNotFound)
 }
 
 var _ runtime.Adapter = (*Adapter)(nil)

@@ -1,5 +1,7 @@
-// Package ref parses what --target takes: a PID, docker://NAME|ID|PREFIX,
-// containerd://[NAMESPACE/]ID, podman://NAME|ID|PREFIX, or a bare name.
+// Package ref parses what --target takes: a PID, SCHEME://REFERENCE (a
+// runtime's own reference: docker://NAME, containerd://NAMESPACE/ID, ...),
+// or a bare name. What follows the scheme is the runtime's to read; the
+// names in it are checked with CheckName before they go into a request.
 package ref
 
 import (
@@ -12,19 +14,17 @@ import (
 type Kind int
 
 const (
-	PID        Kind = iota // a number: a process, as in util-linux
-	Docker                 // docker://NAME, ID or unique ID prefix
-	Containerd             // containerd://NAMESPACE/ID
-	Podman                 // podman://NAME, ID or unique ID prefix
-	Bare                   // a name to look for in every runtime
+	PID    Kind = iota // a number: a process, as in util-linux
+	Scheme             // SCHEME://REFERENCE: a container of one runtime
+	Bare               // a name to look for in every runtime
 )
 
 // Ref is a parsed reference.
 type Ref struct {
-	Kind      Kind
-	PID       int
-	Namespace string // containerd namespace
-	Name      string // Docker or Podman name, ID or prefix; containerd ID; bare name
+	Kind   Kind
+	PID    int
+	Scheme string // "docker", for Scheme
+	Name   string // what follows SCHEME://; the bare name
 }
 
 // String is the reference in its canonical form.
@@ -32,21 +32,16 @@ func (r Ref) String() string {
 	switch r.Kind {
 	case PID:
 		return strconv.Itoa(r.PID)
-	case Docker:
-		return "docker://" + r.Name
-	case Containerd:
-		return "containerd://" + r.Namespace + "/" + r.Name
-	case Podman:
-		return "podman://" + r.Name
+	case Scheme:
+		return r.Scheme + "://" + r.Name
 	}
 	return r.Name
 }
 
-// Parse reads a reference. defaultNamespace is the containerd namespace of
-// containerd://ID (CONTAINERD_NAMESPACE, else "default").
-func Parse(s, defaultNamespace string) (Ref, error) {
+// Parse reads a reference.
+func Parse(s string) (Ref, error) {
 	if s == "" {
-		return Ref{}, fmt.Errorf("empty target: give a PID, docker://NAME, containerd://NAMESPACE/ID, podman://NAME or a container name")
+		return Ref{}, fmt.Errorf("empty target: give a PID, a container name or SCHEME://NAME (docker://NAME, say)")
 	}
 	if IsNumber(s) {
 		pid, err := strconv.Atoi(s)
@@ -62,40 +57,26 @@ func Parse(s, defaultNamespace string) (Ref, error) {
 		}
 		return Ref{Kind: Bare, Name: s}, nil
 	}
-	switch scheme {
-	case "docker":
-		if rest == "" {
-			return Ref{}, fmt.Errorf("%s: give a container name or ID after docker://", shown(s))
-		}
-		if err := checkName(rest, s); err != nil {
-			return Ref{}, err
-		}
-		return Ref{Kind: Docker, Name: strings.TrimPrefix(rest, "/")}, nil
-	case "podman":
-		if rest == "" {
-			return Ref{}, fmt.Errorf("%s: give a container name or ID after podman://", shown(s))
-		}
-		if err := checkName(rest, s); err != nil {
-			return Ref{}, err
-		}
-		return Ref{Kind: Podman, Name: strings.TrimPrefix(rest, "/")}, nil
-	case "containerd":
-		ns, id, hasNS := strings.Cut(rest, "/")
-		if !hasNS {
-			ns, id = defaultNamespace, rest
-		}
-		if id == "" || ns == "" || strings.Contains(id, "/") {
-			return Ref{}, fmt.Errorf("%s: give containerd://NAMESPACE/ID or containerd://ID", shown(s))
-		}
-		if err := checkName(ns, s); err != nil {
-			return Ref{}, err
-		}
-		if err := checkName(id, s); err != nil {
-			return Ref{}, err
-		}
-		return Ref{Kind: Containerd, Namespace: ns, Name: id}, nil
+	if !isScheme(scheme) {
+		return Ref{}, fmt.Errorf("%s: %s is not a scheme: give a PID, a container name or SCHEME://NAME (docker://NAME, say)", shown(s), shown(scheme+"://"))
 	}
-	return Ref{}, fmt.Errorf("%s: unknown scheme %q: use docker://, containerd://, podman://, a container name or a PID", shown(s), scheme+"://")
+	if rest == "" {
+		return Ref{}, fmt.Errorf("%s: give a container after %s://", shown(s), scheme)
+	}
+	if i := strings.IndexFunc(rest, func(r rune) bool { return r < ' ' || r == 0x7f }); i >= 0 {
+		return Ref{}, fmt.Errorf("%s is not a container reference: %q cannot be in a container name", shown(s), rest[i])
+	}
+	return Ref{Kind: Scheme, Scheme: scheme, Name: rest}, nil
+}
+
+// isScheme accepts lower-case letters, the form of every runtime's name.
+func isScheme(s string) bool {
+	for _, r := range s {
+		if r < 'a' || r > 'z' {
+			return false
+		}
+	}
+	return s != "" && len(s) <= 32
 }
 
 // shown is a reference as an error message shows it: quoted when it has
@@ -122,6 +103,12 @@ func IsNumber(s string) bool {
 // "..", "/" or "?" in an API path would make it another request.
 func CheckName(name string) error {
 	return checkName(name, name)
+}
+
+// CheckPart is CheckName for one part of a reference (containerd's
+// NAMESPACE in NAMESPACE/ID, say): the message quotes the whole.
+func CheckPart(part, whole string) error {
+	return checkName(part, whole)
 }
 
 // checkName accepts what Docker and containerd accept in names and IDs: a

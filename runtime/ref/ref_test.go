@@ -9,16 +9,13 @@ func TestParse(t *testing.T) {
 	for in, want := range map[string]Ref{
 		"42":                     {Kind: PID, PID: 42},
 		"007":                    {Kind: PID, PID: 7},
-		"docker://web":           {Kind: Docker, Name: "web"},
-		"docker:///web":          {Kind: Docker, Name: "web"},
-		"docker://3f2a":          {Kind: Docker, Name: "3f2a"},
-		"containerd://k8s.io/c1": {Kind: Containerd, Namespace: "k8s.io", Name: "c1"},
-		"containerd://c1":        {Kind: Containerd, Namespace: "dflt", Name: "c1"},
+		"docker://web":           {Kind: Scheme, Scheme: "docker", Name: "web"},
+		"docker:///web":          {Kind: Scheme, Scheme: "docker", Name: "/web"},
+		"containerd://k8s.io/c1": {Kind: Scheme, Scheme: "containerd", Name: "k8s.io/c1"},
+		"cri://ns/pod/c":         {Kind: Scheme, Scheme: "cri", Name: "ns/pod/c"},
 		"web-1":                  {Kind: Bare, Name: "web-1"},
-		"podman://web":           {Kind: Podman, Name: "web"},
-		"podman://31ad":          {Kind: Podman, Name: "31ad"},
 	} {
-		got, err := Parse(in, "dflt")
+		got, err := Parse(in)
 		if err != nil || got != want {
 			t.Errorf("Parse(%q) = %+v, %v; want %+v", in, got, err, want)
 		}
@@ -30,18 +27,15 @@ func TestParseErrors(t *testing.T) {
 		"":                     "empty target",
 		"0":                    "0 is not a valid PID",
 		"99999999999999999999": "is not a valid PID",
-		"docker://":            "give a container name or ID after docker://",
-		"containerd://":        "give containerd://NAMESPACE/ID",
-		"containerd://a/b/c":   "give containerd://NAMESPACE/ID",
-		"containerd:///x":      "give containerd://NAMESPACE/ID",
-		"foo://x":              `unknown scheme "foo://"`,
-		"podman://":            "give a container name or ID after podman://",
-		"podman://a/b":         `'/' cannot be in a container name`,
+		"docker://":            "give a container after docker://",
+		"Foo://x":              `Foo:// is not a scheme`,
+		"://x":                 `:// is not a scheme`,
 		"a b":                  `' ' cannot be in a container name`,
-		"docker://a/b":         `'/' cannot be in a container name`,
+		"docker://a\nb":        `'\n' cannot be in a container name`,
 	} {
-		_, err := Parse(in, "default")
-		if err == nil || !strings.Contains(err.Error(), want) {
+		in = strings.ReplaceAll(in, "\\n", "\n")
+		_, err := Parse(in)
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("Parse(%q) error = %v, want it to say %q", in, err, want)
 		}
 	}
@@ -52,14 +46,14 @@ func FuzzParse(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		r, err := Parse(s, "default")
+		r, err := Parse(s)
 		if err != nil {
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("Parse(%q): error has several lines: %q", s, err)
 			}
 			return
 		}
-		again, err := Parse(r.String(), "default")
+		again, err := Parse(r.String())
 		if err != nil || again != r {
 			t.Errorf("Parse(%q) = %+v, but its String %q parses to %+v, %v", s, r, r.String(), again, err)
 		}

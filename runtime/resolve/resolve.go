@@ -1,45 +1,45 @@
-// Package resolve turns a --target reference into a running container,
-// asking whichever runtime the reference names, or all of them for a bare
-// name.
+// Package resolve turns a --target reference into a running container
+// through the registered runtimes (runtime.Register): the one its scheme
+// names, or, for a bare name, all of them at once.
 package resolve
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cnsenter/cnsenter/runtime"
-	"github.com/cnsenter/cnsenter/runtime/cgroupscan"
-	"github.com/cnsenter/cnsenter/runtime/containerd"
-	"github.com/cnsenter/cnsenter/runtime/docker"
-	"github.com/cnsenter/cnsenter/runtime/podman"
 	"github.com/cnsenter/cnsenter/runtime/ref"
 )
 
 // DefaultTimeout is the deadline of each engine call.
 const DefaultTimeout = 5 * time.Second
 
-// Options choose the engines; empty fields take each ecosystem's defaults.
+// Options choose the engines.
 type Options struct {
-	Docker            docker.EndpointOptions
-	ContainerdAddress string
-	// PodmanRoot and PodmanRunRoot are Podman's storage and run roots
-	// (podman.Root, podman.RunRoot).
-	PodmanRoot, PodmanRunRoot string
-	Timeout                   time.Duration
-	// Proc is where the cgroup scan reads the processes: /proc when empty.
-	Proc string
+	// Option gives the runtimes' options (runtime.Option) by name; empty
+	// values take each ecosystem's defaults.
+	Option  func(name string) string
+	Timeout time.Duration
+	// Only, when set, limits the engines to these runtimes (docker
+	// nsenter: Docker's containers only).
+	Only []string
 }
 
-// Engines holds the adapters, made when first needed.
+// Engines holds the adapters, each made when first needed.
 type Engines struct {
-	opts       Options
-	docker     *docker.Adapter
-	dockerErr  error
-	containerd *containerd.Adapter
-	podman     *podman.Adapter
+	opts     Options
+	runtimes []runtime.Runtime
+	mu       sync.Mutex
+	made     map[string]made
+}
+
+type made struct {
+	a   runtime.Adapter
+	err error
 }
 
 // New prepares to talk to the engines; nothing is dialled yet.
@@ -47,153 +47,149 @@ func New(opts Options) *Engines {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
-	if opts.Proc == "" {
-		opts.Proc = "/proc"
-	}
-	return &Engines{opts: opts}
-}
-
-// Docker is the Docker adapter, or why there is none.
-func (e *Engines) Docker() (*docker.Adapter, error) {
-	if e.docker == nil && e.dockerErr == nil {
-		host, err := docker.Endpoint(e.opts.Docker)
-		if err == nil {
-			e.docker, err = docker.New(host, e.opts.Timeout)
+	var rts []runtime.Runtime
+	for _, r := range runtime.Registered() {
+		if opts.Only == nil || contains(opts.Only, r.Name) {
+			rts = append(rts, r)
 		}
-		e.dockerErr = err
 	}
-	return e.docker, e.dockerErr
+	return &Engines{opts: opts, runtimes: rts, made: map[string]made{}}
 }
 
-// Containerd is the containerd adapter.
-func (e *Engines) Containerd() (*containerd.Adapter, error) {
-	if e.containerd == nil {
-		a, err := containerd.New(containerd.Address(e.opts.ContainerdAddress), e.opts.Timeout)
-		if err != nil {
-			return nil, err
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
 		}
-		e.containerd = a
 	}
-	return e.containerd, nil
+	return false
 }
 
-// Podman is the Podman adapter: files to read, nothing to dial.
-func (e *Engines) Podman() *podman.Adapter {
-	if e.podman == nil {
-		e.podman = podman.New(podman.Root(e.opts.PodmanRoot), podman.RunRoot(e.opts.PodmanRunRoot))
+// Adapter is the adapter of one runtime, or why there is none.
+func (e *Engines) Adapter(name string) (runtime.Adapter, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if m, ok := e.made[name]; ok {
+		return m.a, m.err
 	}
-	return e.podman
+	var m made
+	m.err = fmt.Errorf("%s:// is not a runtime here: use %s, a container name or a PID", name, e.schemes())
+	for _, r := range e.runtimes {
+		if r.Name == name {
+			m.a, m.err = r.New(runtime.Config{Timeout: e.opts.Timeout, Option: e.opts.Option})
+		}
+	}
+	e.made[name] = m
+	return m.a, m.err
 }
 
-// Close releases every connection made.
+// schemes lists the runtimes' references, for messages.
+func (e *Engines) schemes() string {
+	var list []string
+	for _, r := range e.runtimes {
+		list = append(list, r.Name+"://"+r.Syntax)
+	}
+	return strings.Join(list, ", ")
+}
+
+// Runtimes are the runtimes the engines ask, by rank.
+func (e *Engines) Runtimes() []runtime.Runtime { return e.runtimes }
+
+// Close releases every adapter made.
 func (e *Engines) Close() {
-	if e.docker != nil {
-		e.docker.Close()
-	}
-	if e.containerd != nil {
-		e.containerd.Close()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, m := range e.made {
+		if m.a != nil {
+			m.a.Close()
+		}
 	}
 }
 
 // Resolve finds the running container a reference names. A PID is not a
 // container: the caller handles it before.
 func (e *Engines) Resolve(ctx context.Context, raw string) (runtime.Container, error) {
-	r, err := ref.Parse(raw, containerd.DefaultNamespace())
+	r, err := ref.Parse(raw)
 	if err != nil {
 		return runtime.Container{}, err
 	}
 	switch r.Kind {
 	case ref.PID:
 		return runtime.Container{}, fmt.Errorf("%s is a PID, not a container", raw)
-	case ref.Docker:
-		d, err := e.Docker()
+	case ref.Scheme:
+		a, err := e.Adapter(r.Scheme)
 		if err != nil {
 			return runtime.Container{}, fmt.Errorf("%s: %w", raw, err)
 		}
-		c, err := d.Resolve(ctx, r.Name)
-		if err != nil || c.Note == "" {
-			return c, err
-		}
-		return e.confirmBypass(ctx, c)
-	case ref.Containerd:
-		c, err := e.Containerd()
-		if err != nil {
-			return runtime.Container{}, err
-		}
-		return c.Get(ctx, r.Namespace, r.Name)
-	case ref.Podman:
-		return e.Podman().Resolve(ctx, r.Name)
+		return a.Resolve(ctx, r.Name)
 	}
-	return e.resolveBare(ctx, r.Name)
+	return e.find(ctx, r.Name)
 }
 
-// confirmBypass asks containerd, whose "moby" namespace holds Docker's
-// containers, for the PID of a container found in dockerd's state on disk
-// while dockerd did not answer. Without containerd, the state on disk
-// stands (the caller still checks the PID's cgroups).
-func (e *Engines) confirmBypass(ctx context.Context, c runtime.Container) (runtime.Container, error) {
-	cd, err := e.Containerd()
-	if err != nil {
-		return c, nil
-	}
-	live, err := cd.Get(ctx, "moby", c.ID)
-	switch {
-	case err == nil:
-		c.PID, c.Status = live.PID, live.Status
-		c.Note += "; its PID confirmed by containerd (namespace moby)"
-		return c, nil
-	case live.ID != "" || errors.Is(err, runtime.ErrNotFound):
-		return c, fmt.Errorf("docker://%s: containerd says: %w", c.Name, err)
-	}
-	return c, nil // containerd does not answer either: the state on disk stands
+// answer is what one runtime says of a bare name.
+type answer struct {
+	rt    runtime.Runtime
+	found []runtime.Container
+	err   error
 }
 
-// resolveBare looks for a name in Docker, then in every containerd
-// namespace, then in Podman's store. Docker's containers are also containerd's (namespace "moby"):
-// that namespace is left to Docker when Docker answers.
-func (e *Engines) resolveBare(ctx context.Context, name string) (runtime.Container, error) {
+// ask asks the runtimes for a bare name at once, each within its own
+// deadline, so that one that hangs adds nothing to the others' time.
+func (e *Engines) ask(ctx context.Context, rts []runtime.Runtime, name string) []answer {
+	answers := make([]answer, len(rts))
+	var wg sync.WaitGroup
+	for i, rt := range rts {
+		answers[i].rt = rt
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, err := e.Adapter(rt.Name)
+			if err != nil {
+				answers[i].err = err
+				return
+			}
+			answers[i].found, answers[i].err = a.Find(ctx, name)
+		}()
+	}
+	wg.Wait()
+	return answers
+}
+
+// find looks for a bare name in every runtime at once; when none that
+// answered knows it, in the fallback runtimes (the cgroup scan). One
+// container known to several runtimes (Docker's are also containerd's,
+// CRI's on containerd too) is named by the lowest ranked.
+func (e *Engines) find(ctx context.Context, name string) (runtime.Container, error) {
+	var first, fallback []runtime.Runtime
+	for _, rt := range e.runtimes {
+		if rt.Fallback {
+			fallback = append(fallback, rt)
+		} else {
+			first = append(first, rt)
+		}
+	}
 	var found []runtime.Container
-	var failures []string
-	var lastErr error // a container found but not running, say
-	dockerAnswered := false
-	if d, err := e.Docker(); err != nil {
-		failures = append(failures, err.Error())
-	} else if c, err := d.Resolve(ctx, name); err == nil {
-		found = append(found, c)
-		dockerAnswered = true
-	} else if errors.Is(err, runtime.ErrNotFound) {
-		dockerAnswered = true
-	} else if c.ID != "" {
-		dockerAnswered, lastErr = true, err
-	} else {
-		failures = append(failures, err.Error())
-	}
-	if c, err := e.Containerd(); err != nil {
-		failures = append(failures, err.Error())
-	} else if namespaces, err := c.Namespaces(ctx); err != nil {
-		failures = append(failures, err.Error())
-	} else {
-		for _, ns := range namespaces {
-			if ns == "moby" && dockerAnswered {
-				continue
-			}
-			got, err := c.Get(ctx, ns, name)
+	var failures []error
+	var notRunning error // a container found but not running
+	collect := func(answers []answer) {
+		for _, a := range answers {
+			found = append(found, a.found...)
 			switch {
-			case err == nil:
-				found = append(found, got)
-			case got.ID != "":
-				lastErr = err
-			case !errors.Is(err, runtime.ErrNotFound):
-				failures = append(failures, err.Error())
+			case a.err == nil:
+			case runtime.KindOf(a.err) == runtime.NotRunning || runtime.KindOf(a.err) == runtime.Ambiguous:
+				if notRunning == nil {
+					notRunning = a.err
+				}
+			default:
+				failures = append(failures, a.err)
 			}
 		}
 	}
-	if c, err := e.Podman().Resolve(ctx, name); err == nil {
-		found = append(found, c)
-	} else if c.ID != "" {
-		lastErr = err
-	} else if !errors.Is(err, runtime.ErrNotFound) {
-		failures = append(failures, err.Error())
+	collect(e.ask(ctx, first, name))
+	found = Dedupe(found)
+	if len(found) == 0 && notRunning == nil {
+		collect(e.ask(ctx, fallback, name))
+		found = Dedupe(found)
 	}
 	switch {
 	case len(found) == 1:
@@ -203,105 +199,79 @@ func (e *Engines) resolveBare(ctx context.Context, name string) (runtime.Contain
 		for i, c := range found {
 			refs[i] = c.Ref()
 		}
-		return runtime.Container{}, fmt.Errorf("%s names several containers: %s; give one of these references", name, strings.Join(refs, ", "))
-	case lastErr != nil:
-		return runtime.Container{}, lastErr
+		return runtime.Container{}, &runtime.Error{Kind: runtime.Ambiguous, Ref: name, Matches: refs,
+			Detail: "names several containers: " + strings.Join(refs, ", ")}
+	case notRunning != nil:
+		return runtime.Container{}, notRunning
 	}
-	// No runtime knows it, or not every one answered: the container may
-	// still run, found by its cgroup.
-	c, scanErr := e.scan(name)
-	switch {
-	case scanErr == nil:
-		return c, nil
-	case !errors.Is(scanErr, runtime.ErrNotFound):
-		return runtime.Container{}, scanErr
-	case len(failures) > 0:
-		return runtime.Container{}, fmt.Errorf("%s: no running container found, nor by its cgroup (see 'cnsenter --list'), and not every runtime answered: %s", name, strings.Join(failures, "; "))
+	var names []string
+	for _, rt := range e.runtimes {
+		names = append(names, rt.Name)
 	}
-	return runtime.Container{}, fmt.Errorf("%s: %w in Docker, containerd or Podman, nor in the processes' cgroups (see 'cnsenter --list')", name, runtime.ErrNotFound)
+	nf := &runtime.Error{Kind: runtime.NotFound, Ref: name,
+		Detail: "no running container found (asked " + strings.Join(names, ", ") + ")"}
+	if len(failures) > 0 {
+		nf.Detail += ", and not every runtime answered: " + joinErrors(failures)
+		nf.Err = failures[0]
+	}
+	return runtime.Container{}, nf
 }
 
-// scan finds a container by its cgroup (runtime/cgroupscan): an ID or a
-// prefix of at least cgroupscan.MinPrefix hex digits, or an LXC or
-// systemd-nspawn name.
-func (e *Engines) scan(name string) (runtime.Container, error) {
-	inits, err := cgroupscan.Scan(e.opts.Proc)
-	if err != nil {
-		return runtime.Container{}, err
+func joinErrors(errs []error) string {
+	s := make([]string, len(errs))
+	for i, err := range errs {
+		s[i] = err.Error()
 	}
-	i, err := cgroupscan.Match(inits, name)
-	if err != nil {
-		return runtime.Container{}, err
-	}
-	return i.Container(e.opts.Proc), nil
+	return strings.Join(s, "; ")
 }
 
-// Runtimes is how many runtimes List asks.
-func (e *Engines) Runtimes() int { return 3 }
+// Dedupe keeps one entry of each container: the first, in rank order
+// (the order of the runtimes' answers).
+func Dedupe(list []runtime.Container) []runtime.Container {
+	rank := map[string]int{}
+	for _, r := range runtime.Registered() {
+		rank[r.Name] = r.Rank
+	}
+	sort.SliceStable(list, func(i, j int) bool { return rank[list[i].Runtime] < rank[list[j].Runtime] })
+	seen := map[string]bool{}
+	var out []runtime.Container
+	for _, c := range list {
+		if c.ID != "" && seen[c.ID] {
+			continue
+		}
+		seen[c.ID] = true
+		out = append(out, c)
+	}
+	return out
+}
 
-// List returns the running containers of every runtime that answers, and
-// one error for each that does not. Docker's containers are listed once,
-// as Docker's. Containers found by their cgroup that no runtime listed
-// follow, as runtime "cgroup".
+// List returns the running containers of every runtime that answers, each
+// container once (named by the lowest ranked runtime that knows it: the
+// cgroup scan's only when no runtime listed it), and one error for each
+// runtime that does not answer. The runtimes are asked at once.
 func (e *Engines) List(ctx context.Context) ([]runtime.Container, []error) {
-	all, errs := e.listEngines(ctx)
-	if list, err := e.Podman().List(ctx); err != nil {
-		errs = append(errs, err)
-	} else {
-		all = append(all, list...)
-	}
-	inits, err := cgroupscan.Scan(e.opts.Proc)
-	if err != nil {
-		return all, append(errs, err)
-	}
-	listed := map[string]bool{}
-	for _, c := range all {
-		listed[c.ID] = true
-	}
-	for _, i := range inits {
-		if !listed[i.ID] {
-			c := i.Container(e.opts.Proc)
-			c.Note = ""
-			if i.Places != nil {
-				// Several cgroups name it: its PID may be another's.
-				c.Status, c.PID = "ambiguous", 0
+	lists := make([][]runtime.Container, len(e.runtimes))
+	errs := make([]error, len(e.runtimes))
+	var wg sync.WaitGroup
+	for i, rt := range e.runtimes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, err := e.Adapter(rt.Name)
+			if err == nil {
+				lists[i], err = a.List(ctx)
 			}
-			all = append(all, c)
-		}
+			errs[i] = err
+		}()
 	}
-	return all, errs
-}
-
-// listEngines lists Docker's and containerd's containers.
-func (e *Engines) listEngines(ctx context.Context) ([]runtime.Container, []error) {
+	wg.Wait()
 	var all []runtime.Container
-	var errs []error
-	dockerAnswered := false
-	if d, err := e.Docker(); err != nil {
-		errs = append(errs, err)
-	} else if list, err := d.List(ctx); err != nil {
-		errs = append(errs, err)
-	} else {
-		all, dockerAnswered = list, true
-	}
-	c, err := e.Containerd()
-	if err != nil {
-		return all, append(errs, err)
-	}
-	namespaces, err := c.Namespaces(ctx)
-	if err != nil {
-		return all, append(errs, err)
-	}
-	for _, ns := range namespaces {
-		if ns == "moby" && dockerAnswered {
-			continue
+	var failed []error
+	for i := range e.runtimes {
+		all = append(all, lists[i]...)
+		if errs[i] != nil {
+			failed = append(failed, errs[i])
 		}
-		list, err := c.ListNamespace(ctx, ns)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		all = append(all, list...)
 	}
-	return all, errs
+	return Dedupe(all), failed
 }

@@ -25,14 +25,14 @@ func TestReferenceErrors(t *testing.T) {
 	}{
 		{"docker://nope", "docker://nope: no such container"},
 		{"containerd://" + engines.Namespace + "/nope", "containerd://" + engines.Namespace + "/nope: no such container"},
-		{"nope", "nope: no such container in Docker, containerd or Podman"},
+		{"nope", "nope: no running container found (asked docker, containerd, podman, cgroup) (see 'cnsenter --list')"},
 		{"docker://created", "container created is not running (created): start it first"},
 		{"docker://exited", "container exited is not running (exited): start it first"},
 		{"created", "container created is not running"},
-		{"docker://", "give a container name or ID after docker://"},
-		{"containerd://", "give containerd://NAMESPACE/ID"},
+		{"docker://", "give a container after docker://"},
+		{"containerd://", "give a container after containerd://"},
 		{"containerd://a/b/c", "give containerd://NAMESPACE/ID"},
-		{"foo://x", `unknown scheme "foo://"`},
+		{"foo://x", "foo://x: foo:// is not a runtime here: use docker://NAME|ID, containerd://"},
 		{"we b", "cannot be in a container name"},
 	} {
 		t.Run(c.target, func(t *testing.T) {
@@ -65,8 +65,9 @@ func TestAmbiguousPrefix(t *testing.T) {
 
 func TestEngineFaults(t *testing.T) {
 	requireEngines(t)
-	oneLineError(t, cnsenter(t, nil, "--docker-host", "unix:///nonexistent/docker.sock", "-t", "docker://web", "-n", "true"),
-		"docker://web: cannot reach Docker at unix:///nonexistent/docker.sock (is dockerd running?")
+	r := cnsenter(t, nil, "--docker-host", "unix:///nonexistent/docker.sock", "-t", "docker://web", "-n", "true")
+	oneLineError(t, r, "docker://web: cannot reach Docker at unix:///nonexistent/docker.sock")
+	oneLineError(t, r, "(is it running? --docker-host names another)")
 	oneLineError(t, cnsenter(t, []string{"DOCKER_HOST=unix:///nonexistent/env.sock"}, "-t", "docker://web", "-n", "true"),
 		"cannot reach Docker at unix:///nonexistent/env.sock")
 	oneLineError(t, cnsenter(t, nil, "--docker-host", "tcp://127.0.0.1:2375", "-t", "docker://web", "-n", "true"),
@@ -114,7 +115,7 @@ func TestEngineFaults(t *testing.T) {
 	sock := strings.TrimPrefix(eng.DockerHost, "unix://")
 	os.Chmod(filepath.Dir(sock), 0o755)
 	asUser := []string{"--reuid=1000", "--regid=1000", "--clear-groups", filepath.Join(bin, "cnsenter")}
-	r := runBinary(t, eng.Env(), "setpriv", append(asUser, "-t", "docker://web", "-n", "true")...)
+	r = runBinary(t, eng.Env(), "setpriv", append(asUser, "-t", "docker://web", "-n", "true")...)
 	oneLineError(t, r, "permission denied on the Docker socket "+eng.DockerHost)
 	r = runBinary(t, eng.Env(), "setpriv", append(asUser, "-t", "containerd://"+engines.Namespace+"/task1", "-n", "true")...)
 	oneLineError(t, r, "permission denied on the containerd socket "+eng.ContainerdAddress)

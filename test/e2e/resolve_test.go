@@ -35,6 +35,12 @@ func TestDockerReferences(t *testing.T) {
 	if r.code != 0 || !listed {
 		t.Errorf("--list --json: want web with PID %s, got %v", pid, r)
 	}
+	// No namespace option: a container's are all of them; a PID's, none
+	// (util-linux's error).
+	if r := cnsenter(t, nil, "-t", "docker://web", "sh", "-c", "hostname; readlink /proc/self/ns/mnt"); r.code != 0 || r.stdout != "webhost\n"+nsLink(t, pid, "mnt")+"\n" {
+		t.Errorf("a container with no namespace option: %v", r)
+	}
+	oneLineError(t, cnsenter(t, nil, "-t", strings.TrimSpace(pid), "true"), "no namespace to enter")
 	// Single namespaces.
 	if r := cnsenter(t, nil, "-t", "docker://web", "-u", "hostname"); r.stdout != "webhost\n" {
 		t.Errorf("-u: %v", r)
@@ -65,7 +71,7 @@ func TestBareNameInSeveralRuntimes(t *testing.T) {
 	requireEngines(t)
 	id := dockerInspect(t, "dup", "{{.Id}}")
 	r := cnsenter(t, nil, "-t", "dup", "-n", "true")
-	oneLineError(t, r, "dup names several containers")
+	oneLineError(t, r, "dup: names several containers")
 	for _, ref := range []string{"docker://" + id, "containerd://" + engines.Namespace + "/dup"} {
 		if !strings.Contains(r.stderr, ref) {
 			t.Errorf("want the candidate %s listed, got %q", ref, r.stderr)

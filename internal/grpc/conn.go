@@ -1,4 +1,8 @@
-package containerd
+// Package grpc is a client for gRPC unary calls over HTTP/2 with prior
+// knowledge on a unix socket, and the protobuf wire format the callers
+// write their few messages in: what cnsenter asks of containerd and of a
+// CRI runtime, without grpc-go and generated services.
+package grpc
 
 import (
 	"bufio"
@@ -11,6 +15,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"golang.org/x/net/http2/hpack"
@@ -18,7 +23,7 @@ import (
 
 // A gRPC client for unary calls, over HTTP/2 with prior knowledge on a unix
 // socket (grpc.io/docs/guides/wire, RFC 9113): all cnsenter asks of
-// containerd. grpc-go brings net/http, TLS and protobuf's reflection: 8 MiB
+// containerd and of CRI runtimes. grpc-go brings net/http, TLS and protobuf's reflection: 8 MiB
 // of resident memory and 2 ms of start-up before the first call, which
 // kept it out of cnsenter, in a resolver program of its own. One call at a
 // time on a connection.
@@ -50,24 +55,26 @@ const (
 
 // gRPC status codes that cnsenter tells apart.
 const (
-	codeDeadlineExceeded = 4
-	codeNotFound         = 5
-	codeUnavailable      = 14
+	CodeDeadlineExceeded = 4
+	CodeNotFound         = 5
+	CodePermissionDenied = 7
+	CodeUnimplemented    = 12
+	CodeUnavailable      = 14
 )
 
-// rpcError is a call that containerd answered with a gRPC status.
-type rpcError struct {
-	code    int
-	message string
+// StatusError is a call that the server answered with a gRPC status.
+type StatusError struct {
+	Code    int
+	Message string
 }
 
-func (e *rpcError) Error() string { return fmt.Sprintf("%s (gRPC status %d)", e.message, e.code) }
+func (e *StatusError) Error() string { return fmt.Sprintf("%s (gRPC status %d)", e.Message, e.Code) }
 
-// errUnreachable wraps a failure to connect.
-type errUnreachable struct{ err error }
+// Unreachable wraps a failure to connect, or a server that hung up.
+type Unreachable struct{ Err error }
 
-func (e errUnreachable) Error() string { return e.err.Error() }
-func (e errUnreachable) Unwrap() error { return e.err }
+func (e Unreachable) Error() string { return e.Err.Error() }
+func (e Unreachable) Unwrap() error { return e.Err }
 
 type conn struct {
 	c      net.Conn
@@ -78,6 +85,52 @@ type conn struct {
 	stream uint32 // the next stream ID: odd, increasing
 }
 
+// Client makes calls to one server, connecting when first needed and again
+// after a connection failed; one call at a time.
+type Client struct {
+	path string
+	mu   sync.Mutex
+	conn *conn
+}
+
+// NewClient makes a client for the server on a unix socket.
+func NewClient(path string) *Client { return &Client{path: path} }
+
+// Call makes one unary call within ctx's deadline (a minute when none):
+// method is "/package.Service/Method", request a serialized message,
+// metadata pairs of header names and values. A failure to connect is
+// Unreachable; the server's gRPC status is a *StatusError.
+func (cl *Client) Call(ctx context.Context, method string, request []byte, metadata ...string) ([]byte, error) {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if cl.conn == nil {
+		c, err := dial(ctx, cl.path)
+		if err != nil {
+			return nil, err
+		}
+		cl.conn = c
+	}
+	response, err := cl.conn.call(ctx, method, request, metadata)
+	var status *StatusError
+	if err != nil && !errors.As(err, &status) {
+		cl.conn.Close() // not to be used again
+		cl.conn = nil
+	}
+	return response, err
+}
+
+// Close closes the connection, if one is open.
+func (cl *Client) Close() error {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if cl.conn == nil {
+		return nil
+	}
+	err := cl.conn.Close()
+	cl.conn = nil
+	return err
+}
+
 // dial connects and says what the server needs before the first call: the
 // preface and our settings. The windows we grant are as large as HTTP/2
 // allows, so the server never waits for a WINDOW_UPDATE from us.
@@ -85,7 +138,7 @@ func dial(ctx context.Context, path string) (*conn, error) {
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "unix", path)
 	if err != nil {
-		return nil, errUnreachable{err}
+		return nil, Unreachable{err}
 	}
 	c := &conn{c: nc, r: bufio.NewReaderSize(nc, 32<<10), stream: 1}
 	c.enc = hpack.NewEncoder(&c.block)
@@ -106,7 +159,7 @@ func dial(ctx context.Context, path string) (*conn, error) {
 	}
 	if _, err := nc.Write(b); err != nil {
 		nc.Close()
-		return nil, errUnreachable{err}
+		return nil, Unreachable{err}
 	}
 	return c, nil
 }
@@ -121,8 +174,9 @@ func appendFrame(b []byte, typ, flags byte, stream uint32, payload []byte) []byt
 }
 
 // call makes one unary call: method is "/package.Service/Method", request
-// a serialized message; it returns the serialized response.
-func (c *conn) call(ctx context.Context, namespace, method string, request []byte) ([]byte, error) {
+// a serialized message, metadata pairs of header names and values; it
+// returns the serialized response.
+func (c *conn) call(ctx context.Context, method string, request []byte, metadata []string) ([]byte, error) {
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = time.Now().Add(time.Minute)
@@ -134,12 +188,12 @@ func (c *conn) call(ctx context.Context, namespace, method string, request []byt
 	c.block.Reset()
 	headers := []hpack.HeaderField{
 		{Name: ":method", Value: "POST"}, {Name: ":scheme", Value: "http"}, {Name: ":path", Value: method},
-		{Name: ":authority", Value: "containerd"}, {Name: "content-type", Value: "application/grpc"},
+		{Name: ":authority", Value: "localhost"}, {Name: "content-type", Value: "application/grpc"},
 		{Name: "te", Value: "trailers"},
 		{Name: "grpc-timeout", Value: grpcTimeout(time.Until(deadline))},
 	}
-	if namespace != "" {
-		headers = append(headers, hpack.HeaderField{Name: "containerd-namespace", Value: namespace})
+	for i := 0; i+1 < len(metadata); i += 2 {
+		headers = append(headers, hpack.HeaderField{Name: metadata[i], Value: metadata[i+1]})
 	}
 	for _, h := range headers {
 		c.enc.WriteField(h)
@@ -202,7 +256,7 @@ func (c *conn) response(id uint32) ([]byte, error) {
 			}
 		case frameGoAway:
 			if len(payload) >= 8 && binary.BigEndian.Uint32(payload)&(1<<31-1) < id {
-				return nil, errUnreachable{fmt.Errorf("containerd closed the connection (GOAWAY, error %d)", binary.BigEndian.Uint32(payload[4:]))}
+				return nil, Unreachable{fmt.Errorf("the server closed the connection (GOAWAY, error %d)", binary.BigEndian.Uint32(payload[4:]))}
 			}
 		case frameRSTStream:
 			if stream == id {
@@ -210,7 +264,7 @@ func (c *conn) response(id uint32) ([]byte, error) {
 				if len(payload) >= 4 {
 					code = binary.BigEndian.Uint32(payload)
 				}
-				return nil, fmt.Errorf("containerd reset the call (HTTP/2 error %d)", code)
+				return nil, fmt.Errorf("the server reset the call (HTTP/2 error %d)", code)
 			}
 		case frameHeaders, frameContinuation:
 			if typ == frameHeaders {
@@ -273,25 +327,25 @@ func unpad(payload []byte, flags byte) ([]byte, error) {
 // result reads the gRPC status, then the one message of the body.
 func result(fields map[string]string, body []byte) ([]byte, error) {
 	if s := fields[":status"]; s != "" && s != "200" {
-		return nil, fmt.Errorf("containerd answered HTTP status %s", s)
+		return nil, fmt.Errorf("the server answered HTTP status %s", s)
 	}
 	code, err := strconv.Atoi(fields["grpc-status"])
 	if err != nil {
-		return nil, errors.New("containerd's answer has no gRPC status")
+		return nil, errors.New("the answer has no gRPC status")
 	}
 	if code != 0 {
 		msg, err := url.PathUnescape(fields["grpc-message"])
 		if err != nil {
 			msg = fields["grpc-message"]
 		}
-		return nil, &rpcError{code: code, message: msg}
+		return nil, &StatusError{Code: code, Message: msg}
 	}
 	if len(body) < 5 || body[0] != 0 {
-		return nil, errors.New("containerd's answer holds no uncompressed gRPC message")
+		return nil, errors.New("the answer holds no uncompressed gRPC message")
 	}
 	n := binary.BigEndian.Uint32(body[1:5])
 	if uint64(n) != uint64(len(body)-5) {
-		return nil, errors.New("containerd's answer is not one gRPC message")
+		return nil, errors.New("the answer is not one gRPC message")
 	}
 	return body[5:], nil
 }
