@@ -139,7 +139,13 @@ func resolveContainer(inv *invocation) (int, error) {
 	defer e.Close()
 	c, err := e.Resolve(context.Background(), inv.targetRef)
 	if err != nil {
-		return 0, remedy(err)
+		// A paused container (docker pause) is frozen already: --freeze
+		// and --evidence take it as it is, and leave it paused.
+		var re *runtime.Error
+		if !errors.As(err, &re) || re.Kind != runtime.NotRunning || re.Container.Status != "paused" || re.Container.PID <= 0 || !inv.freeze && inv.evidence == "" {
+			return 0, remedy(err)
+		}
+		c = re.Container
 	}
 	return found(inv, c)
 }

@@ -125,7 +125,8 @@ func TestFreeze(t *testing.T) {
 		}
 	}
 	t.Run("exit", func(t *testing.T) {
-		cmd, in, lines := frozenSession(t, "freezeme")
+		log := filepath.Join(t.TempDir(), "audit.log")
+		cmd, in, lines := frozenSession(t, "freezeme", "--audit-log", log)
 		if s, file := freezerState(t, pid); s != "FROZEN" {
 			t.Fatalf("during the session %s is %s", file, s)
 		}
@@ -139,6 +140,20 @@ func TestFreeze(t *testing.T) {
 		rest, _ := io.ReadAll(lines)
 		if err := cmd.Wait(); err != nil || string(rest) != "done\n" {
 			t.Fatalf("session: %v %q", err, rest)
+		}
+		if s, _ := freezerState(t, pid); s != "THAWED" {
+			t.Errorf("after the session: %s", s)
+		}
+		if data, _ := os.ReadFile(log); !strings.Contains(string(data), `"event":"start"`) || !strings.Contains(string(data), `"freeze":"frozen"`) {
+			t.Errorf("the audit log does not record the freeze: %s", data)
+		}
+	})
+	t.Run("host tools", func(t *testing.T) {
+		// The host's ps lists the frozen processes: reading them needs
+		// nothing of theirs to run.
+		r := cnsenter(t, nil, "-t", "docker://freezeme", "--host-tools", "--read-only", "--freeze", "sh", "-c", "ps -o pid,stat,args; cat $CONTAINER_ROOT/proc/1/cgroup >/dev/null")
+		if r.code != 0 || !strings.Contains(r.stdout, "while :; do date") {
+			t.Errorf("host tools on a frozen container: %v", r)
 		}
 		if s, _ := freezerState(t, pid); s != "THAWED" {
 			t.Errorf("after the session: %s", s)
@@ -172,12 +187,27 @@ func TestFreeze(t *testing.T) {
 		}
 	})
 	t.Run("paused", func(t *testing.T) {
+		// docker pause froze it: --freeze and --evidence take it as it is,
+		// and it stays paused.
 		if _, err := eng.Docker("pause", "freezeme"); err != nil {
 			t.Fatal(err)
 		}
-		r := cnsenter(t, nil, "-t", "docker://freezeme", "-a", "--read-only", "--freeze", "true")
+		r := cnsenter(t, nil, "-t", "docker://freezeme", "-a", "--read-only", "--freeze", "echo", "in")
+		if r.code != 0 || r.stdout != "in\n" || !strings.Contains(r.stderr, "was frozen already") {
+			t.Errorf("session: %v", r)
+		}
+		dir := filepath.Join(t.TempDir(), "bundle")
+		if r := cnsenter(t, nil, "-t", "docker://freezeme", "--evidence", dir, "--freeze"); r.code != 0 {
+			t.Errorf("evidence: %v", r)
+		}
+		var meta struct{ Freeze string }
+		readJSON(t, filepath.Join(dir, "evidence.json"), &meta)
+		if meta.Freeze != "already frozen" {
+			t.Errorf("evidence.json freeze: %q", meta.Freeze)
+		}
+		oneLineError(t, cnsenter(t, nil, "-t", "docker://freezeme", "-a", "true"), "unpause it first")
 		if s, _ := freezerState(t, pid); s != "FROZEN" {
-			t.Errorf("a paused container was thawed: %s (%v)", s, r)
+			t.Errorf("a paused container was thawed: %s", s)
 		}
 		if _, err := eng.Docker("unpause", "freezeme"); err != nil {
 			t.Fatal(err)
