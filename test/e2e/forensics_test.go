@@ -496,3 +496,70 @@ func TestEvidenceHostileRoot(t *testing.T) {
 		t.Errorf("layers.json names the container's choice: %s", layers)
 	}
 }
+
+// TestPluginFreezeAndEvidence: docker nsenter --read-only --freeze freezes
+// the container for the session (its program out of the frozen cgroup,
+// which it would otherwise join) and thaws it after; --evidence writes a
+// bundle that verifies; bad combinations are usage errors.
+func TestPluginFreezeAndEvidence(t *testing.T) {
+	pid := frozenContainer(t, "pluginfreeze")
+	d := newDockerCLI(t)
+	r := d.run(t, "", "nsenter", "--read-only", "--freeze", "pluginfreeze", "sh", "-c", "cat /sys/fs/cgroup/freezer/freezer.state 2>/dev/null; echo in")
+	if r.code != 0 || !strings.HasSuffix(r.stdout, "in\n") {
+		t.Errorf("session: %v", r)
+	}
+	if s, _ := freezerState(t, pid); s != "THAWED" {
+		t.Errorf("after the session: %s", s)
+	}
+	// During the session, seen from the host.
+	cmd := exec.Command("docker", "nsenter", "-i", "--read-only", "--freeze", "pluginfreeze", "sh", "-c", "echo ready; read x")
+	cmd.Env = append(append(os.Environ(), eng.Env()...), d.env...)
+	in, _ := cmd.StdinPipe()
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	if l, err := bufio.NewReader(out).ReadString('\n'); err != nil || l != "ready\n" {
+		t.Fatalf("no ready: %q %v", l, err)
+	}
+	if s, _ := freezerState(t, pid); s != "FROZEN" {
+		t.Errorf("during the session: %s", s)
+	}
+	fmt.Fprintln(in, "go")
+	cmd.Wait()
+	if s, _ := freezerState(t, pid); s != "THAWED" {
+		t.Errorf("after the session: %s", s)
+	}
+
+	dir := filepath.Join(t.TempDir(), "bundle")
+	r = d.run(t, "", "nsenter", "--evidence", dir, "--freeze", "pluginfreeze")
+	if r.code != 0 || !strings.Contains(r.stderr, "evidence of pluginfreeze written to") {
+		t.Fatalf("evidence: %v", r)
+	}
+	check := exec.Command("sha256sum", "--strict", "-c", "MANIFEST.sha256")
+	check.Dir = dir
+	if out, err := check.CombinedOutput(); err != nil {
+		t.Errorf("the manifest does not verify: %v\n%s", err, out)
+	}
+	var meta struct {
+		ContainerID string `json:"container_id"`
+		Freeze      string
+	}
+	readJSON(t, filepath.Join(dir, "evidence.json"), &meta)
+	if meta.ContainerID != strings.TrimSpace(dockerInspect(t, "pluginfreeze", "{{.Id}}")) || meta.Freeze != "frozen" {
+		t.Errorf("evidence.json: %+v", meta)
+	}
+	for _, bad := range [][]string{
+		{"--freeze", "pluginfreeze", "true"},
+		{"--freeze", "--read-only", "-d", "pluginfreeze", "true"},
+		{"--evidence", filepath.Join(t.TempDir(), "x"), "pluginfreeze", "ls"},
+	} {
+		if r := d.run(t, "", append([]string{"nsenter"}, bad...)...); r.code != 125 || !strings.Contains(r.stderr, "--") {
+			t.Errorf("%q: %v", bad, r)
+		}
+	}
+	if s, _ := freezerState(t, pid); s != "THAWED" {
+		t.Errorf("at the end: %s", s)
+	}
+}
