@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -264,6 +265,13 @@ func readJSON(t *testing.T, path string, v any) {
 	}
 }
 
+func rawChanges(t *testing.T, dir string) []map[string]any {
+	t.Helper()
+	var list []map[string]any
+	readJSON(t, filepath.Join(dir, "filesystem/changes.json"), &list)
+	return list
+}
+
 type change struct {
 	Path, Change, Type, SHA256, Content, Link string
 	Opaque                                    bool
@@ -296,7 +304,8 @@ func TestEvidence(t *testing.T) {
 		os.WriteFile(filepath.Join(root, "data/dir/old"), []byte("hidden\n"), 0o644)
 	})
 	script := "echo new > /etc/tochange; rm /etc/todelete; echo added > /added.txt; ln -s /etc/shadow /planted-link; " +
-		"rm -rf /data/dir; mkdir /data/dir; echo x > /data/dir/new; cd /tmp; httpd -f -p 127.0.0.1:8080 & sleep 100001 & touch /ready; exec sleep 100000"
+		"rm -rf /data/dir; mkdir /data/dir; echo x > /data/dir/new; ln -s /root /dirlink; touch \"/evil$(printf '\\033[31m')\"; " +
+		"dd if=/dev/zero of=/big bs=1048576 count=17 2>/dev/null; cd /tmp; httpd -f -p 127.0.0.1:8080 & sleep 100001 & touch /ready; exec sleep 100000"
 	runHostile(t, "evidence", "-e", "FOO=bar", image, "sh", "-c", script)
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if _, err := eng.Docker("exec", "evidence", "test", "-e", "/ready"); err == nil {
@@ -421,6 +430,30 @@ func TestEvidence(t *testing.T) {
 		if got := byPath[path]; got != want {
 			t.Errorf("%s: got %+v, want %+v", path, got, want)
 		}
+	}
+	for path, c := range byPath {
+		if strings.HasPrefix(path, "/dirlink/") {
+			t.Errorf("the walk followed a link of the container: %+v", c)
+		}
+	}
+	if c := byPath["/dirlink"]; c.Type != "symlink" || c.Link != "/root" {
+		t.Errorf("/dirlink: %+v", c)
+	}
+	if c, ok := byPath[`/evil\x1b[31m`]; !ok || c.Change != "added" {
+		t.Errorf("a name with an escape sequence is not listed escaped: %v", slices.Collect(maps.Keys(byPath)))
+	}
+	var big struct {
+		SHA256, Content, Note string
+	}
+	for _, raw := range rawChanges(t, dir) {
+		if raw["path"] == "/big" {
+			big.SHA256, _ = raw["sha256"].(string)
+			big.Content, _ = raw["content"].(string)
+			big.Note, _ = raw["note"].(string)
+		}
+	}
+	if big.SHA256 == "" || big.Content != "" || !strings.Contains(big.Note, "not kept") {
+		t.Errorf("a 17 MiB file: %+v", big)
 	}
 	if _, ok := byPath["/data/dir/old"]; ok {
 		t.Errorf("an image file under an opaque directory is listed: %+v", byPath["/data/dir/old"])
