@@ -238,7 +238,7 @@ func freezeContainer(inv *invocation) error {
 	if t == 0 {
 		t = resolve.DefaultTimeout
 	}
-	f, err := freeze.Freeze(inv.req.Process.Dir(), inv.req.Process.PID(), t)
+	f, err := freeze.Freeze(inv.req.Process.Dir(), inv.req.Process.PID(), inv.container.ID, t)
 	if err != nil {
 		return err
 	}

@@ -214,7 +214,7 @@ func run(global plugin.Global, o options, name string, program []string) error {
 	defer proc.Close()
 	var frozen *freeze.Freezer
 	if o.freeze {
-		if frozen, err = freeze.Freeze(proc.Dir(), proc.PID(), o.Timeout); err != nil {
+		if frozen, err = freeze.Freeze(proc.Dir(), proc.PID(), c.ID, o.Timeout); err != nil {
 			return err
 		}
 		defer func() {

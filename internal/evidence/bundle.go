@@ -51,8 +51,8 @@ type bundle struct {
 	copied   int64             // bytes of contents kept (files/sha256)
 }
 
-// Open makes DIR for a bundle: a new directory (its parent must exist), or
-// an empty one, which must not be a link. Nothing is written into it yet.
+// Check checks DIR for a bundle: a new directory (its parent must exist),
+// or an empty one of ours, which must not be a link. Nothing is made yet.
 func Check(dir string) error {
 	var st unix.Stat_t
 	err := unix.Lstat(dir, &st)
@@ -67,6 +67,8 @@ func Check(dir string) error {
 		return fmt.Errorf("--evidence %s: %w", dir, err)
 	case st.Mode&unix.S_IFMT != unix.S_IFDIR:
 		return fmt.Errorf("--evidence %s: exists and is not a directory: give a new directory", dir)
+	case int(st.Uid) != os.Geteuid():
+		return fmt.Errorf("--evidence %s: the directory is not ours (uid %d): its owner could read the bundle; give a new directory", dir, st.Uid)
 	}
 	f, err := os.Open(dir)
 	if err != nil {
@@ -89,6 +91,13 @@ func create(dir string) (*bundle, error) {
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("--evidence %s: %w", dir, err)
+	}
+	// Made by someone else between the check and now (in a directory
+	// others may write): not ours to fill.
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || int(st.Uid) != os.Geteuid() {
+		unix.Close(fd)
+		return nil, fmt.Errorf("--evidence %s: the directory is not ours: give a new directory", dir)
 	}
 	if err := unix.Fchmod(fd, 0o700); err != nil {
 		unix.Close(fd)

@@ -136,7 +136,7 @@ func (c *capture) run() error {
 	record := map[string]any{
 		"event": "evidence", "time": c.started.Format(timeFormat), "finished": finished.Format(timeFormat),
 		"uid": os.Getuid(), "login_uid": enter.LoginUID(), "target": o.Target, "pid": pid,
-		"runtime": o.Container.Runtime, "container_id": o.Container.ID, "dir": o.Dir, "tool": o.Tool,
+		"runtime": o.Container.Runtime, "container_id": o.Container.ID, "dir": absolute(o.Dir), "tool": o.Tool,
 	}
 	if o.Freeze != "" {
 		record["freeze"] = o.Freeze
@@ -448,4 +448,15 @@ func unescape(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// absolute is the bundle's directory as an absolute path, for the record.
+func absolute(dir string) string {
+	if path.IsAbs(dir) {
+		return path.Clean(dir)
+	}
+	if wd, err := os.Getwd(); err == nil {
+		return path.Join(wd, dir)
+	}
+	return dir
 }

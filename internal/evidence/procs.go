@@ -90,7 +90,7 @@ func (c *capture) processes() error {
 		}
 	}
 	sort.Ints(pids)
-	hashes := map[[3]uint64]Exe{}
+	hashes := map[[4]uint64]Exe{}
 	var list []Process
 	for _, pid := range pids {
 		if len(list) >= maxProcesses {
@@ -128,7 +128,7 @@ func (c *capture) processes() error {
 }
 
 // process reads one process, and copies its raw /proc files.
-func (c *capture) process(pid, dir int, hashes map[[3]uint64]Exe) (Process, bool) {
+func (c *capture) process(pid, dir int, hashes map[[4]uint64]Exe) (Process, bool) {
 	p := Process{PID: pid, Namespaces: map[string]string{}, Capabilities: map[string]string{}}
 	status, _, err := readProc(dir, "status", maxProcFile)
 	if err != nil {
@@ -224,7 +224,7 @@ func (c *capture) process(pid, dir int, hashes map[[3]uint64]Exe) (Process, bool
 
 // exe hashes the process's executable, through /proc/PID/exe: the file
 // the kernel runs, never a path resolved in the container's tree.
-func exe(dir int, hashes map[[3]uint64]Exe) Exe {
+func exe(dir int, hashes map[[4]uint64]Exe) Exe {
 	e := Exe{Path: readlink(dir, "exe")}
 	fd, err := unix.Openat(dir, "exe", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -238,7 +238,7 @@ func exe(dir int, hashes map[[3]uint64]Exe) Exe {
 		e.Note = "not a regular file"
 		return e
 	}
-	key := [3]uint64{st.Dev, st.Ino, uint64(st.Mtim.Nano())}
+	key := [4]uint64{st.Dev, st.Ino, uint64(st.Mtim.Sec), uint64(st.Mtim.Nsec)}
 	if known, ok := hashes[key]; ok {
 		known.Path = e.Path
 		return known
@@ -297,15 +297,14 @@ func readlink(dir int, name string) string {
 	return printable.String(string(buf[:n]))
 }
 
+// split0 splits a NUL-separated /proc file (cmdline, environ), escaped.
 func split0(data []byte) []string {
 	list := []string{}
-	for _, s := range strings.Split(strings.TrimSuffix(string(data), "\x00"), "\x00") {
-		if s != "" || len(data) > 0 {
-			list = append(list, printable.String(s))
-		}
-	}
 	if len(data) == 0 {
-		return []string{}
+		return list
+	}
+	for _, s := range strings.Split(strings.TrimSuffix(string(data), "\x00"), "\x00") {
+		list = append(list, printable.String(s))
 	}
 	return list
 }

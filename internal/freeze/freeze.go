@@ -28,6 +28,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cnsenter/cnsenter/internal/cgroupname"
 )
 
 // Freezer holds a container's cgroup frozen.
@@ -66,7 +68,12 @@ func (f *Freezer) values() (frozen, thawed string) {
 // task of it is frozen. A cgroup frozen already is left frozen and not
 // thawed later (Already). The watchdog is started before the cgroup is
 // frozen, so that there is no moment when our death would leave it so.
-func Freeze(procDir, pid int, timeout time.Duration) (*Freezer, error) {
+//
+// id, when not empty, is the container's ID: when the init is in a cgroup
+// below the one that names the container (a container with writable
+// cgroups can make one and move its init there), the container's own is
+// frozen, so that its other processes are too.
+func Freeze(procDir, pid int, id string, timeout time.Duration) (*Freezer, error) {
 	cgroups, err := readAt(procDir, "cgroup", 64<<10)
 	if err != nil {
 		return nil, fmt.Errorf("--freeze: cannot read the cgroups of process %d: %w", pid, err)
@@ -79,7 +86,7 @@ func Freeze(procDir, pid int, timeout time.Duration) (*Freezer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--freeze: cannot read the mount table: %w", err)
 	}
-	c, err := find(string(cgroups), string(own), string(mountinfo))
+	c, err := find(containerCgroups(string(cgroups), id), string(own), string(mountinfo))
 	if err != nil {
 		return nil, fmt.Errorf("--freeze: process %d: %w", pid, err)
 	}
@@ -191,6 +198,33 @@ func find(procCgroup, ownCgroup, mountinfo string) (cgroup, error) {
 		return cgroup{}, firstErr
 	}
 	return cgroup{}, errors.New("no freezer cgroup of it is mounted here (cgroup v1 freezer or v2)")
+}
+
+// containerCgroups cuts each path of a /proc/PID/cgroup after its first
+// element that names the container's ID as the runtimes name their
+// cgroups (/docker/ID, docker-ID.scope, libpod-ID, crio-ID,
+// /NAMESPACE/ID), for IDs of 64 hex digits, which no other cgroup is
+// named by; a path that names none is left as it is.
+func containerCgroups(table, id string) string {
+	if !cgroupname.IsID(id) {
+		return table // a name of a runtime's own (containerd's) could be an ancestor's too
+	}
+	lines := strings.Split(table, "\n")
+	for i, line := range lines {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		elems := strings.Split(parts[2], "/")
+		for j, e := range elems {
+			if e == id || e == "libpod-"+id || e == "crio-"+id || strings.HasSuffix(e, "-"+id+".scope") {
+				parts[2] = strings.Join(elems[:j+1], "/")
+				break
+			}
+		}
+		lines[i] = strings.Join(parts, ":")
+	}
+	return strings.Join(lines, "\n")
 }
 
 type mount struct {

@@ -47,3 +47,15 @@ func TestNilFreezer(t *testing.T) {
 		t.Error("a nil Freezer is no freeze")
 	}
 }
+
+func TestContainerCgroups(t *testing.T) {
+	id := "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	in := "6:freezer:/docker/" + id + "/escaped\n0::/system.slice/docker-" + id + ".scope/sub\n1:cpu:/other/place\n"
+	want := "6:freezer:/docker/" + id + "\n0::/system.slice/docker-" + id + ".scope\n1:cpu:/other/place\n"
+	if got := containerCgroups(in, id); got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if got := containerCgroups(in, ""); got != in {
+		t.Errorf("no ID: got %q", got)
+	}
+}

@@ -481,6 +481,13 @@ func TestEvidence(t *testing.T) {
 		link := filepath.Join(t.TempDir(), "link")
 		os.Symlink(t.TempDir(), link)
 		oneLineError(t, cnsenter(t, nil, "-t", "docker://evidence", "--evidence", link), "is not a directory")
+		theirs := filepath.Join(t.TempDir(), "theirs")
+		os.Mkdir(theirs, 0o777)
+		os.Chown(theirs, 1000, 1000)
+		oneLineError(t, cnsenter(t, nil, "-t", "docker://evidence", "--evidence", theirs), "is not ours")
+		if names, _ := os.ReadDir(theirs); len(names) != 0 {
+			t.Errorf("written into a directory of another user's: %v", names)
+		}
 	})
 }
 
@@ -594,5 +601,39 @@ func TestPluginFreezeAndEvidence(t *testing.T) {
 	}
 	if s, _ := freezerState(t, pid); s != "THAWED" {
 		t.Errorf("at the end: %s", s)
+	}
+}
+
+// TestFreezeWholeContainer: a container with writable cgroups can make a
+// cgroup below its own and move its init there (the test does it from the
+// host, as such a container would); --freeze still freezes the container's
+// own cgroup, the one named by its ID, and so its other processes.
+func TestFreezeWholeContainer(t *testing.T) {
+	pid := frozenContainer(t, "freezewhole")
+	_, file := freezerState(t, pid)
+	if !strings.HasSuffix(file, "freezer.state") {
+		t.Skip("needs the cgroup v1 freezer, which this machine does not mount")
+	}
+	own := filepath.Dir(file)
+	below := filepath.Join(own, "escaped")
+	if err := os.Mkdir(below, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		os.WriteFile(filepath.Join(own, "cgroup.procs"), []byte(pid), 0)
+		os.WriteFile(filepath.Join(below, "freezer.state"), []byte("THAWED"), 0)
+		os.Remove(below)
+	})
+	if err := os.WriteFile(filepath.Join(below, "cgroup.procs"), []byte(pid), 0); err != nil {
+		t.Fatal(err)
+	}
+	cmd, in, _ := frozenSession(t, "freezewhole")
+	if s, _ := os.ReadFile(file); strings.TrimSpace(string(s)) != "FROZEN" {
+		t.Errorf("the container's own cgroup %s is %s during the session", own, s)
+	}
+	fmt.Fprintln(in, "go")
+	cmd.Wait()
+	if s, _ := os.ReadFile(file); strings.TrimSpace(string(s)) != "THAWED" {
+		t.Errorf("after the session: %s", s)
 	}
 }
