@@ -637,3 +637,58 @@ func TestFreezeWholeContainer(t *testing.T) {
 		t.Errorf("after the session: %s", s)
 	}
 }
+
+// TestPodmanEvidence: a Podman container's bundle (its writable layer from
+// its own root mount, as for the other engines; its spec from Podman's
+// bundle) and a frozen session on it, thawed after.
+func TestPodmanEvidence(t *testing.T) {
+	p := newPodman(t)
+	id := p.run("podevidence")
+	if out, err := p.podman("exec", "podevidence", "sh", "-c", "echo changed > /data/marker; echo new > /added"); err != nil {
+		t.Fatalf("podman exec: %v %s", err, out)
+	}
+	pidText, err := p.podman("inspect", "-f", "{{.State.Pid}}", "podevidence")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "bundle")
+	r := cnsenter(t, p.env(), "-t", "podman://podevidence", "--evidence", dir, "--freeze")
+	if r.code != 0 {
+		t.Fatalf("capture: %v", r)
+	}
+	if s, _ := freezerState(t, pidText); s != "THAWED" {
+		t.Errorf("after the capture: %s", s)
+	}
+	check := exec.Command("sha256sum", "--strict", "-c", "MANIFEST.sha256")
+	check.Dir = dir
+	if out, err := check.CombinedOutput(); err != nil {
+		t.Errorf("the manifest does not verify: %v\n%s", err, out)
+	}
+	var meta struct {
+		ContainerID string `json:"container_id"`
+		Runtime     string
+		Errors      []string
+	}
+	readJSON(t, filepath.Join(dir, "evidence.json"), &meta)
+	var spec struct{ Process struct{ Args []string } }
+	readJSON(t, filepath.Join(dir, "engine/config.json"), &spec)
+	if meta.ContainerID != id || meta.Runtime != "podman" || !slices.Equal(spec.Process.Args, []string{"sleep", "100000"}) {
+		t.Errorf("evidence.json %+v, spec %q", meta, spec.Process.Args)
+	}
+	var changes []change
+	readJSON(t, filepath.Join(dir, "filesystem/changes.json"), &changes)
+	var got []string
+	for _, c := range changes {
+		got = append(got, c.Change+" "+c.Path)
+	}
+	if !slices.Contains(got, "changed /data/marker") || !slices.Contains(got, "added /added") {
+		t.Errorf("changes: %q (errors %q)", got, meta.Errors)
+	}
+	r = cnsenter(t, p.env(), "-t", "podman://podevidence", "-a", "--read-only", "--freeze", "cat", "/data/marker")
+	if r.code != 0 || r.stdout != "changed\n" {
+		t.Errorf("frozen session: %v", r)
+	}
+	if s, _ := freezerState(t, pidText); s != "THAWED" {
+		t.Errorf("after the session: %s", s)
+	}
+}
