@@ -1,6 +1,7 @@
 package freeze
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -57,5 +58,44 @@ func TestContainerCgroups(t *testing.T) {
 	}
 	if got := containerCgroups(in, ""); got != in {
 		t.Errorf("no ID: got %q", got)
+	}
+}
+
+// The test binary is the watchdog when started as one.
+func TestMain(m *testing.M) {
+	Watchdog()
+	os.Exit(m.Run())
+}
+
+// TestWatchdog: the watchdog, on a control file of the test's, writes the
+// thawing value when our end of its pipe closes without a word (we died),
+// and nothing when we say we thawed ourselves; it exits either way.
+func TestWatchdog(t *testing.T) {
+	for _, died := range []bool{true, false} {
+		control, err := os.CreateTemp(t.TempDir(), "freezer.state")
+		if err != nil {
+			t.Fatal(err)
+		}
+		control.WriteString("FROZEN")
+		f := &Freezer{file: control, Path: control.Name()}
+		if err := f.startWatchdog(); err != nil {
+			t.Fatal(err)
+		}
+		if died {
+			f.keep.Close() // as the kernel closes it when we are killed
+			f.watchdog.Wait()
+		} else {
+			f.keep.Write([]byte{keepByte})
+			f.keep.Close()
+			f.watchdog.Wait()
+		}
+		if !f.watchdog.ProcessState.Success() {
+			t.Errorf("died=%v: the watchdog ended %v", died, f.watchdog.ProcessState)
+		}
+		data, _ := os.ReadFile(control.Name())
+		if want := map[bool]string{true: "THAWED", false: "FROZEN"}[died]; string(data) != want {
+			t.Errorf("died=%v: the control file holds %q, want %q", died, data, want)
+		}
+		control.Close()
 	}
 }
