@@ -180,6 +180,12 @@ func run(global plugin.Global, o options, name string, program []string) error {
 	if o.Timeout <= 0 {
 		return errors.New("--timeout must be positive")
 	}
+	if o.evidence != "" {
+		// Before anything is looked up, or frozen.
+		if err := evidence.Check(o.evidence); err != nil {
+			return err
+		}
+	}
 	e, err := engines(global, o.ContainerdAddress, o.Timeout)
 	if err != nil {
 		return err

@@ -599,6 +599,9 @@ func TestPluginFreezeAndEvidence(t *testing.T) {
 			t.Errorf("%q: %v", bad, r)
 		}
 	}
+	if r := d.run(t, "", "nsenter", "--evidence", dir, "pluginfreeze"); r.code != 1 || !strings.Contains(r.stderr, "exists and is not empty") {
+		t.Errorf("an existing bundle: %v", r)
+	}
 	if s, _ := freezerState(t, pid); s != "THAWED" {
 		t.Errorf("at the end: %s", s)
 	}
