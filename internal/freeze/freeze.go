@@ -158,7 +158,7 @@ func find(procCgroup, ownCgroup, mountinfo string) (cgroup, error) {
 	}
 	t1, t2, h1, h2 := lines(procCgroup)
 	o1, o2, _, _ := lines(ownCgroup)
-	try := func(v2 bool, cg, ours string) (cgroup, error, bool) {
+	try := func(v2 bool, cg, ours string) (cgroup, bool, error) {
 		for _, m := range mounts {
 			if m.v2 != v2 || !v2 && !slices.Contains(m.options, "freezer") {
 				continue
@@ -168,25 +168,25 @@ func find(procCgroup, ownCgroup, mountinfo string) (cgroup, error) {
 				continue
 			}
 			if rel == "/" {
-				return cgroup{}, errors.New("it is in the root cgroup, which cannot be frozen alone: not a container"), false
+				return cgroup{}, false, errors.New("it is in the root cgroup, which cannot be frozen alone: not a container")
 			}
 			if ours == cg || strings.HasPrefix(ours, cg+"/") {
-				return cgroup{}, fmt.Errorf("its cgroup %s holds us too: freezing it would freeze this session", cg), false
+				return cgroup{}, false, fmt.Errorf("its cgroup %s holds us too: freezing it would freeze this session", cg)
 			}
-			return cgroup{mount: m.point, rel: rel, v2: v2}, nil, true
+			return cgroup{mount: m.point, rel: rel, v2: v2}, true, nil
 		}
-		return cgroup{}, nil, false
+		return cgroup{}, false, nil
 	}
 	var firstErr error
 	if h1 && t1 != "/" {
-		c, err, ok := try(false, t1, o1)
+		c, ok, err := try(false, t1, o1)
 		if ok {
 			return c, nil
 		}
 		firstErr = err
 	}
 	if h2 {
-		c, err, ok := try(true, t2, o2)
+		c, ok, err := try(true, t2, o2)
 		if ok {
 			return c, nil
 		}
