@@ -62,6 +62,21 @@ func freezerState(t *testing.T, pid string) (state, file string) {
 	return "THAWED", file
 }
 
+// thawOnCleanup thaws a container's freezer cgroup when the test ends,
+// before the container is removed (cleanups run last first), whatever
+// happened: a frozen container could not be removed.
+func thawOnCleanup(t *testing.T, pid string) {
+	t.Helper()
+	_, file := freezerState(t, pid)
+	t.Cleanup(func() {
+		value := "THAWED"
+		if strings.HasSuffix(file, "cgroup.freeze") {
+			value = "0"
+		}
+		os.WriteFile(file, []byte(value), 0)
+	})
+}
+
 // frozenContainer runs a container for a freeze test; whatever happens,
 // it is thawed (and unpaused) and removed when the test ends.
 func frozenContainer(t *testing.T, name string) string {
@@ -316,6 +331,7 @@ func TestEvidence(t *testing.T) {
 		}
 	}
 	pid := strings.TrimSpace(dockerInspect(t, "evidence", "{{.State.Pid}}"))
+	thawOnCleanup(t, pid)
 	id := strings.TrimSpace(dockerInspect(t, "evidence", "{{.Id}}"))
 	imageID := strings.TrimSpace(dockerInspect(t, "evidence", "{{.Image}}"))
 	dir := filepath.Join(t.TempDir(), "bundle")
@@ -654,6 +670,7 @@ func TestPodmanEvidence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	thawOnCleanup(t, pidText)
 	dir := filepath.Join(t.TempDir(), "bundle")
 	r := cnsenter(t, p.env(), "-t", "podman://podevidence", "--evidence", dir, "--freeze")
 	if r.code != 0 {
