@@ -6,7 +6,7 @@ _cnsenter_options="-a --all -t --target -m --mount -u --uts -i --ipc -n --net -N
 	--preserve-credentials --keep-caps -r --root -w --wd -W --wdns -e --env -F --no-fork
 	-c --join-cgroup -Z --follow-context -h --help -V --version --list --json --docker-host
 	--containerd-address --podman-root --podman-runroot --podman-url --timeout --host-tools --container-root --read-only --nosymfollow --audit-log
-	--confine"
+	--confine --freeze --evidence"
 
 # The running containers, as references, from cnsenter --list.
 _cnsenter_containers() {
@@ -24,7 +24,7 @@ __cnsenter_bash() {
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
 		-t | --target | -N | --net-socket | -S | --setuid | -G | --setgid | -W | --wdns | --docker-host | \
-			--containerd-address | --podman-root | --podman-runroot | --podman-url | --timeout | --container-root | --audit-log) ((i++)) ;;
+			--containerd-address | --podman-root | --podman-runroot | --podman-url | --timeout | --container-root | --audit-log | --evidence) ((i++)) ;;
 		--) ((i++)); break ;;
 		-*) ;;
 		*) break ;;
@@ -47,7 +47,7 @@ __cnsenter_bash() {
 		COMPREPLY=($(compgen -W follow -- "$cur"))
 		return
 		;;
-	-W | --wdns | --container-root | --podman-root | --podman-runroot)
+	-W | --wdns | --container-root | --podman-root | --podman-runroot | --evidence)
 		COMPREPLY=($(compgen -d -- "$cur"))
 		return
 		;;
