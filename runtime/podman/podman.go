@@ -423,7 +423,8 @@ func (a *Adapter) anotherUsers(ref, name string) error {
 			continue
 		}
 		return &runtime.Error{Kind: runtime.Denied, Runtime: "podman", Endpoint: a.Endpoint(), Ref: ref,
-			Detail: "container " + c.name + " is " + whose(c.uid) + ", not in your rootless store"}
+			Detail:    "container " + c.name + " is " + whose(c.uid) + ", not in your rootless store",
+			Container: runtime.Container{Runtime: "podman", ID: c.id, Name: c.name}}
 	}
 	return nil
 }

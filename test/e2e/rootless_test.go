@@ -281,7 +281,7 @@ func TestPodmanAnotherUsers(t *testing.T) {
 	oneLineError(t, u.cnsenter(nil, "-t", "podman://prootweb", "true"),
 		"podman://prootweb: container prootweb is root's (uid 0), not in your rootless store: run as root")
 	// A bare name asks every runtime: Podman's answer says whose it is.
-	if r := u.cnsenter(nil, "-t", "prootweb", "true"); r.code != 1 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "container prootweb is root's (uid 0)") {
+	if r := u.cnsenter(nil, "-t", "prootweb", "true"); r.code != 1 || strings.Count(r.stderr, "\n") != 1 || !strings.HasSuffix(r.stderr, "prootweb: container prootweb is root's (uid 0), not in your rootless store: run as root\n") {
 		t.Errorf("a bare name: want one line saying whose it is: %v", r)
 	}
 }
