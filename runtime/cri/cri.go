@@ -297,10 +297,14 @@ func (a *Adapter) status(ctx context.Context, ref string, t target) (runtime.Con
 			Detail: "the CRI runtime at " + a.endpoint + " gives no PID for running container " + c.Reference}
 	}
 	c.PID = st.pid
-	if a.runtime.runtimeName == "containerd" {
+	switch a.runtime.runtimeName {
+	case "containerd":
 		// containerd's CRI plugin keeps its containers, and their OCI
 		// specs, in its namespace k8s.io, under the same IDs.
 		c.Task = "k8s.io"
+	case "docker":
+		// cri-dockerd's are Docker's, which containerd keeps in moby.
+		c.Task = "moby"
 	}
 	return c, nil
 }

@@ -300,6 +300,10 @@ func TestResolve(t *testing.T) {
 			t.Errorf("Resolve(%s) = %+v, %v; want %s", ref, c, err, want)
 		}
 	}
+	// cri-dockerd's containers are Docker's: containerd's moby.
+	if c, err := newAdapter(t, fakeCRI(t, "docker", false)).Resolve(ctx, "web"); err != nil || c.Task != "moby" {
+		t.Errorf("Resolve(web) on cri-dockerd = %+v, %v", c, err)
+	}
 	if a.Endpoint() != sock {
 		t.Errorf("Endpoint() = %q, want %q", a.Endpoint(), sock)
 	}
