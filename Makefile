@@ -78,9 +78,12 @@ unit:
 
 # Today's engines (containerd 2, runc 1.4, dockerd from moby/moby/v2),
 # built from their Go modules into a cache keyed by their versions: about
-# 20 minutes the first time, then nothing (test/engines/build-current.sh).
+# 20 minutes the first time, then nothing (test/engines/build-current.sh);
+# and crictl, which the CRI tests make pods with, likewise in a directory
+# of its own (test/engines/build-crictl.sh, a minute the first time).
 engines:
 	@bash test/engines/build-current.sh >/dev/null
+	@bash test/engines/build-crictl.sh >/dev/null
 
 # cnsenter against util-linux nsenter and real targets, then against the
 # real engines the tests start themselves: the end-to-end package once on
@@ -92,9 +95,10 @@ engines:
 INTEGRATION_ENV = CNSENTER_BIN=$(CURDIR)/bin/cnsenter CNSENTER_BIN_DIR=$(CURDIR)/bin CNSENTER_DEB=$(CURDIR)/dist/cnsenter_$(DEB_VERSION)_$(DEB_ARCH).deb
 integration: build deb engines
 	$(INTEGRATION_ENV) $(GO) test -p 1 -count=1 -timeout 20m $$($(GO) list ./test/... | grep -v '/test/e2e$$')
-	@dir=$$(bash test/engines/build-current.sh) || exit 1; st=$$(mktemp) || exit 1; rc=0; for g in debian current; do \
+	@dir=$$(bash test/engines/build-current.sh) || exit 1; crictl=$$(bash test/engines/build-crictl.sh)/crictl || exit 1; \
+	st=$$(mktemp) || exit 1; rc=0; for g in debian current; do \
 		echo "== test/e2e on the $$g engines"; \
-		{ $(INTEGRATION_ENV) CNSENTER_ENGINES=$$g CNSENTER_ENGINES_DIR=$$dir $(GO) test -v -p 1 -count=1 -timeout 20m ./test/e2e; echo $$? >$$st; } | \
+		{ $(INTEGRATION_ENV) CNSENTER_ENGINES=$$g CNSENTER_ENGINES_DIR=$$dir CNSENTER_CRICTL=$$crictl $(GO) test -v -p 1 -count=1 -timeout 20m ./test/e2e; echo $$? >$$st; } | \
 			grep -Ev '^ *(=== (RUN|PAUSE|CONT|NAME)|--- PASS)'; \
 		[ "$$(cat $$st)" = 0 ] || rc=1; \
 	done; rm -f $$st; exit $$rc
@@ -108,6 +112,7 @@ fuzz:
 	GO=$(GO) bash test/fuzz.sh FuzzParseArgs ./cmd/cnsenter
 	GO=$(GO) bash test/fuzz.sh FuzzSeccompProfile ./enter
 	GO=$(GO) bash test/fuzz.sh FuzzDecode ./runtime/containerd
+	GO=$(GO) bash test/fuzz.sh FuzzDecode ./runtime/cri
 	GO=$(GO) bash test/fuzz.sh FuzzAnswer ./internal/grpc
 	GO=$(GO) bash test/fuzz.sh FuzzString ./internal/printable
 

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/cnsenter/cnsenter/enter"
+	"github.com/cnsenter/cnsenter/internal/evidence"
+	"github.com/cnsenter/cnsenter/internal/freeze"
 	"github.com/cnsenter/cnsenter/internal/getopt"
 	"github.com/cnsenter/cnsenter/internal/printable"
 	"github.com/cnsenter/cnsenter/internal/relay"
@@ -29,8 +31,24 @@ var (
 
 const name = "cnsenter"
 
+// A watchdog that thaws a frozen container when we die is this program
+// started again (internal/freeze).
+func init() { freeze.Watchdog() }
+
 func main() {
-	os.Exit(run(os.Args[1:]))
+	code := run(os.Args[1:])
+	thaw()
+	os.Exit(code)
+}
+
+// frozen is the container --freeze froze, thawed on our way out.
+var frozen *freeze.Freezer
+
+// thaw thaws what --freeze froze (not what someone else had frozen).
+func thaw() {
+	if err := frozen.Thaw(); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %s\n", name, printable.String(err.Error()))
+	}
 }
 
 func run(args []string) int {
@@ -67,6 +85,12 @@ func run(args []string) int {
 		}
 		inv.req.Audit = &enter.Audit{Path: inv.auditLog, Target: target}
 	}
+	if inv.evidence != "" {
+		// Before anything is looked up, or frozen.
+		if err := evidence.Check(inv.evidence); err != nil {
+			return fail(err)
+		}
+	}
 	if inv.image != "" {
 		if err := imageFiles(inv); err != nil {
 			return fail(err)
@@ -88,6 +112,14 @@ func run(args []string) int {
 			return fail(err)
 		}
 	}
+	if inv.freeze {
+		if err := freezeContainer(inv); err != nil {
+			return fail(err)
+		}
+	}
+	if inv.evidence != "" {
+		return fail(captureEvidence(inv))
+	}
 	inv.req.Name = name
 	inv.req.IgnoredSignals = ignored
 	if inv.req.HostTools && inv.req.Files == nil && relay.IsTerminal(0) { // Files: enter says what they are
@@ -104,6 +136,11 @@ func run(args []string) int {
 		// through a pipe, and it cannot open our controlling terminal.
 		if relay.IsTerminal(0) {
 			return relayed(inv.req, relay.Options{TTY: true, Stdin: true})
+		}
+		if inv.freeze {
+			// We stay, as the entry's parent, to thaw the container when
+			// the program ends.
+			return relayed(inv.req, relay.Options{Stdin: true})
 		}
 		if !relay.Passable(0) || !relay.Passable(1) || !relay.Passable(2) || !relay.DropControllingTerminal() {
 			return relayed(inv.req, relay.Options{Stdin: true})
@@ -138,6 +175,7 @@ func relayed(req enter.Request, o relay.Options) int {
 	if err != nil {
 		return fail(err)
 	}
+	thaw()
 	if ws.Signaled() {
 		unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{}) // the program dumped its own
 		signal.Reset(ws.Signal())

@@ -73,7 +73,8 @@ func filesSession(o options, files runtime.Files, what string, c runtime.Contain
 	for _, bad := range []struct {
 		set    bool
 		option string
-	}{{o.User != "", "-u"}, {o.WorkDir != "", "-w"}, {o.NS != "", "--ns"}, {o.Confine, "--confine"}, {o.Privileged, "--privileged"}} {
+	}{{o.User != "", "-u"}, {o.WorkDir != "", "-w"}, {o.NS != "", "--ns"}, {o.Confine, "--confine"}, {o.Privileged, "--privileged"},
+		{o.freeze, "--freeze"}, {o.evidence != "", "--evidence"}} {
 		if bad.set {
 			return fmt.Errorf("%s runs no process: %s has no meaning without one; leave it out", what, bad.option)
 		}
@@ -107,5 +108,5 @@ func filesSession(o options, files runtime.Files, what string, c runtime.Contain
 	if o.AuditLog != "" {
 		req.Audit = &enter.Audit{Path: o.AuditLog, Target: what, Runtime: "docker", ContainerID: c.ID}
 	}
-	return session(req, c.Name, o.stdio)
+	return session(req, c.Name, o.stdio, false)
 }

@@ -44,13 +44,14 @@ func readJSON(path string, v any) error {
 	return json.Unmarshal(data, v)
 }
 
-// layers are the directories of a layer and its parents, topmost first.
-func (a *Adapter) layers(driver, top string) ([]string, error) {
+// layers are the directories of a layer of a store and its parents,
+// topmost first.
+func (st *store) layers(driver, top string) ([]string, error) {
 	if driver != "overlay" {
 		return nil, fmt.Errorf("the %s storage driver: only overlay's layers are read", driver)
 	}
 	parents := map[string]string{}
-	for _, dir := range []string{a.root, a.runRoot} {
+	for _, dir := range []string{st.root, st.runRoot} {
 		for _, name := range []string{"layers.json", "volatile-layers.json"} {
 			var list []layerRecord
 			if err := readJSON(filepath.Join(dir, "overlay-layers", name), &list); err != nil {
@@ -72,45 +73,52 @@ func (a *Adapter) layers(driver, top string) ([]string, error) {
 		if len(layers) > 500 {
 			return nil, fmt.Errorf("the layers' parents make a loop")
 		}
-		layers = append(layers, filepath.Join(a.root, "overlay", id, "diff"))
+		layers = append(layers, filepath.Join(st.root, "overlay", id, "diff"))
 	}
 	return layers, nil
 }
 
 // ContainerFiles reads the layers and bind mounts of a container that does
-// not run.
+// not run, from the store that holds it: the caller's, or (root) another
+// user's rootless one.
 func (a *Adapter) ContainerFiles(ctx context.Context, c runtime.Container) (runtime.Files, error) {
 	fail := func(err error) (runtime.Files, error) {
-		return runtime.Files{}, &runtime.Error{Runtime: "podman", Endpoint: a.root, Ref: c.Ref(),
-			Detail: fmt.Sprintf("Podman's store (%s): %v", a.root, err), Err: err}
+		return runtime.Files{}, &runtime.Error{Runtime: "podman", Endpoint: a.Endpoint(), Ref: c.Ref(),
+			Detail: fmt.Sprintf("Podman's store (%s): %v", a.Endpoint(), err), Err: err}
 	}
-	records, err := a.records()
-	if err != nil {
-		return fail(err)
+	stores := []*store{a.own}
+	if a.others {
+		stores = append(stores, a.otherStores()...)
 	}
-	for _, r := range records {
-		if r.ID != c.ID {
+	for _, st := range stores {
+		records, err := a.records(st)
+		if err != nil {
 			continue
 		}
-		var list []struct {
-			ID    string `json:"id"`
-			Layer string `json:"layer"`
-		}
-		if err := readJSON(filepath.Join(a.root, r.driver+"-containers", "containers.json"), &list); err != nil {
-			return fail(err)
-		}
-		for _, l := range list {
-			if l.ID != c.ID {
+		for _, r := range records {
+			if r.ID != c.ID {
 				continue
 			}
-			layers, err := a.layers(r.driver, l.Layer)
-			if err != nil {
+			var list []struct {
+				ID    string `json:"id"`
+				Layer string `json:"layer"`
+			}
+			if err := readJSON(filepath.Join(st.root, r.driver+"-containers", "containers.json"), &list); err != nil {
 				return fail(err)
 			}
-			if len(layers) == 0 {
-				return fail(fmt.Errorf("container %s has no layer", c.ID))
+			for _, l := range list {
+				if l.ID != c.ID {
+					continue
+				}
+				layers, err := st.layers(r.driver, l.Layer)
+				if err != nil {
+					return fail(err)
+				}
+				if len(layers) == 0 {
+					return fail(fmt.Errorf("container %s has no layer", c.ID))
+				}
+				return runtime.Files{Layers: layers, Mounts: st.specMounts(r)}, nil
 			}
-			return runtime.Files{Layers: layers, Mounts: a.specMounts(r)}, nil
 		}
 	}
 	return fail(fmt.Errorf("no container %s", c.ID))
@@ -119,14 +127,14 @@ func (a *Adapter) ContainerFiles(ctx context.Context, c runtime.Container) (runt
 // specMounts are the bind mounts of a container's OCI spec, but those
 // Podman makes of its own files (hosts, resolv.conf, .containerenv...),
 // which are under the store or the run root.
-func (a *Adapter) specMounts(r record) []runtime.Mount {
+func (st *store) specMounts(r record) []runtime.Mount {
 	var s struct {
 		Mounts []struct {
 			Destination, Type, Source string
 			Options                   []string
 		}
 	}
-	if readJSON(filepath.Join(a.root, r.driver+"-containers", r.ID, "userdata", "config.json"), &s) != nil {
+	if readJSON(filepath.Join(st.root, r.driver+"-containers", r.ID, "userdata", "config.json"), &s) != nil {
 		return nil
 	}
 	var list []runtime.Mount
@@ -135,7 +143,7 @@ func (a *Adapter) specMounts(r record) []runtime.Mount {
 		for _, o := range m.Options {
 			bind = bind || o == "bind" || o == "rbind"
 		}
-		own := strings.HasPrefix(m.Source, filepath.Join(a.root, r.driver+"-containers")+"/") || strings.HasPrefix(m.Source, a.runRoot+"/")
+		own := strings.HasPrefix(m.Source, filepath.Join(st.root, r.driver+"-containers")+"/") || strings.HasPrefix(m.Source, st.runRoot+"/")
 		if bind && !own && filepath.IsAbs(m.Source) {
 			list = append(list, runtime.Mount{Source: m.Source, Destination: m.Destination})
 		}
@@ -153,8 +161,9 @@ func (a *Adapter) ImageFiles(ctx context.Context, image string) (runtime.Files, 
 		Names []string `json:"names"`
 		Layer string   `json:"layer"`
 	}
-	if err := readJSON(filepath.Join(a.root, "overlay-images", "images.json"), &list); err != nil {
-		return runtime.Files{}, &runtime.Error{Runtime: "podman", Endpoint: a.root, Ref: ref, Detail: fmt.Sprintf("Podman's store (%s): %v", a.root, err), Err: err}
+	st := a.own
+	if err := readJSON(filepath.Join(st.root, "overlay-images", "images.json"), &list); err != nil {
+		return runtime.Files{}, &runtime.Error{Runtime: "podman", Endpoint: st.root, Ref: ref, Detail: fmt.Sprintf("Podman's store (%s): %v", st.root, err), Err: err}
 	}
 	want := image
 	if last := want[strings.LastIndex(want, "/")+1:]; !strings.Contains(last, ":") && !strings.Contains(want, "@") {
@@ -177,16 +186,16 @@ func (a *Adapter) ImageFiles(ctx context.Context, image string) (runtime.Files, 
 	}
 	switch {
 	case len(found) == 0:
-		return runtime.Files{}, &runtime.Error{Kind: runtime.NotFound, Runtime: "podman", Endpoint: a.root, Ref: ref, Detail: "no such image in Podman's store"}
+		return runtime.Files{}, &runtime.Error{Kind: runtime.NotFound, Runtime: "podman", Endpoint: st.root, Ref: ref, Detail: "no such image in Podman's store"}
 	case len(found) > 1 && found[0] != found[len(found)-1]:
-		return runtime.Files{}, &runtime.Error{Kind: runtime.Ambiguous, Runtime: "podman", Endpoint: a.root, Ref: ref, Detail: "names several images"}
+		return runtime.Files{}, &runtime.Error{Kind: runtime.Ambiguous, Runtime: "podman", Endpoint: st.root, Ref: ref, Detail: "names several images"}
 	}
-	layers, err := a.layers("overlay", list[found[0]].Layer)
+	layers, err := st.layers("overlay", list[found[0]].Layer)
 	if err != nil {
-		return runtime.Files{}, &runtime.Error{Runtime: "podman", Endpoint: a.root, Ref: ref, Detail: fmt.Sprintf("Podman's store (%s): %v", a.root, err), Err: err}
+		return runtime.Files{}, &runtime.Error{Runtime: "podman", Endpoint: st.root, Ref: ref, Detail: fmt.Sprintf("Podman's store (%s): %v", st.root, err), Err: err}
 	}
 	if len(layers) == 0 {
-		return runtime.Files{}, &runtime.Error{Runtime: "podman", Endpoint: a.root, Ref: ref, Detail: "the image has no layer"}
+		return runtime.Files{}, &runtime.Error{Runtime: "podman", Endpoint: st.root, Ref: ref, Detail: "the image has no layer"}
 	}
 	return runtime.Files{Layers: layers}, nil
 }
