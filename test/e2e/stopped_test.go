@@ -166,6 +166,8 @@ func testStoppedDocker(t *testing.T, e *engines.Engines) {
 			{[]string{"--image", "docker://" + engines.BusyboxImage, "true"}, "--image shows an image's files with --host-tools"},
 			{[]string{"--host-tools", "--image", engines.BusyboxImage, "true"}, "is not RUNTIME://IMAGE"},
 			{[]string{"--host-tools", "--container-root", "/nonexistent", "-t", "docker://changed", "true"}, "--container-root: /nonexistent is not an existing directory"},
+			{[]string{"--host-tools", "--read-only", "--freeze", "-t", "docker://changed", "true"}, "--freeze has no meaning without one"},
+			{[]string{"--host-tools", "--evidence", filepath.Join(t.TempDir(), "bundle"), "-t", "docker://changed"}, "--evidence has no meaning without one"},
 		} {
 			oneLineError(t, runBinary(t, env, bin+"/cnsenter", bad.args...), bad.want)
 		}
