@@ -1,6 +1,7 @@
 package enter
 
 import (
+	"github.com/cnsenter/cnsenter/internal/mountinfo"
 	"path"
 	"slices"
 	"strings"
@@ -17,8 +18,8 @@ import (
 // the same on v1, hybrid and v2 machines: each hierarchy is found by its
 // mount, and the path is taken relative to the mount's root. Hierarchies not
 // mounted here are left out.
-func cgroupJoinFiles(procCgroup, mountinfo string) []string {
-	mounts := parseMountinfo(mountinfo)
+func cgroupJoinFiles(procCgroup, table string) []string {
+	mounts := parseMountinfo(table)
 	var files []string
 	for _, line := range strings.Split(procCgroup, "\n") {
 		id, rest, ok := strings.Cut(line, ":")
@@ -34,7 +35,7 @@ func cgroupJoinFiles(procCgroup, mountinfo string) []string {
 			if !m.holds(v2, controllers) {
 				continue
 			}
-			rel, ok := below(cgPath, m.root)
+			rel, ok := mountinfo.Below(cgPath, m.root)
 			if !ok {
 				continue
 			}
@@ -69,59 +70,13 @@ func (m cgroupMount) holds(v2 bool, controllers string) bool {
 	return true
 }
 
-// below returns p relative to root, if p is root or below it.
-func below(p, root string) (string, bool) {
-	if root == "/" {
-		return p, true
-	}
-	if p == root {
-		return "/", true
-	}
-	if strings.HasPrefix(p, root+"/") {
-		return p[len(root):], true
-	}
-	return "", false
-}
-
-// parseMountinfo keeps the cgroup mounts of a mountinfo table:
-// "ID PARENT MAJ:MIN ROOT POINT OPTIONS [TAGS...] - FSTYPE SOURCE SUPEROPTIONS".
+// parseMountinfo keeps the cgroup mounts of a mountinfo table.
 func parseMountinfo(table string) []cgroupMount {
 	var mounts []cgroupMount
-	for _, line := range strings.Split(table, "\n") {
-		fields := strings.Fields(line)
-		sep := slices.Index(fields, "-")
-		if sep < 5 || len(fields) < sep+4 {
-			continue
+	for _, m := range mountinfo.Parse(table) {
+		if m.FSType == "cgroup" || m.FSType == "cgroup2" {
+			mounts = append(mounts, cgroupMount{root: m.Root, point: m.Point, fstype: m.FSType, options: m.Super})
 		}
-		fstype := fields[sep+1]
-		if fstype != "cgroup" && fstype != "cgroup2" {
-			continue
-		}
-		mounts = append(mounts, cgroupMount{
-			root:    unescapeMountinfo(fields[3]),
-			point:   unescapeMountinfo(fields[4]),
-			fstype:  fstype,
-			options: strings.Split(fields[sep+3], ","),
-		})
 	}
 	return mounts
 }
-
-// unescapeMountinfo undoes the octal escapes (\040 for a space) of mountinfo.
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) && isOctal(s[i+1]) && isOctal(s[i+2]) && isOctal(s[i+3]) {
-			b.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
-			i += 3
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-func isOctal(c byte) bool { return c >= '0' && c <= '7' }

@@ -4,10 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cnsenter/cnsenter/internal/mountinfo"
 	"io"
 	"os"
 	"path"
-	"strconv"
 	"strings"
 	"time"
 
@@ -357,44 +357,28 @@ func (c *capture) layerPaths() (*LayerPaths, error) {
 
 // RootOverlay reads the overlay options of the root mount (mount point /,
 // the last one there) of a mountinfo table.
-func RootOverlay(mountinfo string) (*LayerPaths, error) {
-	var options string
-	found := false
-	for _, line := range strings.Split(mountinfo, "\n") {
-		fields := strings.Fields(line)
-		sep := -1
-		for i, f := range fields {
-			if f == "-" && i >= 6 {
-				sep = i
-				break
-			}
-		}
-		if sep < 0 || len(fields) < sep+4 || fields[4] != "/" {
-			continue
-		}
-		found = true
-		options = ""
-		if fields[sep+1] == "overlay" {
-			options = fields[sep+3]
+func RootOverlay(table string) (*LayerPaths, error) {
+	var root *mountinfo.Mount
+	mounts := mountinfo.Parse(table)
+	for i := range mounts {
+		if mounts[i].Point == "/" {
+			root = &mounts[i]
 		}
 	}
-	if !found {
+	if root == nil {
 		return nil, errors.New("no root mount in the container's mount table")
 	}
-	if options == "" {
+	if root.FSType != "overlay" {
 		return nil, errors.New("the container's root is not an overlay filesystem: no writable layer to compare with its image")
 	}
 	l := &LayerPaths{Source: "mountinfo"}
-	for _, opt := range splitUnescaped(options, ',') {
-		key, value, _ := strings.Cut(opt, "=")
-		switch key {
-		case "upperdir":
-			l.Upper = unescapeOption(unescape(value))
-		case "lowerdir":
-			for _, lower := range splitUnescaped(value, ':') {
-				if lower != "" { // "::" sets off data-only layers
-					l.Lowers = append(l.Lowers, unescapeOption(unescape(lower)))
-				}
+	if upper, ok := root.Option("upperdir"); ok {
+		l.Upper = unescapeOption(upper)
+	}
+	if lowers, ok := root.Option("lowerdir"); ok {
+		for _, lower := range splitUnescaped(lowers, ':') {
+			if lower != "" { // "::" sets off data-only layers
+				l.Lowers = append(l.Lowers, unescapeOption(lower))
 			}
 		}
 	}
@@ -429,21 +413,6 @@ func unescapeOption(s string) string {
 	for i := 0; i < len(s); i++ {
 		if s[i] == '\\' && i+1 < len(s) {
 			i++
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-// unescape undoes mountinfo's octal escapes (\040 for a space).
-func unescape(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) && s[i+1] >= '0' && s[i+1] <= '3' && s[i+2] >= '0' && s[i+2] <= '7' && s[i+3] >= '0' && s[i+3] <= '7' {
-			n, _ := strconv.ParseUint(s[i+1:i+4], 8, 8)
-			b.WriteByte(byte(n))
-			i += 3
-			continue
 		}
 		b.WriteByte(s[i])
 	}

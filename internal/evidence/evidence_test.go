@@ -19,9 +19,10 @@ func TestRootOverlay(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v %v", got, err)
 	}
-	// The last mount at / is the root; escapes are undone; data-only
-	// layers (::) are layers too.
-	table += `300 248 0:9 / / rw - overlay overlay rw,lowerdir=/a\040b:/c\:d::/e,upperdir=/u\,1,workdir=/w` + "\n"
+	// The last mount at / is the root; escapes are undone (the kernel's
+	// octal ones, \054 for a comma, \134 for the backslash of overlay's
+	// own "\:"); data-only layers (::) are layers too.
+	table += `300 248 0:9 / / rw - overlay overlay rw,lowerdir=/a\040b:/c\134:d::/e,upperdir=/u\0541,workdir=/w` + "\n"
 	got, err = RootOverlay(table)
 	want = &LayerPaths{Upper: "/u,1", Lowers: []string{"/a b", "/c:d", "/e"}, Source: "mountinfo"}
 	if err != nil || !reflect.DeepEqual(got, want) {

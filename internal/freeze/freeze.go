@@ -17,6 +17,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/cnsenter/cnsenter/internal/mountinfo"
 	"io"
 	"os"
 	"os/exec"
@@ -82,11 +83,11 @@ func Freeze(procDir, pid int, id string, timeout time.Duration) (*Freezer, error
 	if err != nil {
 		return nil, fmt.Errorf("--freeze: cannot read our own cgroups: %w", err)
 	}
-	mountinfo, err := os.ReadFile("/proc/self/mountinfo")
+	table, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return nil, fmt.Errorf("--freeze: cannot read the mount table: %w", err)
 	}
-	c, err := find(containerCgroups(string(cgroups), id), string(own), string(mountinfo))
+	c, err := find(containerCgroups(string(cgroups), id), string(own), string(table))
 	if err != nil {
 		return nil, fmt.Errorf("--freeze: process %d: %w", pid, err)
 	}
@@ -139,8 +140,8 @@ type cgroup struct {
 // freezer cgroup other than the root, else v2 when it is in a cgroup
 // other than the root. A cgroup that holds us (our own, or one above
 // ours) is refused: we would freeze ourselves.
-func find(procCgroup, ownCgroup, mountinfo string) (cgroup, error) {
-	mounts := cgroupMounts(mountinfo)
+func find(procCgroup, ownCgroup, table string) (cgroup, error) {
+	mounts := cgroupMounts(table)
 	lines := func(table string) (v1freezer, v2 string, hasV1, hasV2 bool) {
 		for _, line := range strings.Split(table, "\n") {
 			parts := strings.SplitN(line, ":", 3)
@@ -163,7 +164,7 @@ func find(procCgroup, ownCgroup, mountinfo string) (cgroup, error) {
 			if m.v2 != v2 || !v2 && !slices.Contains(m.options, "freezer") {
 				continue
 			}
-			rel, ok := below(cg, m.root)
+			rel, ok := mountinfo.Below(cg, m.root)
 			if !ok {
 				continue
 			}
@@ -233,51 +234,15 @@ type mount struct {
 	options     []string
 }
 
-// cgroupMounts keeps the cgroup mounts of a mountinfo table:
-// "ID PARENT MAJ:MIN ROOT POINT OPTIONS [TAGS...] - FSTYPE SOURCE SUPEROPTIONS".
+// cgroupMounts keeps the cgroup mounts of a mountinfo table.
 func cgroupMounts(table string) []mount {
 	var mounts []mount
-	for _, line := range strings.Split(table, "\n") {
-		fields := strings.Fields(line)
-		sep := slices.Index(fields, "-")
-		if sep < 5 || len(fields) < sep+4 {
-			continue
+	for _, m := range mountinfo.Parse(table) {
+		if m.FSType == "cgroup" || m.FSType == "cgroup2" {
+			mounts = append(mounts, mount{root: m.Root, point: m.Point, v2: m.FSType == "cgroup2", options: m.Super})
 		}
-		fstype := fields[sep+1]
-		if fstype != "cgroup" && fstype != "cgroup2" {
-			continue
-		}
-		mounts = append(mounts, mount{root: unescape(fields[3]), point: unescape(fields[4]),
-			v2: fstype == "cgroup2", options: strings.Split(fields[sep+3], ",")})
 	}
 	return mounts
-}
-
-// below returns p relative to root, if p is root or below it.
-func below(p, root string) (string, bool) {
-	switch {
-	case root == "/":
-		return p, true
-	case p == root:
-		return "/", true
-	case strings.HasPrefix(p, root+"/"):
-		return p[len(root):], true
-	}
-	return "", false
-}
-
-// unescape undoes mountinfo's octal escapes (\040 for a space).
-func unescape(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) && s[i+1] >= '0' && s[i+1] <= '3' && s[i+2] >= '0' && s[i+2] <= '7' && s[i+3] >= '0' && s[i+3] <= '7' {
-			b.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
-			i += 3
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 const (

@@ -10,7 +10,6 @@
 package docker
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -18,14 +17,12 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/cnsenter/cnsenter/internal/unixhttp"
 	"github.com/cnsenter/cnsenter/runtime"
 	"github.com/cnsenter/cnsenter/runtime/containerd"
 	cref "github.com/cnsenter/cnsenter/runtime/ref"
@@ -126,14 +123,11 @@ func (a *Adapter) get(ctx context.Context, path string, v any) error {
 		path = "/v" + a.version + path
 	}
 	a.mu.Unlock()
-	answer, err := a.roundTrip(path, deadline)
+	answer, err := unixhttp.Get(a.path, "docker", path, deadline)
 	if err != nil {
 		return err
 	}
-	status, version, body, err := parseAnswer(answer)
-	if err != nil {
-		return err
-	}
+	status, version, body := answer.Status, apiVersion(answer), answer.Body
 	if version != "" {
 		a.mu.Lock()
 		if a.version == "" {
@@ -151,97 +145,13 @@ func (a *Adapter) get(ctx context.Context, path string, v any) error {
 	return json.Unmarshal(body, v)
 }
 
-// roundTrip connects, sends "GET PATH HTTP/1.0" and reads the answer to
-// the end of the connection, each step bounded by the deadline through the
-// socket's own timeouts.
-func (a *Adapter) roundTrip(path string, deadline time.Time) ([]byte, error) {
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
+// apiVersion is the API version an answer's Api-Version header names, ""
+// when none, or not a version.
+func apiVersion(a unixhttp.Answer) string {
+	if v := a.Header["api-version"]; isAPIVersion(v) {
+		return v
 	}
-	defer unix.Close(fd)
-	left := time.Until(deadline)
-	if left <= 0 {
-		return nil, context.DeadlineExceeded
-	}
-	tv := unix.NsecToTimeval(left.Nanoseconds())
-	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv) // connect too, on a unix socket
-	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
-	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: a.path}); err != nil {
-		return nil, timedOut(err)
-	}
-	request := "GET " + path + " HTTP/1.0\r\nHost: docker\r\nUser-Agent: cnsenter\r\n\r\n"
-	for sent := 0; sent < len(request); {
-		n, err := unix.Write(fd, []byte(request[sent:]))
-		if err != nil {
-			return nil, timedOut(err)
-		}
-		sent += n
-	}
-	var answer []byte
-	buf := make([]byte, 32<<10)
-	for {
-		if time.Now().After(deadline) {
-			return nil, context.DeadlineExceeded
-		}
-		n, err := unix.Read(fd, buf)
-		if err != nil {
-			if err == unix.EINTR {
-				continue
-			}
-			return nil, timedOut(err)
-		}
-		if n == 0 {
-			return answer, nil
-		}
-		if answer = append(answer, buf[:n]...); len(answer) > 64<<20 {
-			return nil, errors.New("the answer is larger than 64 MiB")
-		}
-	}
-}
-
-// timedOut says a socket timeout as a deadline.
-func timedOut(err error) error {
-	if err == unix.EAGAIN || err == unix.EINPROGRESS {
-		return context.DeadlineExceeded
-	}
-	return err
-}
-
-// parseAnswer splits an HTTP answer into its status, the API version its
-// Api-Version header names ("" when none, or not a version), and its body.
-func parseAnswer(answer []byte) (int, string, []byte, error) {
-	head, body, ok := bytes.Cut(answer, []byte("\r\n\r\n"))
-	if !ok {
-		if len(answer) == 0 {
-			return 0, "", nil, io.EOF // the daemon closed without a word
-		}
-		return 0, "", nil, fmt.Errorf("not an HTTP answer: %.80q", answer)
-	}
-	statusLine, headers, _ := bytes.Cut(head, []byte("\r\n"))
-	fields := strings.Fields(string(statusLine))
-	if len(fields) < 2 || !strings.HasPrefix(fields[0], "HTTP/") {
-		return 0, "", nil, fmt.Errorf("not an HTTP answer: %.80q", statusLine)
-	}
-	status, err := strconv.Atoi(fields[1])
-	if err != nil {
-		return 0, "", nil, fmt.Errorf("not an HTTP status: %q", fields[1])
-	}
-	version := ""
-	for _, line := range strings.Split(string(headers), "\r\n") {
-		name, value, _ := strings.Cut(line, ":")
-		switch strings.ToLower(strings.TrimSpace(name)) {
-		case "transfer-encoding":
-			if strings.EqualFold(strings.TrimSpace(value), "chunked") {
-				return 0, "", nil, errors.New("the daemon answered HTTP/1.0 in chunks")
-			}
-		case "api-version":
-			if v := strings.TrimSpace(value); isAPIVersion(v) {
-				version = v
-			}
-		}
-	}
-	return status, version, body, nil
+	return ""
 }
 
 // isAPIVersion accepts what an engine names its versions: "1.56". It goes

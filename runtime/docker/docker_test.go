@@ -3,37 +3,24 @@ package docker
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cnsenter/cnsenter/internal/unixhttp"
 )
 
-func TestParseAnswer(t *testing.T) {
-	status, version, body, err := parseAnswer([]byte("HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nApi-Version: 1.56\r\n\r\n{\"message\":\"No such container: x\"}\n"))
-	if err != nil || status != 404 || version != "1.56" || string(body) != "{\"message\":\"No such container: x\"}\n" {
-		t.Errorf("got %d %q %q %v", status, version, body, err)
-	}
-	for answer, want := range map[string]string{
-		"":                        io.EOF.Error(),
-		"garbage":                 "not an HTTP answer",
-		"HTTP/1.1 abc OK\r\n\r\n": "not an HTTP status",
-		"SSH-2.0-OpenSSH\r\n\r\n": "not an HTTP answer",
-		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n": "in chunks",
-	} {
-		if _, _, _, err := parseAnswer([]byte(answer)); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("parseAnswer(%q) = %v, want %q", answer, err, want)
-		}
-	}
-	// What goes into a path must be a version, nothing else.
+// What goes into a path must be a version, nothing else.
+func TestAPIVersion(t *testing.T) {
 	for header, want := range map[string]string{
 		"Api-Version: 1.41": "1.41", "api-version:1.52 ": "1.52", "Api-Version: 1.56/../x": "",
 		"Api-Version: v1.41": "", "Api-Version: 1.": "", "Api-Version: 123456789.123": "", "Server: Docker/29.0": "",
 	} {
-		if _, got, _, err := parseAnswer([]byte("HTTP/1.0 200 OK\r\n" + header + "\r\n\r\n{}")); err != nil || got != want {
+		a, err := unixhttp.Parse([]byte("HTTP/1.0 200 OK\r\n" + header + "\r\n\r\n{}"))
+		if got := apiVersion(a); err != nil || got != want {
 			t.Errorf("%q: version %q (%v), want %q", header, got, err, want)
 		}
 	}

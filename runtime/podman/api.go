@@ -1,17 +1,14 @@
 package podman
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cnsenter/cnsenter/internal/cgroupname"
+	"github.com/cnsenter/cnsenter/internal/unixhttp"
 	"github.com/cnsenter/cnsenter/runtime"
 )
 
@@ -81,7 +79,7 @@ func (s *service) get(ctx context.Context, path string, v any) error {
 		version = "4.0.0"
 	}
 	path = "/v" + version + path
-	answer, uid, err := roundTrip(s.path, path, deadline)
+	answer, err := unixhttp.Get(s.path, "podman", path, deadline)
 	if err != nil {
 		switch {
 		case errors.Is(err, context.DeadlineExceeded):
@@ -93,10 +91,7 @@ func (s *service) get(ctx context.Context, path string, v any) error {
 		}
 		return &runtime.Error{Runtime: "podman", Endpoint: s.url, Detail: "Podman service " + s.url + ": " + err.Error(), Err: err}
 	}
-	status, version, body, err := parseAnswer(answer)
-	if err != nil {
-		return &runtime.Error{Runtime: "podman", Endpoint: s.url, Detail: "Podman service " + s.url + ": " + err.Error(), Err: err}
-	}
+	status, version, body, uid := answer.Status, libpodVersion(answer), answer.Body, answer.PeerUID
 	s.mu.Lock()
 	if s.version == "" {
 		s.version = version
@@ -116,101 +111,13 @@ func (s *service) get(ctx context.Context, path string, v any) error {
 	return nil
 }
 
-// roundTrip connects, sends "GET PATH HTTP/1.0" and reads the answer to
-// the end of the connection, each step bounded by the deadline through the
-// socket's own timeouts; it also returns the uid the service runs as.
-func roundTrip(socket, path string, deadline time.Time) ([]byte, int, error) {
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, -1, err
+// libpodVersion is the libpod API version an answer's Libpod-API-Version
+// header names, "" when none, or not a version.
+func libpodVersion(a unixhttp.Answer) string {
+	if v := a.Header["libpod-api-version"]; isVersion(v) {
+		return v
 	}
-	defer unix.Close(fd)
-	left := time.Until(deadline)
-	if left <= 0 {
-		return nil, -1, context.DeadlineExceeded
-	}
-	tv := unix.NsecToTimeval(left.Nanoseconds())
-	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv) // connect too, on a unix socket
-	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
-	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: socket}); err != nil {
-		return nil, -1, timedOut(err)
-	}
-	cred, err := unix.GetsockoptUcred(fd, unix.SOL_SOCKET, unix.SO_PEERCRED)
-	if err != nil {
-		return nil, -1, fmt.Errorf("cannot tell who serves the socket: %w", err)
-	}
-	request := "GET " + path + " HTTP/1.0\r\nHost: podman\r\nUser-Agent: cnsenter\r\n\r\n"
-	for sent := 0; sent < len(request); {
-		n, err := unix.Write(fd, []byte(request[sent:]))
-		if err != nil {
-			return nil, -1, timedOut(err)
-		}
-		sent += n
-	}
-	var answer []byte
-	buf := make([]byte, 32<<10)
-	for {
-		if time.Now().After(deadline) {
-			return nil, -1, context.DeadlineExceeded
-		}
-		n, err := unix.Read(fd, buf)
-		if err != nil {
-			if err == unix.EINTR {
-				continue
-			}
-			return nil, -1, timedOut(err)
-		}
-		if n == 0 {
-			return answer, int(cred.Uid), nil
-		}
-		if answer = append(answer, buf[:n]...); len(answer) > 64<<20 {
-			return nil, -1, errors.New("the answer is larger than 64 MiB")
-		}
-	}
-}
-
-func timedOut(err error) error {
-	if err == unix.EAGAIN || err == unix.EINPROGRESS {
-		return context.DeadlineExceeded
-	}
-	return err
-}
-
-// parseAnswer splits an HTTP answer into its status, the libpod API
-// version its Libpod-API-Version header names ("" when none, or not a
-// version), and its body.
-func parseAnswer(answer []byte) (int, string, []byte, error) {
-	head, body, ok := bytes.Cut(answer, []byte("\r\n\r\n"))
-	if !ok {
-		if len(answer) == 0 {
-			return 0, "", nil, io.EOF
-		}
-		return 0, "", nil, fmt.Errorf("not an HTTP answer: %.80q", answer)
-	}
-	statusLine, headers, _ := bytes.Cut(head, []byte("\r\n"))
-	fields := strings.Fields(string(statusLine))
-	if len(fields) < 2 || !strings.HasPrefix(fields[0], "HTTP/") {
-		return 0, "", nil, fmt.Errorf("not an HTTP answer: %.80q", statusLine)
-	}
-	status, err := strconv.Atoi(fields[1])
-	if err != nil {
-		return 0, "", nil, fmt.Errorf("not an HTTP status: %.20q", fields[1])
-	}
-	version := ""
-	for _, line := range strings.Split(string(headers), "\r\n") {
-		name, value, _ := strings.Cut(line, ":")
-		switch strings.ToLower(strings.TrimSpace(name)) {
-		case "transfer-encoding":
-			if strings.EqualFold(strings.TrimSpace(value), "chunked") {
-				return 0, "", nil, errors.New("the service answered HTTP/1.0 in chunks")
-			}
-		case "libpod-api-version":
-			if v := strings.TrimSpace(value); isVersion(v) {
-				version = v
-			}
-		}
-	}
-	return status, version, body, nil
+	return ""
 }
 
 // isVersion accepts what libpod names its versions: "4.3.1". It goes

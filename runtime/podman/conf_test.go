@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cnsenter/cnsenter/internal/unixhttp"
 )
 
 func TestParseStorageConf(t *testing.T) {
@@ -82,9 +84,9 @@ func TestConmonStore(t *testing.T) {
 }
 
 func TestServiceAnswer(t *testing.T) {
-	status, version, body, err := parseAnswer([]byte("HTTP/1.0 200 OK\r\nApi-Version: 1.41\r\nLibpod-Api-Version: 4.3.1\r\n\r\n[]"))
-	if err != nil || status != 200 || version != "4.3.1" || string(body) != "[]" {
-		t.Errorf("parseAnswer = %d %q %q %v", status, version, body, err)
+	a, err := unixhttp.Parse([]byte("HTTP/1.0 200 OK\r\nApi-Version: 1.41\r\nLibpod-Api-Version: 4.3.1\r\n\r\n[]"))
+	if v := libpodVersion(a); err != nil || v != "4.3.1" {
+		t.Errorf("libpodVersion = %q, %v", v, err)
 	}
 	for _, v := range []string{"4.3.1/../x", "4", "4..1", "a.b", "1.2.3.4"} {
 		if isVersion(v) {
