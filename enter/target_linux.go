@@ -1,7 +1,8 @@
 package enter
 
 import (
-	"bytes"
+	"github.com/cnsenter/cnsenter/internal/procfs"
+
 	"errors"
 	"fmt"
 	"io"
@@ -181,16 +182,8 @@ func (t *target) monitorChild(id string) bool {
 	if err != nil {
 		return false
 	}
-	// PID (COMM) STATE PPID ...: COMM may hold anything, ")" included.
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
-		return false
-	}
-	fields := strings.Fields(string(stat[i+1:]))
-	if len(fields) < 2 {
-		return false
-	}
-	ppid, err := strconv.Atoi(fields[1])
+	ps, err := procfs.ParseStat(stat)
+	ppid := ps.PPID
 	if err != nil || ppid <= 1 {
 		return false
 	}

@@ -286,3 +286,15 @@ type Filesystem interface {
 	// syntax (what follows the scheme).
 	ImageFiles(ctx context.Context, image string) (Files, error)
 }
+
+// FindOne is Find's answer from Resolve's, for a runtime where a name
+// names one container at most: none found is no error.
+func FindOne(c Container, err error) ([]Container, error) {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	return []Container{c}, nil
+}

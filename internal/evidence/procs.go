@@ -1,6 +1,8 @@
 package evidence
 
 import (
+	"github.com/cnsenter/cnsenter/internal/procfs"
+
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -182,13 +184,8 @@ func (c *capture) process(pid, dir int, hashes map[[4]uint64]Exe) (Process, bool
 		}
 	}
 	if stat, _, err := readProc(dir, "stat", 4096); err == nil {
-		// After the command's ")" (which may hold anything): state is
-		// field 3, starttime field 22.
-		if i := bytes.LastIndexByte(stat, ')'); i >= 0 {
-			f := strings.Fields(string(stat[i+1:]))
-			if len(f) > 19 {
-				p.StartTicks, _ = strconv.ParseUint(f[19], 10, 64)
-			}
+		if st, err := procfs.ParseStat(stat); err == nil {
+			p.StartTicks = st.Start
 		}
 	}
 	if cmdline, truncated, err := readProc(dir, "cmdline", maxProcFile); err == nil {

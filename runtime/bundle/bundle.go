@@ -11,6 +11,8 @@
 package bundle
 
 import (
+	"github.com/cnsenter/cnsenter/internal/procfs"
+
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -112,16 +114,11 @@ func parent(p *enter.Process) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("process %d: %w", pid, err)
 	}
-	i := bytes.LastIndexByte(stat, ')')
-	fields := strings.Fields(string(stat[i+1:]))
-	if i < 0 || len(fields) < 2 {
-		return 0, fmt.Errorf("process %d: unexpected /proc/%d/stat", pid, pid)
-	}
-	ppid, err := strconv.Atoi(fields[1])
-	if err != nil || ppid <= 0 {
+	st, err := procfs.ParseStat(stat)
+	if err != nil || st.PPID <= 0 {
 		return 0, fmt.Errorf("process %d: no parent in /proc/%d/stat", pid, pid)
 	}
-	return ppid, nil
+	return st.PPID, nil
 }
 
 func readlinkat(dir int, name string) (string, error) {

@@ -2,7 +2,6 @@ package cgroupscan
 
 import (
 	"context"
-	"errors"
 
 	"github.com/cnsenter/cnsenter/runtime"
 )
@@ -42,14 +41,7 @@ func (a *Adapter) Resolve(ctx context.Context, ref string) (runtime.Container, e
 
 // Find is Resolve for a bare name: none found is not an error.
 func (a *Adapter) Find(ctx context.Context, name string) ([]runtime.Container, error) {
-	c, err := a.Resolve(ctx, name)
-	switch {
-	case errors.Is(err, runtime.ErrNotFound):
-		return nil, nil
-	case err != nil:
-		return nil, err
-	}
-	return []runtime.Container{c}, nil
+	return runtime.FindOne(a.Resolve(ctx, name))
 }
 
 // List returns every container the scan finds. One that several cgroups

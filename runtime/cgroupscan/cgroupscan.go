@@ -8,7 +8,8 @@
 package cgroupscan
 
 import (
-	"errors"
+	"github.com/cnsenter/cnsenter/internal/procfs"
+
 	"fmt"
 	"os"
 	"path/filepath"
@@ -165,33 +166,14 @@ func Read(proc string) ([]Proc, error) {
 		if err != nil {
 			continue
 		}
-		ppid, start, err := parseStat(string(stat))
+		st, err := procfs.ParseStat(stat)
+		ppid, start := st.PPID, st.Start
 		if err != nil {
 			continue
 		}
 		procs = append(procs, Proc{PID: pid, PPID: ppid, Start: start, Keys: keys, Roots: roots})
 	}
 	return procs, nil
-}
-
-// parseStat reads the parent (field 4) and start time (field 22) of a
-// /proc/PID/stat, after the command's parentheses, which may hold anything.
-func parseStat(stat string) (ppid int, start uint64, err error) {
-	i := strings.LastIndexByte(stat, ')')
-	if i < 0 {
-		return 0, 0, errors.New("no command in stat")
-	}
-	f := strings.Fields(stat[i+1:])
-	if len(f) < 20 {
-		return 0, 0, errors.New("stat too short")
-	}
-	if ppid, err = strconv.Atoi(f[1]); err != nil {
-		return 0, 0, err
-	}
-	if start, err = strconv.ParseUint(f[19], 10, 64); err != nil {
-		return 0, 0, err
-	}
-	return ppid, start, nil
 }
 
 // Scan reads /proc and returns every container found by its cgroup.
@@ -234,7 +216,8 @@ func shimNamespace(proc string, pid int, id string) string {
 	if err != nil {
 		return ""
 	}
-	ppid, _, err := parseStat(string(stat))
+	st, err := procfs.ParseStat(stat)
+	ppid := st.PPID
 	if err != nil {
 		return ""
 	}

@@ -1,6 +1,8 @@
 package containerd
 
 import (
+	"github.com/cnsenter/cnsenter/internal/procfs"
+
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -63,16 +65,7 @@ type SnapshotSource struct {
 // /etc/containerd/config.toml, else /var/lib/containerd.
 func Root(address string) string {
 	address = strings.TrimPrefix(address, "unix://")
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		data, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || len(data) == 0 {
-			continue
-		}
-		args := strings.Split(strings.TrimRight(string(data), "\x00"), "\x00")
-		if filepath.Base(args[0]) != "containerd" {
-			continue
-		}
+	for _, args := range procfs.Programs("/proc", "containerd") {
 		config := flag(args[1:], "--config", "-c")
 		if config == "" {
 			config = "/etc/containerd/config.toml"

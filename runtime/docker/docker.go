@@ -197,14 +197,7 @@ func (a *Adapter) Find(ctx context.Context, name string) ([]runtime.Container, e
 	if cref.CheckName(name) != nil {
 		return nil, nil // no Docker name has that form
 	}
-	c, err := a.Resolve(ctx, name)
-	switch {
-	case errors.Is(err, runtime.ErrNotFound):
-		return nil, nil
-	case err != nil:
-		return nil, err
-	}
-	return []runtime.Container{c}, nil
+	return runtime.FindOne(a.Resolve(ctx, name))
 }
 
 // inspect asks the engine.

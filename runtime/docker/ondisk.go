@@ -1,6 +1,8 @@
 package docker
 
 import (
+	"github.com/cnsenter/cnsenter/internal/procfs"
+
 	"encoding/json"
 	"fmt"
 	"os"
@@ -43,16 +45,7 @@ func DataRoot(host string) string {
 // dockerdArgs returns the arguments of the running dockerd listening on
 // host (dockerd without -H listens on DefaultHost), or nil.
 func dockerdArgs(host string) []string {
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		data, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || len(data) == 0 {
-			continue
-		}
-		args := strings.Split(strings.TrimRight(string(data), "\x00"), "\x00")
-		if filepath.Base(args[0]) != "dockerd" {
-			continue
-		}
+	for _, args := range procfs.Programs("/proc", "dockerd") {
 		hosts := flagValues(args[1:], "-H", "--host")
 		if len(hosts) == 0 {
 			hosts = []string{DefaultHost}

@@ -1,6 +1,8 @@
 package podman
 
 import (
+	"github.com/cnsenter/cnsenter/internal/procfs"
+
 	"bytes"
 	"os"
 	"os/user"
@@ -153,13 +155,7 @@ func childOfConmon(proc string, pid int, conmonPidfile, id string) bool {
 	if err != nil {
 		return false
 	}
-	// pid (comm) state ppid ...: comm may hold anything, ")" included.
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
-		return false
-	}
-	fields := strings.Fields(string(stat[i+1:]))
-	if len(fields) < 2 || fields[1] != strconv.Itoa(cpid) {
+	if st, err := procfs.ParseStat(stat); err != nil || st.PPID != cpid {
 		return false
 	}
 	cmdline, err := os.ReadFile(filepath.Join(proc, strconv.Itoa(cpid), "cmdline"))

@@ -16,7 +16,6 @@ package podman
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -434,14 +433,7 @@ func (a *Adapter) Find(ctx context.Context, name string) ([]runtime.Container, e
 	if cref.CheckName(name) != nil {
 		return nil, nil
 	}
-	c, err := a.Resolve(ctx, name)
-	switch {
-	case errors.Is(err, runtime.ErrNotFound):
-		return nil, nil
-	case err != nil:
-		return nil, err
-	}
-	return []runtime.Container{c}, nil
+	return runtime.FindOne(a.Resolve(ctx, name))
 }
 
 // match picks the record a name, full ID or unique ID prefix names; when
