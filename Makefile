@@ -36,7 +36,7 @@ STAGE2_OUT ?= bin
 STAGE2_SRC = $(sort $(wildcard enter/stage2/*.c))
 STAGE2_METADATA ?=
 
-.PHONY: build stage2 build-deps demo docs deb test deps check unit engines integration fuzz bench clean install uninstall
+.PHONY: build stage2 build-deps demo docs deb test deps check unit engines integration fuzz bench clean install uninstall kubectl-nsenter image k8s-test
 
 build: build-deps
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/cnsenter-go ./cmd/cnsenter
@@ -51,6 +51,27 @@ stage2:
 	$(CC) $(STAGE2_CFLAGS) -DLIBEXECDIR='"$(LIBEXECDIR)"' -include $(STAGE2_OUT)/plugin-metadata.h -o $(STAGE2_OUT)/cnsenter-enter \
 		$(STAGE2_SRC) -lseccomp
 	rm $(STAGE2_OUT)/plugin-metadata.h
+
+# kubectl nsenter: a module of its own (cmd/kubectl-nsenter/go.mod), so
+# that client-go is in no other program. Its helper pod runs IMAGE, which
+# `make image` writes as one tarball (OCI layout + docker save's
+# manifest.json: ctr/docker/podman load it; no registry): cnsenter's
+# static programs, the helper's gate (cnsenter-attach) and, as the tools
+# of --host-tools, IMAGE_TOOLS (Debian's busybox-static; IMAGE_TOOLS= for
+# none). IMAGE is built into the plugin as its default --image.
+IMAGE ?= localhost/cnsenter:$(subst +,-,$(VERSION))
+IMAGE_TOOLS ?= $(wildcard /bin/busybox)
+KN_LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.defaultImage=$(IMAGE)
+kubectl-nsenter:
+	cd cmd/kubectl-nsenter && CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags '$(KN_LDFLAGS)' -o $(CURDIR)/bin/kubectl-nsenter .
+
+image: build kubectl-nsenter
+	cd cmd/kubectl-nsenter && CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags '-s -w' -o $(CURDIR)/bin/cnsenter-attach ./cnsenter-attach
+	mkdir -p dist
+	cd cmd/kubectl-nsenter && $(GO) run ./mkimage -o $(CURDIR)/dist/cnsenter-image.tar -tag $(IMAGE) \
+		$(if $(IMAGE_TOOLS),$(foreach a,$(shell $(IMAGE_TOOLS) --list 2>/dev/null),-link /bin/$(a)=busybox) $(IMAGE_TOOLS):/bin/busybox) \
+		$(foreach p,cnsenter cnsenter-go cnsenter-enter cnsenter-attach,$(CURDIR)/bin/$(p))
+	@echo "dist/cnsenter-image.tar: $(IMAGE) (ctr -n k8s.io images import dist/cnsenter-image.tar on each node)"
 
 # Debian packages: build-deps for the build (gcc, static glibc, libseccomp),
 # deps for the tests too (containerd, runc, docker.io, busybox-static, ...).
