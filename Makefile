@@ -36,7 +36,7 @@ STAGE2_OUT ?= bin
 STAGE2_SRC = $(sort $(wildcard enter/stage2/*.c))
 STAGE2_METADATA ?=
 
-.PHONY: build stage2 build-deps demo docs deb test deps check unit engines integration fuzz bench clean install uninstall kubectl-nsenter image k8s-test
+.PHONY: build stage2 build-deps demo docs deb test deps check unit engines integration fuzz bench clean install uninstall kubectl-nsenter image k8s k8s-stop k8s-test
 
 build: build-deps
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/cnsenter-go ./cmd/cnsenter
@@ -91,17 +91,33 @@ check: build
 		test $$rc -eq 0 || { echo 'docs/*.1 differ from --help: run make docs'; exit 1; }
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: the files above need formatting'; exit 1; }
 	$(GO) vet ./...
+	cd cmd/kubectl-nsenter && $(GO) vet ./...
 
 # Everything but the end-to-end tests, with the race detector. The
 # privileged tests skip with their reason when not run as root.
 unit:
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/)
+	cd cmd/kubectl-nsenter && $(GO) test -race -count=1 ./...
 
 # Today's engines (containerd 2, runc 1.4, dockerd from moby/moby/v2),
 # built from their Go modules into a cache keyed by their versions: about
 # 20 minutes the first time, then nothing (test/engines/build-current.sh).
 engines:
 	@bash test/engines/build-current.sh >/dev/null
+
+# Kubernetes v1.37.2 for kubectl nsenter's tests (test/k8s/cluster.sh):
+# kube-apiserver, kubelet, kubectl, controller-manager, scheduler, etcd,
+# crictl, CNI plugins, from their Go modules, on today's containerd and
+# runc (make engines). About 25 minutes on 2 cores the first time, kept
+# under K8S_DIR (named by the version), then nothing. k8s-stop stops a
+# cluster that an interrupted test run left.
+K8S_DIR ?= /var/tmp/k8s-local/v1.37.2
+K8S_ENV = K=$(K8S_DIR) CTRBIN=$$(bash test/engines/build-current.sh)
+k8s: engines
+	@$(K8S_ENV) bash test/k8s/cluster.sh build >/tmp/cnsenter-k8s-build.log 2>&1 || { tail -30 /tmp/cnsenter-k8s-build.log; exit 1; }
+
+k8s-stop:
+	$(K8S_ENV) bash test/k8s/cluster.sh stop
 
 # cnsenter against util-linux nsenter and real targets, then against the
 # real engines the tests start themselves: the end-to-end package once on
@@ -112,13 +128,22 @@ engines:
 # the binary under test.
 INTEGRATION_ENV = CNSENTER_BIN=$(CURDIR)/bin/cnsenter CNSENTER_BIN_DIR=$(CURDIR)/bin CNSENTER_DEB=$(CURDIR)/dist/cnsenter_$(DEB_VERSION)_$(DEB_ARCH).deb
 integration: build deb engines
-	$(INTEGRATION_ENV) $(GO) test -p 1 -count=1 -timeout 20m $$($(GO) list ./test/... | grep -v '/test/e2e$$')
+	$(INTEGRATION_ENV) $(GO) test -p 1 -count=1 -timeout 20m $$($(GO) list ./test/... | grep -Ev '/test/(e2e|k8s)$$')
 	@dir=$$(bash test/engines/build-current.sh) || exit 1; st=$$(mktemp) || exit 1; rc=0; for g in debian current; do \
 		echo "== test/e2e on the $$g engines"; \
 		{ $(INTEGRATION_ENV) CNSENTER_ENGINES=$$g CNSENTER_ENGINES_DIR=$$dir $(GO) test -v -p 1 -count=1 -timeout 20m ./test/e2e; echo $$? >$$st; } | \
 			grep -Ev '^ *(=== (RUN|PAUSE|CONT|NAME)|--- PASS)'; \
 		[ "$$(cat $$st)" = 0 ] || rc=1; \
 	done; rm -f $$st; exit $$rc
+
+# kubectl nsenter against a real Kubernetes that the tests start and
+# stop (test/k8s; they skip, saying why, where it cannot run).
+k8s-test: image k8s
+	@echo "== test/k8s: kubectl nsenter on Kubernetes"
+	@st=$$(mktemp) || exit 1; { CNSENTER_K8S_DIR=$(K8S_DIR) CNSENTER_ENGINES_DIR=$$(bash test/engines/build-current.sh) \
+		CNSENTER_K8S_PLUGIN=$(CURDIR)/bin/kubectl-nsenter CNSENTER_K8S_IMAGE=$(CURDIR)/dist/cnsenter-image.tar \
+		$(GO) test -v -p 1 -count=1 -timeout 20m ./test/k8s; echo $$? >$$st; } | grep -Ev '^ *(=== (RUN|PAUSE|CONT|NAME)|--- PASS)'; \
+		rc=$$(cat $$st); rm -f $$st; exit $$rc
 
 # Each fuzz target for a bounded time (test/fuzz.sh: a failure of Go's
 # fuzzing engine that found nothing is run once more).
@@ -132,7 +157,7 @@ fuzz:
 	GO=$(GO) bash test/fuzz.sh FuzzAnswer ./internal/grpc
 	GO=$(GO) bash test/fuzz.sh FuzzString ./internal/printable
 
-test: deps check unit integration fuzz
+test: deps check unit integration k8s-test fuzz
 
 # What cnsenter is for, on an image with nothing inside (root; uses the
 # running Docker engine, else starts private ones).

@@ -12,7 +12,7 @@
 set -euo pipefail
 want=(gcc make libc6-dev libseccomp-dev)
 if [ "${1:-}" != --build ]; then
-	want+=(util-linux bsdutils busybox-static containerd runc docker.io podman strace hyperfine time zsh groff-base man-db)
+	want+=(util-linux bsdutils busybox-static containerd runc docker.io podman strace hyperfine time zsh groff-base man-db openssl curl)
 fi
 missing=()
 for p in "${want[@]}"; do

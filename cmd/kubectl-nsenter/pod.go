@@ -38,6 +38,7 @@ type Helper struct {
 	PullPolicy      corev1.PullPolicy
 	Deadline        int64 // activeDeadlineSeconds
 	CRIEndpoint     string
+	Containerd      bool // the node's CRI runtime is containerd: its socket is containerd's too
 	Caller          string
 	Target          string // NAMESPACE/POD/CONTAINER
 	Stdin           bool
@@ -88,6 +89,12 @@ func (h Helper) Pod() *corev1.Pod {
 	if len(name) > 40 {
 		name = name[:40]
 	}
+	env := []corev1.EnvVar{{Name: "CONTAINER_RUNTIME_ENDPOINT", Value: "unix://" + sock}}
+	if h.Containerd {
+		// For cnsenter's OCI spec (--confine, its guard) when the
+		// container's bundle cannot be read through its shim.
+		env = append(env, corev1.EnvVar{Name: "CONTAINERD_ADDRESS", Value: sock})
+	}
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			GenerateName: "nsenter-" + strings.TrimRight(name, "-.") + "-",
@@ -111,13 +118,11 @@ func (h Helper) Pod() *corev1.Pod {
 			Tolerations:                   []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
 			Volumes:                       volumes,
 			Containers: []corev1.Container{{
-				Name:            helperContainer,
-				Image:           h.Image,
-				ImagePullPolicy: h.PullPolicy,
-				Command:         cmd,
-				Env: []corev1.EnvVar{
-					{Name: "CONTAINER_RUNTIME_ENDPOINT", Value: "unix://" + sock},
-				},
+				Name:                     helperContainer,
+				Image:                    h.Image,
+				ImagePullPolicy:          h.PullPolicy,
+				Command:                  cmd,
+				Env:                      env,
 				Stdin:                    true,
 				StdinOnce:                true,
 				TTY:                      h.Session.TTY,

@@ -144,6 +144,11 @@ func (o *options) run(cmd *cobra.Command, podName string, command []string) erro
 		}
 		endpoint = "unix://" + endpoint
 	}
+	// Unknown node (not readable): containerd, the usual runtime, assumed.
+	containerd := o.criEndpoint == ""
+	if node != nil {
+		containerd = strings.HasPrefix(node.Status.NodeInfo.ContainerRuntimeVersion, "containerd://")
+	}
 	ref := "cri://" + target
 	if o.refScheme == "cgroup" {
 		ref = "cgroup://" + id
@@ -158,7 +163,7 @@ func (o *options) run(cmd *cobra.Command, podName string, command []string) erro
 	h := Helper{
 		Namespace: helperNS, Node: pod.Spec.NodeName, Image: image,
 		PullPolicy: corev1.PullPolicy(o.pullPolicy), Deadline: secs,
-		CRIEndpoint: endpoint, Caller: caller, Target: target, Stdin: o.stdin,
+		CRIEndpoint: endpoint, Containerd: containerd, Caller: caller, Target: target, Stdin: o.stdin,
 		TargetPodPrefix: podName,
 		Session: Session{Ref: ref, Profile: prof, NS: nsList, HostTools: o.hostTools,
 			ReadOnly: o.readOnly, NoSymfollow: o.noSymfollow, Confine: o.confine,
