@@ -101,9 +101,12 @@ unit:
 
 # Today's engines (containerd 2, runc 1.4, dockerd from moby/moby/v2),
 # built from their Go modules into a cache keyed by their versions: about
-# 20 minutes the first time, then nothing (test/engines/build-current.sh).
+# 20 minutes the first time, then nothing (test/engines/build-current.sh);
+# and crictl, which the CRI tests make pods with, likewise in a directory
+# of its own (test/engines/build-crictl.sh, a minute the first time).
 engines:
 	@bash test/engines/build-current.sh >/dev/null
+	@bash test/engines/build-crictl.sh >/dev/null
 
 # Kubernetes v1.37.2 for kubectl nsenter's tests (test/k8s/cluster.sh):
 # kube-apiserver, kubelet, kubectl, controller-manager, scheduler, etcd,
@@ -114,6 +117,7 @@ engines:
 K8S_DIR ?= /var/tmp/k8s-local/v1.37.2
 K8S_ENV = K=$(K8S_DIR) CTRBIN=$$(bash test/engines/build-current.sh)
 k8s: engines
+	@mkdir -p $(K8S_DIR)/bin && [ -x $(K8S_DIR)/bin/crictl ] || cp "$$(bash test/engines/build-crictl.sh)/crictl" $(K8S_DIR)/bin/
 	@$(K8S_ENV) bash test/k8s/cluster.sh build >/tmp/cnsenter-k8s-build.log 2>&1 || { tail -30 /tmp/cnsenter-k8s-build.log; exit 1; }
 
 k8s-stop:
@@ -129,9 +133,10 @@ k8s-stop:
 INTEGRATION_ENV = CNSENTER_BIN=$(CURDIR)/bin/cnsenter CNSENTER_BIN_DIR=$(CURDIR)/bin CNSENTER_DEB=$(CURDIR)/dist/cnsenter_$(DEB_VERSION)_$(DEB_ARCH).deb
 integration: build deb engines
 	$(INTEGRATION_ENV) $(GO) test -p 1 -count=1 -timeout 20m $$($(GO) list ./test/... | grep -Ev '/test/(e2e|k8s)$$')
-	@dir=$$(bash test/engines/build-current.sh) || exit 1; st=$$(mktemp) || exit 1; rc=0; for g in debian current; do \
+	@dir=$$(bash test/engines/build-current.sh) || exit 1; crictl=$$(bash test/engines/build-crictl.sh)/crictl || exit 1; \
+	st=$$(mktemp) || exit 1; rc=0; for g in debian current; do \
 		echo "== test/e2e on the $$g engines"; \
-		{ $(INTEGRATION_ENV) CNSENTER_ENGINES=$$g CNSENTER_ENGINES_DIR=$$dir $(GO) test -v -p 1 -count=1 -timeout 20m ./test/e2e; echo $$? >$$st; } | \
+		{ $(INTEGRATION_ENV) CNSENTER_ENGINES=$$g CNSENTER_ENGINES_DIR=$$dir CNSENTER_CRICTL=$$crictl $(GO) test -v -p 1 -count=1 -timeout 20m ./test/e2e; echo $$? >$$st; } | \
 			grep -Ev '^ *(=== (RUN|PAUSE|CONT|NAME)|--- PASS)'; \
 		[ "$$(cat $$st)" = 0 ] || rc=1; \
 	done; rm -f $$st; exit $$rc
@@ -154,6 +159,7 @@ fuzz:
 	GO=$(GO) bash test/fuzz.sh FuzzParseArgs ./cmd/cnsenter
 	GO=$(GO) bash test/fuzz.sh FuzzSeccompProfile ./enter
 	GO=$(GO) bash test/fuzz.sh FuzzDecode ./runtime/containerd
+	GO=$(GO) bash test/fuzz.sh FuzzDecode ./runtime/cri
 	GO=$(GO) bash test/fuzz.sh FuzzAnswer ./internal/grpc
 	GO=$(GO) bash test/fuzz.sh FuzzString ./internal/printable
 

@@ -39,6 +39,9 @@ func (p *Plan) audit(req Request, t *target, want map[Kind]bool) error {
 		"cgroup_joined": req.JoinCgroup, "read_only": req.ReadOnly, "host_tools": req.HostTools,
 		"command": req.Program,
 	}
+	if req.Audit.Freeze != "" {
+		start["freeze"] = req.Audit.Freeze
+	}
 	var kinds []string
 	for _, k := range Kinds {
 		if want[k] {
@@ -78,4 +81,41 @@ func loginUID() int64 {
 		return -1
 	}
 	return int64(id)
+}
+
+// LoginUID is the login uid the kernel's audit keeps for our session, -1
+// when there is none.
+func LoginUID() int64 { return loginUID() }
+
+// AuditRecord completes a record of an event that is not a session's (an
+// evidence capture) with the audit's common fields and a session id, and
+// appends it to the audit log, when there is one, in one O_APPEND write.
+// It returns the line.
+func AuditRecord(a *Audit, record map[string]any) ([]byte, error) {
+	var session [8]byte
+	unix.Getrandom(session[:], 0)
+	record["session"] = fmt.Sprintf("%x", session)
+	if a != nil {
+		record["target"] = a.Target
+		if a.Runtime != "" {
+			record["runtime"], record["container_id"] = a.Runtime, a.ContainerID
+		}
+	}
+	line, err := json.Marshal(record)
+	if err != nil {
+		return nil, err
+	}
+	line = append(line, '\n')
+	if a == nil || a.Path == "" {
+		return line, nil
+	}
+	fd, err := unix.Open(a.Path, unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("audit log %s: %w", a.Path, err)
+	}
+	defer unix.Close(fd)
+	if _, err := unix.Write(fd, line); err != nil {
+		return nil, fmt.Errorf("audit log %s: %w", a.Path, err)
+	}
+	return line, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 )
 
 // errTooLarge is a /proc/PID file larger than maxProcFile.
@@ -12,6 +13,7 @@ var errTooLarge = errors.New("larger than 1 MiB")
 
 // targetEnviron reads the target's environment, NAME=VALUE entries only.
 func (t *target) environ() ([]string, error) {
+	t.awaitExec()
 	data, err := readAllAt(t.dir, "environ")
 	if errors.Is(err, errTooLarge) {
 		return nil, fmt.Errorf(envTooLarge, t.pid)
@@ -26,6 +28,25 @@ func (t *target) environ() ([]string, error) {
 		}
 	}
 	return env, nil
+}
+
+// runcInit is the name runc's init process bears until it executes the
+// container's program (runc's nsexec sets it).
+const runcInit = "runc:[2:INIT]"
+
+// awaitExec waits, up to a second, for a container's init that runc has
+// not yet replaced by the container's program: "docker run -d" and
+// "podman run -d" return once runc has been told to start, not once the
+// program runs, and until then the environment is runc's own. A process
+// that only calls itself so (prctl PR_SET_NAME) costs that second, no more.
+func (t *target) awaitExec() {
+	for i := 0; i < 200; i++ {
+		comm, err := readAllAt(t.dir, "comm")
+		if err != nil || strings.TrimSpace(string(comm)) != runcInit {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // hostProgramEnviron makes the target's environment safe for a program

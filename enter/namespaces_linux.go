@@ -49,7 +49,7 @@ func (p *Plan) namespaces(req *Request, t *target, pidfdRef string, needTarget f
 			if want[k] {
 				continue
 			}
-			usable, err := t.usable(k)
+			usable, err := t.usable(k, req.Container != "")
 			if err != nil {
 				return nil, nil, err
 			}

@@ -315,6 +315,27 @@ func (p *Plan) joinCgroups(t *target) error {
 	if err != nil {
 		return fmt.Errorf("cannot read the mount table: %w", err)
 	}
+	if os.Geteuid() != 0 {
+		// A caller that is not root leaves out the cgroups it is in
+		// already: joining one changes nothing, and its tasks file is
+		// not the caller's to write. A rootless container on cgroup v1
+		// has no cgroup of its own, only its user's.
+		mine, err := os.ReadFile("/proc/self/cgroup")
+		if err != nil {
+			return fmt.Errorf("cannot read our own cgroups: %w", err)
+		}
+		have := strings.Split(string(mine), "\n")
+		var left []string
+		for _, line := range strings.Split(string(own), "\n") {
+			if line != "" && !slices.Contains(have, line) {
+				left = append(left, line)
+			}
+		}
+		if len(left) == 0 {
+			return nil
+		}
+		own = []byte(strings.Join(left, "\n"))
+	}
 	paths := cgroupJoinFiles(string(own), string(mountinfo))
 	if len(paths) == 0 {
 		return fmt.Errorf("--join-cgroup: no cgroup hierarchy of process %d is mounted here", t.pid)

@@ -122,6 +122,9 @@ type Audit struct {
 	Target      string // the reference given: a PID, docker://web, ...
 	Runtime     string // "docker", "containerd"; empty for a PID
 	ContainerID string
+	// Freeze is what --freeze did: "frozen", "already frozen" (by someone
+	// else: left so), or empty.
+	Freeze string
 }
 
 // HostToolsBanner is the line an interactive host-tools session starts with.

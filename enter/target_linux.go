@@ -1,10 +1,13 @@
 package enter
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/cnsenter/cnsenter/internal/cgroupname"
@@ -80,7 +83,7 @@ func (p *Process) Dir() int { return p.t.dir }
 // Usable tells whether an entry would enter a kind of the process's, as
 // --all does: the kernel must have it, and the caller's own user namespace
 // is left out (see usable).
-func (p *Process) Usable(k Kind) (bool, error) { return p.t.usable(k) }
+func (p *Process) Usable(k Kind) (bool, error) { return p.t.usable(k, false) }
 
 // Close releases the pin.
 func (p *Process) Close() { p.t.close() }
@@ -156,12 +159,82 @@ func (t *target) openError(name string, err error) error {
 // belongsTo checks that the pinned process is still the container's: its
 // cgroups name the container's ID, as runc, Docker and containerd make them
 // (/docker/ID, docker-ID.scope, /NAMESPACE/ID).
+//
+// A rootless container (Podman's, or rootless Docker's through
+// rootlesskit) has no cgroup of its own on cgroup v1: its init is then the
+// child of the container's monitor, conmon (-c ID on its command line) or
+// containerd's shim (-id ID), in a user namespace that the monitor's user
+// owns (the rootless engine's); the user namespace keeps a setuid program
+// that user's monitor started from passing for it.
 func (t *target) belongsTo(ref, id string) error {
 	cgroups, err := readAllAt(t.dir, "cgroup")
-	if err != nil || !cgroupsName(string(cgroups), id) {
+	if err != nil || !cgroupsName(string(cgroups), id) && !t.monitorChild(id) {
 		return fmt.Errorf("%s stopped while entering: process %d is no longer its init (start it again, or look with --list)", ref, t.pid)
 	}
 	return nil
+}
+
+// monitorChild tells whether the pinned process is the init of rootless
+// container id (see belongsTo).
+func (t *target) monitorChild(id string) bool {
+	stat, err := readAllAt(t.dir, "stat")
+	if err != nil {
+		return false
+	}
+	// PID (COMM) STATE PPID ...: COMM may hold anything, ")" included.
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return false
+	}
+	fields := strings.Fields(string(stat[i+1:]))
+	if len(fields) < 2 {
+		return false
+	}
+	ppid, err := strconv.Atoi(fields[1])
+	if err != nil || ppid <= 1 {
+		return false
+	}
+	parent := "/proc/" + strconv.Itoa(ppid)
+	var st unix.Stat_t
+	if err := unix.Stat(parent, &st); err != nil {
+		return false
+	}
+	cmdline, err := os.ReadFile(parent + "/cmdline")
+	if err != nil {
+		return false
+	}
+	args := strings.Split(string(cmdline), "\x00")
+	flags := map[string]bool{}
+	switch monitor := filepath.Base(args[0]); {
+	case monitor == "conmon":
+		flags["-c"], flags["--cid"] = true, true
+	case strings.HasPrefix(monitor, "containerd-shim"):
+		flags["-id"] = true
+	default:
+		return false
+	}
+	named := false
+	for j := 1; j+1 < len(args); j++ {
+		named = named || flags[args[j]] && args[j+1] == id
+	}
+	if !named {
+		return false
+	}
+	fd, err := unix.Openat(t.dir, "ns/user", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	owner, err := unix.IoctlGetUint32(fd, unix.NS_GET_OWNER_UID)
+	if err != nil || owner != st.Uid {
+		return false
+	}
+	up, err := unix.IoctlRetInt(fd, unix.NS_GET_PARENT) // the initial one has none
+	if err != nil {
+		return false
+	}
+	unix.Close(up)
+	return true
 }
 
 // cgroupsName tells whether a /proc/PID/cgroup names a container's ID as
@@ -193,20 +266,27 @@ func cgroupsName(cgroups, id string) bool {
 
 // usable tells whether --all enters a kind: the kernel must have it, and the
 // caller's own user namespace is skipped, since setns(2) refuses to re-enter
-// it and entering it would hand back capabilities the caller dropped.
-func (t *target) usable(k Kind) (bool, error) {
+// it and entering it would hand back capabilities the caller dropped. A
+// caller that is not root entering a container (shared: a container
+// target) also skips every other namespace it shares with the container:
+// re-entering one changes nothing, but the kernel refuses it without
+// CAP_SYS_ADMIN over its owner, which a rootless container's user
+// namespace does not give (the cgroup and time namespaces a rootless
+// container shares with the host on cgroup v1). A PID keeps util-linux's
+// ways, which enters them all and fails there.
+func (t *target) usable(k Kind, shared bool) (bool, error) {
 	if !kernelHas(k) {
 		return false, nil
 	}
-	if k != User {
+	if k != User && (!shared || os.Geteuid() == 0) {
 		return true, nil
 	}
 	var mine, theirs unix.Stat_t
-	if err := unix.Stat("/proc/self/ns/user", &mine); err != nil {
-		return false, fmt.Errorf("cannot read our own user namespace: %w", err)
+	if err := unix.Stat("/proc/self/ns/"+string(k), &mine); err != nil {
+		return false, fmt.Errorf("cannot read our own %s namespace: %w", k, err)
 	}
-	if err := unix.Fstatat(t.dir, "ns/user", &theirs, 0); err != nil {
-		return false, t.openError("ns/user", err)
+	if err := unix.Fstatat(t.dir, "ns/"+string(k), &theirs, 0); err != nil {
+		return false, t.openError("ns/"+string(k), err)
 	}
 	return mine.Ino != theirs.Ino || mine.Dev != theirs.Dev, nil
 }

@@ -8,11 +8,14 @@
 #                             chroots), containerd, runc and docker.io (the
 #                             engines the end-to-end tests start on private
 #                             sockets), podman (run by the tests on a private
-#                             store), script, strace, hyperfine and time.
+#                             store), uidmap and rootlesskit (rootless Podman
+#                             and Docker, run by a user the tests make), script,
+#                             strace, hyperfine and time; openssl and curl
+#                             (test/k8s/cluster.sh: certificates, health checks).
 set -euo pipefail
 want=(gcc make libc6-dev libseccomp-dev)
 if [ "${1:-}" != --build ]; then
-	want+=(util-linux bsdutils busybox-static containerd runc docker.io podman strace hyperfine time zsh groff-base man-db openssl curl)
+	want+=(util-linux bsdutils busybox-static containerd runc docker.io podman uidmap rootlesskit strace hyperfine time zsh groff-base man-db openssl curl)
 fi
 missing=()
 for p in "${want[@]}"; do

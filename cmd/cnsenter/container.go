@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/cnsenter/cnsenter/enter"
+	"github.com/cnsenter/cnsenter/internal/freeze"
 	"github.com/cnsenter/cnsenter/internal/printable"
 	"github.com/cnsenter/cnsenter/runtime"
 	"github.com/cnsenter/cnsenter/runtime/resolve"
@@ -43,7 +45,7 @@ func remedy(err error) error {
 		hint = " (see 'cnsenter --list')"
 	case runtime.Ambiguous:
 		hint = ": give more of the ID"
-		if e.Runtime == "" { // several runtimes' containers
+		if e.Runtime == "" || len(e.Matches) > 0 && strings.Contains(e.Matches[0], "://") { // several runtimes' containers, or a CRI pod's: their references
 			hint = "; give one of these references"
 		}
 	case runtime.NotRunning:
@@ -138,7 +140,13 @@ func resolveContainer(inv *invocation) (int, error) {
 	defer e.Close()
 	c, err := e.Resolve(context.Background(), inv.targetRef)
 	if err != nil {
-		return 0, remedy(err)
+		// A paused container (docker pause) is frozen already: --freeze
+		// and --evidence take it as it is, and leave it paused.
+		var re *runtime.Error
+		if !errors.As(err, &re) || re.Kind != runtime.NotRunning || re.Container.Status != "paused" || re.Container.PID <= 0 || !inv.freeze && inv.evidence == "" {
+			return 0, remedy(err)
+		}
+		c = re.Container
 	}
 	return found(inv, c)
 }
@@ -216,4 +224,31 @@ func listContainers(inv *invocation) error {
 			printable.String(id), c.PID, printable.String(c.Image), printable.String(c.Status))
 	}
 	return w.Flush()
+}
+
+// freezeContainer is --freeze: the container's cgroup is frozen until we
+// end (internal/freeze), and left as it is when someone else froze it.
+func freezeContainer(inv *invocation) error {
+	if inv.req.Process == nil || inv.container.ID == "" {
+		return errors.New("--freeze needs a container --target (docker://NAME, containerd://NAMESPACE/ID or a name): a PID has no container cgroup of its own")
+	}
+	t, err := timeout(inv)
+	if err != nil {
+		return err
+	}
+	if t == 0 {
+		t = resolve.DefaultTimeout
+	}
+	f, err := freeze.Freeze(inv.req.Process.Dir(), inv.req.Process.PID(), inv.container.ID, t)
+	if err != nil {
+		return err
+	}
+	frozen = f
+	if f.Already {
+		fmt.Fprintf(os.Stderr, "%s: %s was frozen already (docker pause?): it stays frozen, and is not thawed when this session ends\n", name, printable.String(inv.targetRef))
+	}
+	if a := inv.req.Audit; a != nil {
+		a.Freeze = f.State()
+	}
+	return nil
 }

@@ -100,6 +100,14 @@ Debugging (cnsenter only):
                                which would resolve in the host's files
      --audit-log <file>        append a JSON record when the session starts and ends
                                (default: CNSENTER_AUDIT_LOG)
+     --freeze                  with --read-only (or --evidence): freeze the container's
+                               processes (its cgroup) for the session, and thaw them
+                               when it ends, however it ends; one frozen already
+                               (docker pause) stays frozen
+     --evidence <dir>          write the container's evidence bundle into <dir> (new
+                               or empty): engine records, OCI spec, processes,
+                               sockets, mounts, its writable layer's changes, with
+                               MANIFEST.sha256; read from the host, nothing run
 
  <container> is {{references}}, or a bare name.
 

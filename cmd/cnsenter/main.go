@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/cnsenter/cnsenter/enter"
+	"github.com/cnsenter/cnsenter/internal/evidence"
+	"github.com/cnsenter/cnsenter/internal/freeze"
 	"github.com/cnsenter/cnsenter/internal/getopt"
 	"github.com/cnsenter/cnsenter/internal/printable"
 	"github.com/cnsenter/cnsenter/internal/relay"
@@ -29,8 +31,24 @@ var (
 
 const name = "cnsenter"
 
+// A watchdog that thaws a frozen container when we die is this program
+// started again (internal/freeze).
+func init() { freeze.Watchdog() }
+
 func main() {
-	os.Exit(run(os.Args[1:]))
+	code := run(os.Args[1:])
+	thaw()
+	os.Exit(code)
+}
+
+// frozen is the container --freeze froze, thawed on our way out.
+var frozen *freeze.Freezer
+
+// thaw thaws what --freeze froze (not what someone else had frozen).
+func thaw() {
+	if err := frozen.Thaw(); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %s\n", name, printable.String(err.Error()))
+	}
 }
 
 func run(args []string) int {
@@ -63,6 +81,12 @@ func run(args []string) int {
 	if inv.auditLog != "" {
 		inv.req.Audit = &enter.Audit{Path: inv.auditLog, Target: inv.targetRef}
 	}
+	if inv.evidence != "" {
+		// Before anything is looked up, or frozen.
+		if err := evidence.Check(inv.evidence); err != nil {
+			return fail(err)
+		}
+	}
 	if inv.targetRef != "" {
 		pid, err := targetPID(inv)
 		if err != nil {
@@ -80,6 +104,14 @@ func run(args []string) int {
 			return fail(err)
 		}
 	}
+	if inv.freeze {
+		if err := freezeContainer(inv); err != nil {
+			return fail(err)
+		}
+	}
+	if inv.evidence != "" {
+		return fail(captureEvidence(inv))
+	}
 	inv.req.Name = name
 	inv.req.IgnoredSignals = ignored
 	if inv.req.HostTools && relay.IsTerminal(0) {
@@ -96,6 +128,11 @@ func run(args []string) int {
 		// through a pipe, and it cannot open our controlling terminal.
 		if relay.IsTerminal(0) {
 			return relayed(inv.req, relay.Options{TTY: true, Stdin: true})
+		}
+		if inv.freeze {
+			// We stay, as the entry's parent, to thaw the container when
+			// the program ends.
+			return relayed(inv.req, relay.Options{Stdin: true})
 		}
 		if !relay.Passable(0) || !relay.Passable(1) || !relay.Passable(2) || !relay.DropControllingTerminal() {
 			return relayed(inv.req, relay.Options{Stdin: true})
@@ -130,6 +167,7 @@ func relayed(req enter.Request, o relay.Options) int {
 	if err != nil {
 		return fail(err)
 	}
+	thaw()
 	if ws.Signaled() {
 		unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{}) // the program dumped its own
 		signal.Reset(ws.Signal())

@@ -50,6 +50,8 @@ var options = []getopt.Option{
 	{Long: "nosymfollow", Extension: true},
 	{Long: "audit-log", Arg: getopt.RequiredArg, Extension: true},
 	{Long: "confine", Extension: true},
+	{Long: "freeze", Extension: true},
+	{Long: "evidence", Arg: getopt.RequiredArg, Extension: true},
 }
 
 // Each runtime's own options (--docker-host, ...) follow ours.
@@ -80,6 +82,8 @@ type invocation struct {
 	json           bool
 	runtimeOptions map[string]string // by name: --docker-host's value, ...
 	timeout        time.Duration
+	freeze         bool   // --freeze: the container's cgroup frozen for the session
+	evidence       string // --evidence DIR: capture, run nothing
 }
 
 func parseArgs(args []string) (*invocation, error) {
@@ -161,6 +165,13 @@ func parseArgs(args []string) (*invocation, error) {
 			inv.auditLog = value
 		case "confine":
 			inv.confine = true
+		case "freeze":
+			inv.freeze = true
+		case "evidence":
+			if value == "" {
+				return nil, fmt.Errorf("--evidence: give the directory to write the bundle into")
+			}
+			inv.evidence = value
 		case "timeout":
 			if inv.timeout, err = parseTimeout(value, "--timeout"); err != nil {
 				return nil, err
@@ -181,6 +192,15 @@ func parseArgs(args []string) (*invocation, error) {
 		return nil, fmt.Errorf("--json goes with --list")
 	}
 	r.Program = operands
+	if inv.evidence != "" && len(operands) > 0 {
+		return nil, fmt.Errorf("--evidence captures and runs no program: leave out '%s'", getopt.Printable(operands[0]))
+	}
+	if inv.freeze && !r.ReadOnly && inv.evidence == "" {
+		return nil, fmt.Errorf("--freeze goes with --read-only (or --evidence): a frozen view is for reading; add --read-only")
+	}
+	if inv.freeze && r.JoinCgroup {
+		return nil, fmt.Errorf("--freeze and --join-cgroup contradict each other: the program would join the frozen cgroup and freeze too; leave out -c")
+	}
 	return inv, nil
 }
 

@@ -16,12 +16,15 @@ import (
 
 	"github.com/cnsenter/cnsenter/enter"
 	"github.com/cnsenter/cnsenter/internal/dockerexec"
+	"github.com/cnsenter/cnsenter/internal/evidence"
+	"github.com/cnsenter/cnsenter/internal/freeze"
 	"github.com/cnsenter/cnsenter/internal/printable"
 	"github.com/cnsenter/cnsenter/internal/setuid"
 	"github.com/cnsenter/cnsenter/plugin"
 	"github.com/cnsenter/cnsenter/runtime"
 	"github.com/cnsenter/cnsenter/runtime/docker"
 	"github.com/cnsenter/cnsenter/runtime/resolve"
+	"github.com/cnsenter/cnsenter/runtime/spec"
 )
 
 // Set at build time (see the Makefile).
@@ -80,7 +83,9 @@ var errUsage = errors.New("usage")
 // standard streams' (session.go).
 type options struct {
 	dockerexec.Options
-	stdio stdio
+	stdio    stdio
+	freeze   bool   // --freeze: the container's cgroup frozen for the session
+	evidence string // --evidence DIR: capture, run nothing
 }
 
 func newCommand(global plugin.Global) *cobra.Command {
@@ -114,6 +119,10 @@ or --confine is given.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Privileged && o.Confine {
 				fmt.Fprintln(os.Stderr, "docker nsenter: --privileged and --confine contradict each other: give one of them\nSee 'docker nsenter --help'.")
+				return errUsage
+			}
+			if msg := forensicsUsage(o, args[1:]); msg != "" {
+				fmt.Fprintf(os.Stderr, "docker nsenter: %s\nSee 'docker nsenter --help'.\n", msg)
 				return errUsage
 			}
 			return run(global, o, args[0], args[1:])
@@ -150,6 +159,8 @@ or --confine is given.`,
 	f.StringVar(&o.ContainerRoot, "container-root", enter.DefaultContainerRoot, "Where --host-tools mounts the container's root ($CONTAINER_ROOT)")
 	f.BoolVar(&o.ReadOnly, "read-only", false, "The container's files are read-only for this session (with --host-tools, its links are not followed)")
 	f.BoolVar(&o.NoSymFollow, "nosymfollow", false, "With --host-tools: do not follow the container's links, which would resolve in the host's files")
+	f.BoolVar(&o.freeze, "freeze", false, "With --read-only or --evidence: freeze the container's processes for the session, thawed when it ends however it ends (implies --no-cgroup)")
+	f.StringVar(&o.evidence, "evidence", "", "Write the container's evidence bundle into this new directory, reading it from the host; run nothing")
 	f.StringVar(&o.AuditLog, "audit-log", os.Getenv("CNSENTER_AUDIT_LOG"), "Append a JSON record when the session starts and ends (default: CNSENTER_AUDIT_LOG)")
 	f.StringVar(&o.ContainerdAddress, "containerd-address", "", "containerd socket, asked for the OCI spec when its bundle cannot be read (default: CONTAINERD_ADDRESS, /run/containerd/containerd.sock)")
 	f.DurationVar(&o.Timeout, "timeout", 5*time.Second, "Deadline of each engine call")
@@ -169,6 +180,12 @@ func run(global plugin.Global, o options, name string, program []string) error {
 	if o.Timeout <= 0 {
 		return errors.New("--timeout must be positive")
 	}
+	if o.evidence != "" {
+		// Before anything is looked up, or frozen.
+		if err := evidence.Check(o.evidence); err != nil {
+			return err
+		}
+	}
 	e, err := engines(global, o.ContainerdAddress, o.Timeout)
 	if err != nil {
 		return err
@@ -183,7 +200,13 @@ func run(global plugin.Global, o options, name string, program []string) error {
 	}
 	c, err := a.Resolve(ctx, name)
 	if err != nil {
-		return remedy(err)
+		// A paused container is frozen already: --freeze and --evidence
+		// take it as it is, and leave it paused.
+		var re *runtime.Error
+		if !errors.As(err, &re) || re.Kind != runtime.NotRunning || re.Container.Status != "paused" || re.Container.PID <= 0 || !o.freeze && o.evidence == "" {
+			return remedy(err)
+		}
+		c = re.Container
 	}
 	if c.Note != "" {
 		fmt.Fprintf(os.Stderr, "docker nsenter: %s\n", printable.String(strip(c.Note)))
@@ -195,11 +218,65 @@ func run(global plugin.Global, o options, name string, program []string) error {
 		return errors.New(strip(err.Error()))
 	}
 	defer proc.Close()
+	var frozen *freeze.Freezer
+	if o.freeze {
+		if frozen, err = freeze.Freeze(proc.Dir(), proc.PID(), c.ID, o.Timeout); err != nil {
+			return err
+		}
+		defer func() {
+			if err := frozen.Thaw(); err != nil {
+				fmt.Fprintf(os.Stderr, "docker nsenter: %s\n", printable.String(err.Error()))
+			}
+		}()
+		if frozen.Already {
+			fmt.Fprintf(os.Stderr, "docker nsenter: %s was frozen already (docker pause?): it stays frozen, and is not thawed when this session ends\n", printable.String(c.Name))
+		}
+		o.NoCgroup = true // the program must not join the frozen cgroup
+	}
+	if o.evidence != "" {
+		return captureEvidence(ctx, o, c, proc, a, frozen)
+	}
 	req, err := dockerexec.Request(ctx, o.Options, c, proc, program)
 	if err != nil {
 		return err
 	}
-	return session(req, c.Name, o.stdio)
+	if req.Audit != nil {
+		req.Audit.Freeze = frozen.State()
+	}
+	return session(req, c.Name, o.stdio, o.freeze)
+}
+
+// forensicsUsage checks --freeze and --evidence against the rest of the
+// command line: the message for a bad one, else "".
+func forensicsUsage(o options, program []string) string {
+	switch {
+	case o.freeze && !o.ReadOnly && o.evidence == "":
+		return "--freeze goes with --read-only (or --evidence): a frozen view is for reading; add --read-only"
+	case o.freeze && o.stdio.detach:
+		return "--freeze and --detach contradict each other: the container is thawed when the session ends"
+	case o.evidence != "" && len(program) > 0:
+		return "--evidence captures and runs no program: leave out '" + printable.String(program[0]) + "'"
+	}
+	return ""
+}
+
+// captureEvidence is --evidence DIR (internal/evidence), as cnsenter's.
+func captureEvidence(ctx context.Context, o options, c runtime.Container, proc *enter.Process, a runtime.Adapter, frozen *freeze.Freezer) error {
+	eo := evidence.Options{Dir: o.evidence, Tool: fmt.Sprintf("docker nsenter %s (commit %s)", version, commit),
+		Target: c.Name, Container: c, Process: proc, Freeze: frozen.State(), Image: evidence.Image{Reference: c.Image}}
+	if o.AuditLog != "" {
+		eo.Audit = &enter.Audit{Path: o.AuditLog, Target: c.Name, Runtime: "docker", ContainerID: c.ID}
+	}
+	eo.Spec, eo.SpecErr = spec.ReadJSON(ctx, spec.Source{Name: c.Name, Process: proc, Namespace: "moby", ID: c.ID,
+		ContainerdAddress: o.ContainerdAddress, Timeout: o.Timeout})
+	if d, ok := a.(*docker.Adapter); ok {
+		eo.FromDocker(ctx, d)
+	}
+	if _, err := evidence.Capture(eo); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "docker nsenter: evidence of %s written to %s (MANIFEST.sha256 lists its files)\n", printable.String(c.Name), printable.String(o.evidence))
+	return nil
 }
 
 // engines are cnsenter's engines, limited to Docker's, at the endpoint the

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cnsenter/cnsenter/enter"
+	"github.com/cnsenter/cnsenter/internal/freeze"
 	"github.com/cnsenter/cnsenter/internal/printable"
 	"github.com/cnsenter/cnsenter/internal/relay"
 	"github.com/cnsenter/cnsenter/plugin"
@@ -28,6 +29,10 @@ const defaultDetachKeys = "ctrl-p,ctrl-q"
 // (internal/relay).
 func init() { relay.Keeper() }
 
+// A watchdog that thaws a frozen container when we die is this program
+// started again (internal/freeze).
+func init() { freeze.Watchdog() }
+
 // session enters the container, and ends as docker exec does: the
 // program's status, 128+N for signal N. The program never holds a
 // descriptor of ours that leads back to the host: with -t it gets a
@@ -37,7 +42,7 @@ func init() { relay.Keeper() }
 // nothing to relay, stage 2 runs in our place, as cnsenter's does, watching
 // the docker CLI's socket to end the program with SIGTERM when the user
 // cancels: one process and one fork fewer (about 1 ms of each command).
-func session(req enter.Request, container string, s stdio) error {
+func session(req enter.Request, container string, s stdio, frozen bool) error {
 	o := relay.Options{TTY: s.tty, Stdin: s.interactive}
 	keys := s.detachKeys
 	if keys == "" {
@@ -54,7 +59,9 @@ func session(req enter.Request, container string, s stdio) error {
 		}
 		o.DetachKeys = detachKeys
 	}
-	relayed := !s.detach && (s.tty || s.interactive && !relay.Passable(0) || !relay.Passable(1) || !relay.Passable(2) || !relay.DropControllingTerminal())
+	// A frozen container's session keeps us as the entry's parent, to
+	// thaw it when the program ends.
+	relayed := !s.detach && (frozen || s.tty || s.interactive && !relay.Passable(0) || !relay.Passable(1) || !relay.Passable(2) || !relay.DropControllingTerminal())
 	if !relayed && !s.detach {
 		req.StatusForSignal = true
 		if req.Cancel = plugin.CancelSocket(); req.Cancel != nil {

@@ -6,6 +6,7 @@ package all
 import (
 	_ "github.com/cnsenter/cnsenter/runtime/cgroupscan"
 	_ "github.com/cnsenter/cnsenter/runtime/containerd"
+	_ "github.com/cnsenter/cnsenter/runtime/cri"
 	_ "github.com/cnsenter/cnsenter/runtime/docker"
 	_ "github.com/cnsenter/cnsenter/runtime/podman"
 )

@@ -56,12 +56,24 @@ func SpecJSON(init *enter.Process, namespace, id string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the shim's directory: %w", err)
 	}
-	if filepath.Base(cwd) != id || filepath.Base(filepath.Dir(cwd)) != namespace {
+	if filepath.Base(filepath.Dir(cwd)) != namespace || filepath.Base(cwd) != id && !isName(id) {
 		return nil, fmt.Errorf("the shim of process %d runs in %s, not a bundle of %s/%s", pid, cwd, namespace, id)
 	}
 	dir, err := unix.Openat(shim, "cwd", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("the bundle %s: %w", cwd, err)
+	}
+	if filepath.Base(cwd) != id {
+		// One shim for several containers: containerd's CRI plugin runs
+		// a pod's under its sandbox's shim, whose directory is the
+		// sandbox's bundle; the container's is beside it, NAMESPACE/ID.
+		// init.pid, below, says whether it is the process's.
+		sibling, err := unix.Openat(dir, "../"+id, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		unix.Close(dir)
+		if err != nil {
+			return nil, fmt.Errorf("the bundle of %s/%s beside the shim's %s: %w", namespace, id, cwd, err)
+		}
+		dir, cwd = sibling, filepath.Join(filepath.Dir(cwd), id)
 	}
 	defer unix.Close(dir)
 	initPID, err := readFileAt(dir, "init.pid")
@@ -79,6 +91,11 @@ func SpecJSON(init *enter.Process, namespace, id string) ([]byte, error) {
 		return nil, fmt.Errorf("%s/config.json is not JSON", cwd)
 	}
 	return data, nil
+}
+
+// isName tells whether an ID is one path element, neither . nor ..
+func isName(id string) bool {
+	return id != "" && id != "." && id != ".." && !strings.ContainsRune(id, '/')
 }
 
 // parent reads the parent's PID from /proc/PID/stat: the fourth field,

@@ -54,7 +54,9 @@ func TestSpec(t *testing.T) {
 		id        string
 		why       string
 	}{
-		{pid, "ns1", "task2", "not a bundle of ns1/task2"},
+		{pid, "ns1", "task2", "the bundle of ns1/task2 beside the shim's"},
+		{pid, "ns1", "..", "not a bundle of ns1/.."},
+		{pid, "ns1", "a/b", "not a bundle of ns1/a/b"},
 		{pid, "ns2", "task1", "not a bundle of ns2/task1"},
 		{cmd.Process.Pid, "ns1", "task1", "no containerd shim"},
 		{os.Getpid(), "ns1", "task1", "no containerd shim"},
@@ -62,6 +64,19 @@ func TestSpec(t *testing.T) {
 		if _, err := SpecJSON(pinned(t, c.pid), c.namespace, c.id); err == nil || !strings.Contains(err.Error(), c.why) {
 			t.Errorf("Spec(%d, %s, %s) = %v, want an error saying %q", c.pid, c.namespace, c.id, err, c.why)
 		}
+	}
+	// One shim for a pod's containers (containerd's CRI plugin): the
+	// shim runs in the sandbox's bundle, the container's is beside it.
+	sibling := filepath.Join(dir, "ns1", "ctr2")
+	os.MkdirAll(sibling, 0o755)
+	os.WriteFile(filepath.Join(sibling, "config.json"), []byte(`{"ociVersion":"1.2.0"}`), 0o644)
+	os.WriteFile(filepath.Join(sibling, "init.pid"), []byte(strconv.Itoa(pid)), 0o644)
+	if spec, err := SpecJSON(pinned(t, pid), "ns1", "ctr2"); err != nil || string(spec) != `{"ociVersion":"1.2.0"}` {
+		t.Errorf("the bundle beside the shim's: %s, %v", spec, err)
+	}
+	os.WriteFile(filepath.Join(sibling, "init.pid"), []byte("1"), 0o644)
+	if _, err := SpecJSON(pinned(t, pid), "ns1", "ctr2"); err == nil || !strings.Contains(err.Error(), "init.pid") {
+		t.Errorf("a bundle beside whose init.pid is another process: %v", err)
 	}
 	os.WriteFile(filepath.Join(bundle, "init.pid"), []byte("1"), 0o644)
 	if _, err := SpecJSON(pinned(t, pid), "ns1", "task1"); err == nil || !strings.Contains(err.Error(), "init.pid") {

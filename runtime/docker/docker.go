@@ -12,6 +12,7 @@ package docker
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -402,3 +403,31 @@ func (a *Adapter) explain(ctx context.Context, what string, err error) error {
 }
 
 var _ runtime.Adapter = (*Adapter)(nil)
+
+// InspectJSON is the engine's whole record of a container (GET
+// /containers/{id}/json), as it answers it: for evidence bundles. id is a
+// full ID that Resolve gave.
+func (a *Adapter) InspectJSON(ctx context.Context, id string) (json.RawMessage, error) {
+	return a.rawGet(ctx, "/containers/", id)
+}
+
+// ImageJSON is the engine's record of an image (GET /images/{id}/json).
+func (a *Adapter) ImageJSON(ctx context.Context, id string) (json.RawMessage, error) {
+	return a.rawGet(ctx, "/images/", id)
+}
+
+// rawGet gets PREFIX/ID/json; an ID is the engine's (hex, or
+// sha256:hex), and nothing else goes into the path.
+func (a *Adapter) rawGet(ctx context.Context, prefix, id string) (json.RawMessage, error) {
+	ctx, cancel := context.WithTimeout(ctx, a.timeout)
+	defer cancel()
+	digits := strings.TrimPrefix(id, "sha256:")
+	if _, err := hex.DecodeString(digits); err != nil || digits == "" {
+		return nil, fmt.Errorf("%q is not an ID of Docker's", id)
+	}
+	var raw json.RawMessage
+	if err := a.get(ctx, prefix+id+"/json", &raw); err != nil {
+		return nil, a.explain(ctx, "docker", err)
+	}
+	return raw, nil
+}

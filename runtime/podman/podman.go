@@ -23,6 +23,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cnsenter/cnsenter/internal/cgroupname"
 	"github.com/cnsenter/cnsenter/runtime"
@@ -61,32 +62,104 @@ func init() {
 	runtime.Register(runtime.Runtime{
 		Name: "podman", Rank: 40, Syntax: "NAME|ID",
 		Options: []runtime.Option{
-			{Name: "podman-root", Arg: "<dir>", Help: "Podman's storage root (default: CNSENTER_PODMAN_ROOT,\n" + DefaultRoot + ")"},
-			{Name: "podman-runroot", Arg: "<dir>", Help: "Podman's run root (default: CNSENTER_PODMAN_RUNROOT,\n" + DefaultRunRoot + ")"},
+			{Name: "podman-root", Arg: "<dir>", Help: "Podman's storage root (default: CNSENTER_PODMAN_ROOT,\nstorage.conf's graphroot, " + DefaultRoot + ";\nfor a user, its rootless store)"},
+			{Name: "podman-runroot", Arg: "<dir>", Help: "Podman's run root (default: CNSENTER_PODMAN_RUNROOT,\nstorage.conf's runroot, " + DefaultRunRoot + ";\nfor a user, its rootless run root)"},
+			{Name: "podman-url", Arg: "<url>", Help: "ask this Podman service (unix:///PATH; default:\nCONTAINER_HOST) instead of reading Podman's files"},
 		},
 		New: func(c runtime.Config) (runtime.Adapter, error) {
-			return New(Root(c.Get("podman-root")), RunRoot(c.Get("podman-runroot"))), nil
+			return Open(Options{Root: c.Get("podman-root"), RunRoot: c.Get("podman-runroot"), URL: c.Get("podman-url"), Timeout: c.Timeout})
 		},
 	})
 }
 
-// Adapter reads one Podman store.
-type Adapter struct {
+// store is one containers/storage store: its graph root (containers.json,
+// the bundles), its run root (the pidfiles) and the uid that owns it.
+type store struct {
 	root, runRoot string
+	uid           int // the graph root's owner; -1 when it cannot be told
+}
+
+func newStore(root, runRoot string) *store {
+	s := &store{root: root, runRoot: runRoot, uid: -1}
+	if st, err := os.Stat(root); err == nil {
+		s.uid = owner(st)
+	}
+	return s
+}
+
+// Adapter reads Podman's stores, or asks a Podman service.
+type Adapter struct {
+	// own is the caller's store: root's, or an unprivileged caller's
+	// rootless one, or the one the options name.
+	own *store
+	// others: the rootless stores of the other users, as their running
+	// conmon processes name them, are searched too (a root caller, who
+	// may enter them).
+	others bool
+	// api, when set, is the Podman service asked instead of the files.
+	api *service
 	// proc is /proc, and cgroupFS /sys/fs/cgroup: other directories in
 	// unit tests.
 	proc, cgroupFS string
+	euid           int
 }
 
 // New makes an adapter for a storage root and a run root.
 func New(root, runRoot string) *Adapter {
-	return &Adapter{root: root, runRoot: runRoot, proc: "/proc", cgroupFS: "/sys/fs/cgroup"}
+	return &Adapter{own: newStore(root, runRoot), proc: "/proc", cgroupFS: "/sys/fs/cgroup", euid: os.Geteuid()}
+}
+
+// Options choose where the adapter looks: empty fields take Podman's own
+// defaults for the caller.
+type Options struct {
+	Root, RunRoot string // --podman-root, --podman-runroot
+	URL           string // --podman-url: the Podman service, unix://PATH
+	Timeout       time.Duration
+}
+
+// Open makes the adapter the options ask for. A service URL (--podman-url,
+// else CONTAINER_HOST as podman --remote takes it) is asked through
+// Podman's REST API. Otherwise the store on disk is read: the root and
+// run root given (else CNSENTER_PODMAN_ROOT, CNSENTER_PODMAN_RUNROOT),
+// else where Podman run by the caller keeps them (storeFor: its
+// containers-storage.conf, its rootless defaults for a user other than
+// root). A root caller also searches the rootless stores of other users.
+// Nothing is dialled yet.
+func Open(o Options) (*Adapter, error) {
+	url := o.URL
+	if url == "" {
+		url = os.Getenv("CONTAINER_HOST")
+	}
+	if url != "" {
+		svc, err := newService(url, o.Timeout)
+		if err != nil {
+			return nil, err
+		}
+		a := New("", "")
+		a.api = svc
+		return a, nil
+	}
+	root := pick(o.Root, "CNSENTER_PODMAN_ROOT", "")
+	runRoot := pick(o.RunRoot, "CNSENTER_PODMAN_RUNROOT", "")
+	euid := os.Geteuid()
+	root, runRoot, err := storeFor(env{uid: euid, getenv: os.Getenv}, root, runRoot)
+	if err != nil {
+		return nil, err
+	}
+	a := New(root, runRoot)
+	a.others = euid == 0
+	return a, nil
 }
 
 func (a *Adapter) Name() string { return "podman" }
 
-// Endpoint is the storage root the adapter reads.
-func (a *Adapter) Endpoint() string { return a.root }
+// Endpoint is the service's URL, or the store's graph root.
+func (a *Adapter) Endpoint() string {
+	if a.api != nil {
+		return a.api.url
+	}
+	return a.own.root
+}
 
 // Close releases nothing: nothing is held open.
 func (a *Adapter) Close() error { return nil }
@@ -98,12 +171,16 @@ type record struct {
 	Image    string   `json:"image"`
 	Metadata string   `json:"metadata"` // JSON again: Podman's image-name among others
 	driver   string
+	store    *store
 }
 
-// records reads every storage driver's containers.json under the root.
-// No store at all is no container: Podman need not be installed.
-func (a *Adapter) records() ([]record, error) {
-	files, err := filepath.Glob(filepath.Join(a.root, "*-containers", "containers.json"))
+// records reads every storage driver's containers.json under a store's
+// root. No store at all is no container: Podman need not be installed.
+func (a *Adapter) records(st *store) ([]record, error) {
+	if fi, err := os.Stat(st.root); err == nil && st.uid < 0 {
+		st.uid = owner(fi)
+	}
+	files, err := filepath.Glob(filepath.Join(st.root, "*-containers", "containers.json"))
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +199,7 @@ func (a *Adapter) records() ([]record, error) {
 			if !cgroupname.IsID(r.ID) {
 				continue // not a name to build a path from
 			}
-			r.driver = driver
+			r.driver, r.store = driver, st
 			all = append(all, r)
 		}
 	}
@@ -134,7 +211,7 @@ func (a *Adapter) container(r record) runtime.Container {
 	c := runtime.Container{Runtime: "podman", ID: r.ID, Image: r.Image, Status: "stopped", Reference: "podman://" + r.ID,
 		// The bundle conmon was given (-b), in the host's store, out of
 		// the container's reach.
-		SpecFile: filepath.Join(a.root, r.driver+"-containers", r.ID, "userdata", "config.json")}
+		SpecFile: filepath.Join(r.store.root, r.driver+"-containers", r.ID, "userdata", "config.json")}
 	if len(r.Names) > 0 {
 		c.Name = r.Names[0]
 	}
@@ -155,10 +232,11 @@ func (a *Adapter) container(r record) runtime.Container {
 }
 
 // running is the container's init PID when the process its pidfile names
-// is alive and in the container's cgroup, and whether that cgroup is
+// is alive and the container's (see isInit), and whether its cgroup is
 // frozen (podman pause); 0 otherwise.
 func (a *Adapter) running(r record) (int, bool) {
-	data, err := os.ReadFile(filepath.Join(a.runRoot, r.driver+"-containers", r.ID, "userdata", "pidfile"))
+	userdata := filepath.Join(r.store.runRoot, r.driver+"-containers", r.ID, "userdata")
+	data, err := os.ReadFile(filepath.Join(userdata, "pidfile"))
 	if err != nil {
 		return 0, false
 	}
@@ -166,15 +244,41 @@ func (a *Adapter) running(r record) (int, bool) {
 	if err != nil || pid <= 0 {
 		return 0, false
 	}
-	cgroups, err := os.ReadFile(filepath.Join(a.proc, strconv.Itoa(pid), "cgroup"))
-	if err != nil {
-		return 0, false // gone
-	}
-	paths := libpodCgroups(string(cgroups), r.ID)
-	if paths == nil {
-		return 0, false // a stale pidfile, its PID another process's now
+	paths, ok := a.isInit(pid, r.ID, r.store.uid, filepath.Join(userdata, "conmon.pid"))
+	if !ok {
+		return 0, false
 	}
 	return pid, a.frozen(paths)
+}
+
+// inLibpodCgroup tells whether process pid is in container id's cgroup.
+func (a *Adapter) inLibpodCgroup(pid int, id string) bool {
+	cgroups, err := os.ReadFile(filepath.Join(a.proc, strconv.Itoa(pid), "cgroup"))
+	return err == nil && libpodCgroups(string(cgroups), id) != nil
+}
+
+// isInit tells whether process pid is container id's init, as a store (or
+// a service) owned by uid says, and returns its libpod cgroups. The
+// process must be alive and in the container's own cgroup (libpod-ID, or
+// libpod-ID.scope), which also proves the PID was not taken over; or, for
+// a rootless container, which cgroup v1 gives no cgroup of its own, the
+// child of the container's conmon. A store of a user other than root is
+// that user's word alone, and could name anybody's process: its
+// container's process must also run in a user namespace that user owns
+// (rootless Podman's), where that user holds every right already.
+func (a *Adapter) isInit(pid int, id string, uid int, conmonPidfile string) (map[string]string, bool) {
+	cgroups, err := os.ReadFile(filepath.Join(a.proc, strconv.Itoa(pid), "cgroup"))
+	if err != nil {
+		return nil, false // gone
+	}
+	paths := libpodCgroups(string(cgroups), id)
+	if uid == 0 {
+		return paths, paths != nil // else a stale pidfile, its PID another process's now
+	}
+	if paths == nil && !childOfConmon(a.proc, pid, conmonPidfile, id) {
+		return nil, false
+	}
+	return paths, uid > 0 && inUserNamespaceOf(a.proc, pid, uid)
 }
 
 // libpodCgroups returns, by controller ("" for cgroup v2's), the paths of a
@@ -219,24 +323,41 @@ func (a *Adapter) frozen(paths map[string]string) bool {
 }
 
 // Resolve finds a running container by name, ID or unique ID prefix, as
-// podman does: a full ID, then a name, then a prefix.
+// podman does: a full ID, then a name, then a prefix. The caller's own
+// store comes first; a root caller's search goes on in the other users'
+// rootless stores (several matches there are ambiguous); an unprivileged
+// caller is told whose the container is when another user's conmon names
+// it.
 func (a *Adapter) Resolve(ctx context.Context, name string) (runtime.Container, error) {
 	ref := "podman://" + name
 	if err := cref.CheckName(name); err != nil {
 		return runtime.Container{}, err
 	}
-	records, err := a.records()
+	if a.api != nil {
+		return a.resolveService(ctx, name)
+	}
+	records, err := a.records(a.own)
 	if err != nil {
-		return runtime.Container{}, &runtime.Error{Runtime: "podman", Endpoint: a.root, Ref: ref, Err: err, Detail: err.Error()}
+		return runtime.Container{}, &runtime.Error{Runtime: "podman", Endpoint: a.Endpoint(), Ref: ref, Err: err, Detail: err.Error()}
 	}
 	r, kind := match(records, name)
+	if kind == runtime.NotFound && a.others {
+		return a.resolveOthers(ref, name)
+	}
 	switch kind {
 	case runtime.NotFound:
-		return runtime.Container{}, &runtime.Error{Kind: kind, Runtime: "podman", Endpoint: a.root, Ref: ref, Detail: "no such container in Podman's store"}
+		if e := a.anotherUsers(ref, name); e != nil {
+			return runtime.Container{}, e
+		}
+		return runtime.Container{}, &runtime.Error{Kind: kind, Runtime: "podman", Endpoint: a.Endpoint(), Ref: ref, Detail: "no such container in Podman's store"}
 	case runtime.Ambiguous:
-		return runtime.Container{}, &runtime.Error{Kind: kind, Runtime: "podman", Endpoint: a.root, Ref: ref, Detail: "the ID prefix matches several containers"}
+		return runtime.Container{}, &runtime.Error{Kind: kind, Runtime: "podman", Endpoint: a.Endpoint(), Ref: ref, Detail: "the ID prefix matches several containers"}
 	}
-	c := a.container(r)
+	return a.state(ref, a.container(r))
+}
+
+// state is the container when it runs; the error saying why not otherwise.
+func (a *Adapter) state(ref string, c runtime.Container) (runtime.Container, error) {
 	if c.Status == "running" {
 		return c, nil
 	}
@@ -244,7 +365,68 @@ func (a *Adapter) Resolve(ctx context.Context, name string) (runtime.Container, 
 	if c.Status == "paused" {
 		state = "is paused"
 	}
-	return c, &runtime.Error{Kind: runtime.NotRunning, Runtime: "podman", Endpoint: a.root, Ref: ref, Detail: "container " + c.Name + " " + state, Container: c}
+	return c, &runtime.Error{Kind: runtime.NotRunning, Runtime: "podman", Endpoint: a.Endpoint(), Ref: ref, Detail: "container " + c.Name + " " + state, Container: c}
+}
+
+// otherStores are the rootless stores of users other than the caller, as
+// their running conmon processes name them: a store its user owns.
+func (a *Adapter) otherStores() []*store {
+	seen := map[string]bool{a.own.root: true}
+	var stores []*store
+	for _, c := range conmons(a.proc) {
+		root, runRoot, ok := c.store()
+		if !ok || c.uid == a.euid || seen[root] {
+			continue
+		}
+		seen[root] = true
+		if st := newStore(root, runRoot); st.uid == c.uid {
+			stores = append(stores, st)
+		}
+	}
+	return stores
+}
+
+// resolveOthers finds a name in the other users' stores (a root caller):
+// several matches there are ambiguous, each named by its ID.
+func (a *Adapter) resolveOthers(ref, name string) (runtime.Container, error) {
+	var found []record
+	for _, st := range a.otherStores() {
+		records, err := a.records(st)
+		if err != nil {
+			continue // another user's store, which may be half-written
+		}
+		if r, kind := match(records, name); kind == runtime.Failed {
+			found = append(found, r)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return runtime.Container{}, &runtime.Error{Kind: runtime.NotFound, Runtime: "podman", Endpoint: a.Endpoint(), Ref: ref,
+			Detail: "no such container in Podman's store, nor in another user's"}
+	case 1:
+		return a.state(ref, a.container(found[0]))
+	}
+	refs := make([]string, len(found))
+	for i, r := range found {
+		refs[i] = "podman://" + r.ID
+	}
+	return runtime.Container{}, &runtime.Error{Kind: runtime.Ambiguous, Runtime: "podman", Endpoint: a.Endpoint(), Ref: ref, Matches: refs,
+		Detail: "names several users' containers: " + strings.Join(refs, ", ")}
+}
+
+// anotherUsers says whose a container is that the caller's store does not
+// have but another user's conmon names (by name, ID or ID prefix): the
+// caller can neither enter it nor read that user's store.
+func (a *Adapter) anotherUsers(ref, name string) error {
+	for _, c := range conmons(a.proc) {
+		if c.uid == a.euid || !(c.name == name || strings.HasPrefix(c.id, name)) {
+			continue
+		}
+		return &runtime.Error{Kind: runtime.Denied, Runtime: "podman", Endpoint: a.Endpoint(), Ref: ref,
+			Detail:    "container " + c.name + " is " + whose(c.uid) + ", not in your rootless store",
+			Container: runtime.Container{Runtime: "podman", ID: c.id, Name: c.name}}
+	}
+	return nil
 }
 
 // Find is Resolve for a bare name: none found is not an error.
@@ -292,11 +474,22 @@ func match(records []record, name string) (record, runtime.Kind) {
 	return record{}, runtime.Ambiguous
 }
 
-// List returns the running containers, by name.
+// List returns the running containers, by name: the caller's own, and a
+// root caller's the other users' too.
 func (a *Adapter) List(ctx context.Context) ([]runtime.Container, error) {
-	records, err := a.records()
+	if a.api != nil {
+		return a.listService(ctx)
+	}
+	records, err := a.records(a.own)
 	if err != nil {
 		return nil, err
+	}
+	if a.others {
+		for _, st := range a.otherStores() {
+			if more, err := a.records(st); err == nil {
+				records = append(records, more...)
+			}
+		}
 	}
 	var list []runtime.Container
 	for _, r := range records {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -25,6 +26,7 @@ func fixture(t *testing.T) *Adapter {
 	dir := t.TempDir()
 	a := New(filepath.Join(dir, "root"), filepath.Join(dir, "run"))
 	a.proc, a.cgroupFS = filepath.Join(dir, "proc"), filepath.Join(dir, "cgroup")
+	a.own.uid = 0 // root's store, whoever runs the test
 	write := func(path, content string) {
 		t.Helper()
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -34,7 +36,7 @@ func fixture(t *testing.T) *Adapter {
 			t.Fatal(err)
 		}
 	}
-	write(filepath.Join(a.root, "overlay-containers/containers.json"), `[
+	write(filepath.Join(a.own.root, "overlay-containers/containers.json"), `[
 {"id":"`+idWeb+`","names":["web1"],"image":"466d97b6","layer":"2a0b","metadata":"{\"image-name\":\"localhost/bb:l\",\"image-id\":\"466d97b6\",\"name\":\"web1\",\"created-at\":1796108345}","created":"2026-12-01T06:59:05.914949337Z","flags":{"MountLabel":"","ProcessLabel":""}},
 {"id":"`+idOld+`","names":["old"],"image":"466d97b6","metadata":"{}"},
 {"id":"`+idStop+`","names":["stopped"],"image":"466d97b6","metadata":"{}"},
@@ -49,7 +51,7 @@ func fixture(t *testing.T) *Adapter {
 		return b.String() + "0::/libpod_parent/libpod-" + id + "\n"
 	}
 	pidfile := func(id, pid string) string {
-		return filepath.Join(a.runRoot, "overlay-containers", id, "userdata/pidfile")
+		return filepath.Join(a.own.runRoot, "overlay-containers", id, "userdata/pidfile")
 	}
 	write(pidfile(idWeb, ""), "14636")
 	write(filepath.Join(a.proc, "14636/cgroup"), cg(idWeb))
@@ -111,7 +113,7 @@ func TestNoStore(t *testing.T) {
 
 func TestBrokenStore(t *testing.T) {
 	a := fixture(t)
-	if err := os.WriteFile(filepath.Join(a.root, "overlay-containers/containers.json"), []byte("{"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(a.own.root, "overlay-containers/containers.json"), []byte("{"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.Resolve(context.Background(), "web1"); err == nil || !strings.Contains(err.Error(), "is not what containers/storage writes") {
@@ -122,7 +124,7 @@ func TestBrokenStore(t *testing.T) {
 func TestSpecFile(t *testing.T) {
 	a := fixture(t)
 	c, err := a.Resolve(context.Background(), idWeb)
-	if err != nil || c.SpecFile != filepath.Join(a.root, "overlay-containers", idWeb, "userdata/config.json") {
+	if err != nil || c.SpecFile != filepath.Join(a.own.root, "overlay-containers", idWeb, "userdata/config.json") {
 		t.Errorf("SpecFile = %s, %v", c.SpecFile, err)
 	}
 }
@@ -147,5 +149,65 @@ func TestRoots(t *testing.T) {
 	t.Setenv("CNSENTER_PODMAN_RUNROOT", "")
 	if Root("") != "/env/root" || Root("/opt") != "/opt" || RunRoot("") != DefaultRunRoot {
 		t.Errorf("Root %s %s RunRoot %s", Root(""), Root("/opt"), RunRoot(""))
+	}
+}
+
+// conmonFixture adds to the fixture's /proc a conmon process, owned by
+// whoever runs the test, for container id named name in the store at
+// root and runRoot.
+func conmonFixture(t *testing.T, a *Adapter, pid, id, name, root, runRoot string) {
+	t.Helper()
+	dir := filepath.Join(a.proc, pid)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"/usr/bin/conmon", "--api-version", "1", "-c", id, "-u", id, "-r", "/usr/bin/runc",
+		"-b", filepath.Join(root, "overlay-containers", id, "userdata"), "-p", filepath.Join(runRoot, "overlay-containers", id, "userdata/pidfile"), "-n", name}
+	os.WriteFile(filepath.Join(dir, "comm"), []byte("conmon\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "cmdline"), []byte(strings.Join(args, "\x00")+"\x00"), 0o644)
+}
+
+// Another user's conmon names a container: a caller that is not that
+// user is told whose it is, by name and by ID prefix.
+func TestAnotherUsers(t *testing.T) {
+	a := fixture(t)
+	conmonFixture(t, a, "900", idStop[:8]+strings.Repeat("5", 56), "theirs", "/home/x/store", "/run/user/7/containers")
+	a.euid = os.Geteuid() + 1 // the conmon is another user's
+	for _, name := range []string{"theirs", idStop[:8] + "55"} {
+		_, err := a.Resolve(context.Background(), name)
+		if !errors.Is(err, runtime.ErrDenied) || !strings.Contains(err.Error(), "container theirs is ") || !strings.Contains(err.Error(), "not in your rootless store") {
+			t.Errorf("Resolve(%s) = %v", name, err)
+		}
+	}
+}
+
+// Root also searches the stores other users' conmons name: one match is
+// entered; a name in two users' stores is ambiguous.
+func TestOtherStores(t *testing.T) {
+	a := fixture(t)
+	a.others, a.euid = true, os.Geteuid()+1
+	dir := t.TempDir()
+	for i, id := range []string{idOld[:60] + "aaaa", idOld[:60] + "bbbb"} {
+		root, run := filepath.Join(dir, "user"+string(rune('a'+i)), "root"), filepath.Join(dir, "user"+string(rune('a'+i)), "run")
+		os.MkdirAll(filepath.Join(root, "overlay-containers"), 0o755)
+		os.WriteFile(filepath.Join(root, "overlay-containers/containers.json"), []byte(`[{"id":"`+id+`","names":["shared","only`+string(rune('a'+i))+`"]}]`), 0o644)
+		os.MkdirAll(filepath.Join(run, "overlay-containers", id, "userdata"), 0o755)
+		pid := strconv.Itoa(1000 + i)
+		os.WriteFile(filepath.Join(run, "overlay-containers", id, "userdata/pidfile"), []byte(pid), 0o644)
+		os.MkdirAll(filepath.Join(a.proc, pid), 0o755)
+		os.WriteFile(filepath.Join(a.proc, pid, "cgroup"), []byte("0::/libpod_parent/libpod-"+id+"\n"), 0o644)
+		conmonFixture(t, a, strconv.Itoa(900+i), id, "only"+string(rune('a'+i)), root, run)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("the stores must be root's for the cgroup alone to prove their PIDs")
+	}
+	if c, err := a.Resolve(context.Background(), "onlyb"); err != nil || c.PID != 1001 || c.SpecFile != filepath.Join(dir, "userb/root/overlay-containers", idOld[:60]+"bbbb", "userdata/config.json") {
+		t.Errorf("Resolve(onlyb) = %+v, %v", c, err)
+	}
+	if _, err := a.Resolve(context.Background(), "shared"); !errors.Is(err, runtime.ErrAmbiguous) || !strings.Contains(err.Error(), "podman://"+idOld[:60]+"aaaa") {
+		t.Errorf("Resolve(shared) = %v", err)
+	}
+	if list, err := a.List(context.Background()); err != nil || len(list) != 3 {
+		t.Errorf("List = %v, %v", list, err)
 	}
 }

@@ -5,6 +5,7 @@ package resolve
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -170,13 +171,13 @@ func (e *Engines) find(ctx context.Context, name string) (runtime.Container, err
 	}
 	var found []runtime.Container
 	var failures []error
-	var notRunning error // a container found but not running
+	var notRunning error // a container found but not to be entered: stopped, another user's, several
 	collect := func(answers []answer) {
 		for _, a := range answers {
 			found = append(found, a.found...)
 			switch {
 			case a.err == nil:
-			case runtime.KindOf(a.err) == runtime.NotRunning || runtime.KindOf(a.err) == runtime.Ambiguous:
+			case aboutContainer(a.err):
 				if notRunning == nil {
 					notRunning = a.err
 				}
@@ -215,6 +216,16 @@ func (e *Engines) find(ctx context.Context, name string) (runtime.Container, err
 		nf.Err = failures[0]
 	}
 	return runtime.Container{}, nf
+}
+
+// aboutContainer tells an answer about the container (it does not run,
+// it is another user's, the name is several's) from a runtime's failure.
+func aboutContainer(err error) bool {
+	var e *runtime.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	return e.Kind == runtime.NotRunning || e.Kind == runtime.Ambiguous || e.Kind == runtime.Denied && e.Container.ID != ""
 }
 
 func joinErrors(errs []error) string {

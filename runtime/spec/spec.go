@@ -166,3 +166,7 @@ func (s *Spec) Privileged() *enter.Confinement {
 		AppArmorProfile: "unconfined",
 	}
 }
+
+// ReadJSON is the spec as the engine gave it, read as Read reads it: for
+// evidence bundles.
+func ReadJSON(ctx context.Context, src Source) ([]byte, error) { return specJSON(ctx, src) }

@@ -25,14 +25,14 @@ func TestReferenceErrors(t *testing.T) {
 	}{
 		{"docker://nope", "docker://nope: no such container"},
 		{"containerd://" + engines.Namespace + "/nope", "containerd://" + engines.Namespace + "/nope: no such container"},
-		{"nope", "nope: no running container found (asked docker, containerd, podman, cgroup) (see 'cnsenter --list')"},
+		{"nope", "nope: no running container found (asked docker, cri, containerd, podman, cgroup) (see 'cnsenter --list')"},
 		{"docker://created", "container created is not running (created): start it first"},
 		{"docker://exited", "container exited is not running (exited): start it first"},
 		{"created", "container created is not running"},
 		{"docker://", "give a container after docker://"},
 		{"containerd://", "give a container after containerd://"},
 		{"containerd://a/b/c", "give containerd://NAMESPACE/ID"},
-		{"foo://x", "foo://x: foo:// is not a runtime here: use docker://NAME|ID, containerd://"},
+		{"foo://x", "foo://x: foo:// is not a runtime here: use docker://NAME|ID, cri://NAMESPACE/POD/CONTAINER|NAMESPACE/POD|POD, containerd://"},
 		{"we b", "cannot be in a container name"},
 	} {
 		t.Run(c.target, func(t *testing.T) {

@@ -188,7 +188,7 @@ func TestPodmanReferences(t *testing.T) {
 	oneLineError(t, cnsenter(t, p.env(), "-t", "podman://pgone", "-a", "true"), "podman://pgone: container pgone is not running: start it first")
 	oneLineError(t, cnsenter(t, p.env(), "-t", "podman://pcold", "-a", "true"), "podman://pcold: container pcold is not running: start it first")
 	oneLineError(t, cnsenter(t, p.env(), "-t", "podman://pnothing", "-a", "true"), "podman://pnothing: no such container in Podman's store")
-	oneLineError(t, cnsenter(t, p.env(), "-t", "pnothing", "-a", "true"), "pnothing: no running container found (asked docker, containerd, podman, cgroup)")
+	oneLineError(t, cnsenter(t, p.env(), "-t", "pnothing", "-a", "true"), "pnothing: no running container found (asked docker, cri, containerd, podman, cgroup)")
 }
 
 // TestPodmanHostTools: --host-tools into a Podman container: the host's

@@ -91,6 +91,8 @@ type Engines struct {
 	Rootfs            string // the busybox root the images and tasks are made of
 
 	containerd, dockerd *exec.Cmd
+	cri                 bool     // containerd's CRI plugin is on (StartCRI)
+	crictl              string   // its path, when cri
 	newPaths            []string // host paths the daemons will create, that Stop removes
 	newCgroups          []string // cgroups likewise, in every hierarchy
 }
@@ -106,7 +108,9 @@ var hostPaths = []string{
 
 // Start starts containerd, then dockerd on it, and imports the test images.
 // On failure everything started is stopped again.
-func Start() (e *Engines, err error) {
+func Start() (e *Engines, err error) { return start(false) }
+
+func start(cri bool) (e *Engines, err error) {
 	generation, err := Generation()
 	if err != nil {
 		return nil, err
@@ -147,13 +151,13 @@ func Start() (e *Engines, err error) {
 	if err != nil {
 		return nil, err
 	}
-	e = &Engines{Generation: generation, BinDir: binDir, Dir: dir, newPaths: newPaths, newCgroups: newCgroups, DockerHost: "unix://" + filepath.Join(dir, "docker.sock"), ContainerdAddress: filepath.Join(dir, "containerd.sock")}
+	e = &Engines{Generation: generation, BinDir: binDir, Dir: dir, newPaths: newPaths, newCgroups: newCgroups, DockerHost: "unix://" + filepath.Join(dir, "docker.sock"), ContainerdAddress: filepath.Join(dir, "containerd.sock"), cri: cri}
 	defer func() {
 		if err != nil {
 			e.Stop()
 		}
 	}()
-	// No CRI: the tests make no pods. containerd 2 reads a version 3
+	// No CRI unless asked for (StartCRI): most tests make no pods. containerd 2 reads a version 3
 	// configuration (2.4's own is 4: it logs that it migrated this one),
 	// where CRI is several plugins, NRI (pods' plugins) among them; and it
 	// would import /etc/containerd/conf.d/*.toml, the host's, by default.
@@ -161,6 +165,9 @@ func Start() (e *Engines, err error) {
 	if generation == Current {
 		version, disabled = 3, `"io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime", "io.containerd.cri.v1.images",
   "io.containerd.podsandbox.controller.v1.podsandbox", "io.containerd.nri.v1.nri"`
+	}
+	if cri {
+		disabled = criDisabled(generation)
 	}
 	config := fmt.Sprintf(`version = %d
 root = %q
@@ -172,6 +179,9 @@ disabled_plugins = [%s]
 [ttrpc]
   address = %q
 `, version, filepath.Join(dir, "containerd/root"), filepath.Join(dir, "containerd/state"), disabled, e.ContainerdAddress, e.ContainerdAddress+".ttrpc")
+	if cri {
+		config += e.criConfig()
+	}
 	if err := os.WriteFile(filepath.Join(dir, "containerd.toml"), []byte(config), 0o644); err != nil {
 		return nil, err
 	}
@@ -199,6 +209,11 @@ disabled_plugins = [%s]
 	}
 	if err := e.buildImages(); err != nil {
 		return nil, err
+	}
+	if cri {
+		if err := e.startCRI(); err != nil {
+			return nil, err
+		}
 	}
 	return e, nil
 }
@@ -421,6 +436,9 @@ func (e *Engines) Stop() error {
 		errs = append(errs, stop(e.dockerd))
 	}
 	if e.containerd != nil {
+		if e.crictl != "" {
+			errs = append(errs, e.removePods())
+		}
 		if namespaces, err := e.Ctr("namespaces", "ls", "-q"); err == nil {
 			for _, ns := range strings.Fields(namespaces) {
 				tasks, _ := e.Ctr("-n", ns, "tasks", "ls", "-q")
@@ -443,6 +461,9 @@ func (e *Engines) Stop() error {
 	}
 	killShims(e.ContainerdAddress)
 	removeCgroup(e.taskCgroupParent())
+	if e.cri {
+		removeCgroup(e.podCgroupParent())
+	}
 	errs = append(errs, unmountBelow(e.Dir))
 	errs = append(errs, os.RemoveAll(e.Dir))
 	for _, c := range e.newCgroups {

@@ -1,0 +1,462 @@
+package evidence
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cnsenter/cnsenter/enter"
+	"github.com/cnsenter/cnsenter/internal/printable"
+	"github.com/cnsenter/cnsenter/runtime"
+	"golang.org/x/sys/unix"
+)
+
+// Options is what a capture is of, and what the caller read of it from
+// the engine.
+type Options struct {
+	Dir       string
+	Tool      string // our name and version, for evidence.json
+	Target    string // the reference given
+	Container runtime.Container
+	Process   *enter.Process // the container's init, pinned
+	// Engine is the engine's own metadata of the container (Docker's
+	// inspect), as JSON; EngineErr why there is none.
+	Engine    json.RawMessage
+	EngineErr error
+	Spec      json.RawMessage // the OCI spec
+	SpecErr   error
+	Image     Image
+	// EngineLayers is the writable layer and image layers as the engine
+	// names them (Docker's GraphDriver.Data), when it does.
+	EngineLayers *LayerPaths
+	Freeze       string // "frozen", "already frozen", ""
+	Audit        *enter.Audit
+}
+
+// Image is the container's image as the engine names it.
+type Image struct {
+	Reference   string   `json:"reference"`              // as the container was created from it
+	ID          string   `json:"id,omitempty"`           // the engine's image ID (a digest)
+	RepoDigests []string `json:"repo_digests,omitempty"` // registry digests, when pulled
+	Note        string   `json:"note,omitempty"`
+}
+
+// LayerPaths are an overlay's directories on the host.
+type LayerPaths struct {
+	Upper  string   `json:"upperdir"`
+	Lowers []string `json:"lowerdirs"` // the top one first
+	Source string   `json:"source"`    // "mountinfo" (the container's root mount) or "engine"
+}
+
+// Capture writes the bundle. Parts that cannot be read are recorded in
+// evidence.json's errors and the capture goes on; only a bundle that
+// cannot be written is an error.
+func Capture(o Options) (auditLine string, err error) {
+	if a := o.Audit; a != nil && a.Path != "" {
+		// A log that cannot be written stops the capture before it
+		// starts, as it stops a session.
+		fd, err := unix.Open(a.Path, unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+		if err != nil {
+			return "", fmt.Errorf("audit log %s: %w", a.Path, err)
+		}
+		unix.Close(fd)
+	}
+	b, err := create(o.Dir)
+	if err != nil {
+		return "", err
+	}
+	defer b.close()
+	c := &capture{o: o, b: b, started: time.Now().UTC()}
+	if err := c.run(); err != nil {
+		return "", err
+	}
+	if err := b.writeManifest(); err != nil {
+		return "", err
+	}
+	return c.auditLine, nil
+}
+
+type capture struct {
+	o         Options
+	b         *bundle
+	started   time.Time
+	errs      []string
+	truncated []string
+	auditLine string
+	procs     []Process
+}
+
+func (c *capture) fail(what string, err error) {
+	c.errs = append(c.errs, printable.String(what+": "+err.Error()))
+}
+
+func (c *capture) run() error {
+	o := c.o
+	pid := o.Process.PID()
+	// The engine's records.
+	if o.Engine != nil {
+		if err := c.b.write("engine/inspect.json", o.Engine); err != nil {
+			return err
+		}
+	} else if o.EngineErr != nil {
+		c.fail("engine metadata", o.EngineErr)
+	}
+	if err := c.b.writeJSON("engine/container.json", o.Container); err != nil {
+		return err
+	}
+	if o.Spec != nil {
+		if err := c.b.write("engine/config.json", o.Spec); err != nil {
+			return err
+		}
+	} else if o.SpecErr != nil {
+		c.fail("OCI spec", o.SpecErr)
+	}
+	if err := c.b.writeJSON("image.json", o.Image); err != nil {
+		return err
+	}
+	if err := c.processes(); err != nil {
+		return err
+	}
+	if err := c.network(); err != nil {
+		return err
+	}
+	if err := c.mounts(); err != nil {
+		return err
+	}
+	if err := c.filesystem(); err != nil {
+		return err
+	}
+	finished := time.Now().UTC()
+	record := map[string]any{
+		"event": "evidence", "time": c.started.Format(timeFormat), "finished": finished.Format(timeFormat),
+		"uid": os.Getuid(), "login_uid": enter.LoginUID(), "target": o.Target, "pid": pid,
+		"runtime": o.Container.Runtime, "container_id": o.Container.ID, "dir": absolute(o.Dir), "tool": o.Tool,
+	}
+	if o.Freeze != "" {
+		record["freeze"] = o.Freeze
+	}
+	line, err := enter.AuditRecord(o.Audit, record)
+	if err != nil {
+		return err
+	}
+	c.auditLine = string(line)
+	if err := c.b.write("audit.json", line); err != nil {
+		return err
+	}
+	host, _ := os.Hostname()
+	var uts unix.Utsname
+	unix.Uname(&uts)
+	return c.b.writeJSON("evidence.json", map[string]any{
+		"version": Version, "tool": o.Tool, "started": c.started.Format(timeFormat), "finished": finished.Format(timeFormat),
+		"host": host, "kernel": unix.ByteSliceToString(uts.Release[:]), "caller_uid": os.Getuid(),
+		"target": printable.String(o.Target), "runtime": o.Container.Runtime, "namespace": o.Container.Namespace,
+		"container_id": o.Container.ID, "name": printable.String(o.Container.Name), "pid": pid,
+		"freeze": o.Freeze, "errors": nonNil(c.errs), "truncated": nonNil(c.truncated),
+	})
+}
+
+const timeFormat = "2006-01-02T15:04:05.000000Z"
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// copyProc copies a /proc file below a pinned directory into the bundle.
+func (c *capture) copyProc(dir int, name, rel string, limit int64) {
+	fd, err := unix.Openat(dir, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		if !errors.Is(err, unix.ENOENT) {
+			c.fail(rel, err)
+		}
+		return
+	}
+	f := os.NewFile(uintptr(fd), name)
+	defer f.Close()
+	truncated, err := c.b.copyFrom(rel, f, limit)
+	if err != nil {
+		c.fail(rel, err)
+	}
+	if truncated {
+		c.truncated = append(c.truncated, fmt.Sprintf("%s: the first %d bytes", rel, limit))
+	}
+}
+
+// readProc reads a /proc file below a pinned directory, up to limit.
+func readProc(dir int, name string, limit int64) ([]byte, bool, error) {
+	fd, err := unix.Openat(dir, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, false, err
+	}
+	f := os.NewFile(uintptr(fd), name)
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if int64(len(data)) > limit {
+		return data[:limit], true, err
+	}
+	return data, false, err
+}
+
+// mounts copies the init's mount table.
+func (c *capture) mounts() error {
+	c.copyProc(c.o.Process.Dir(), "mountinfo", "mounts/mountinfo", maxProcFile)
+	return nil
+}
+
+// filesystem lists the writable layer's changes against the image.
+func (c *capture) filesystem() error {
+	layers, err := c.layerPaths()
+	if err != nil {
+		c.fail("writable layer", err)
+		return nil
+	}
+	if err := c.b.writeJSON("filesystem/layers.json", layers); err != nil {
+		return err
+	}
+	open := func(p string) (int, error) {
+		// The engine's directories, on the host: Docker's lowerdirs are
+		// its own links (overlay2/l/...), so links in these paths are
+		// followed; inside them, none is.
+		return unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	}
+	var l Layers
+	if l.Upper, err = open(layers.Upper); err != nil {
+		c.fail("writable layer "+layers.Upper, err)
+		return nil
+	}
+	defer unix.Close(l.Upper)
+	for _, p := range layers.Lowers {
+		fd, err := open(p)
+		if err != nil {
+			c.fail("image layer "+p, err)
+			fd = -1
+		}
+		l.Lowers = append(l.Lowers, fd)
+	}
+	defer closeAll(l.Lowers)
+	var changes []Change
+	truncated, err := Diff(l, c.keep, func(ch Change) { changes = append(changes, ch) })
+	if err != nil {
+		c.fail("writable layer", err)
+	}
+	if truncated {
+		c.truncated = append(c.truncated, fmt.Sprintf("filesystem/changes.json: the first %d entries, %d directories deep", maxEntries, maxDepth))
+	}
+	if changes == nil {
+		changes = []Change{}
+	}
+	return c.b.writeJSON("filesystem/changes.json", changes)
+}
+
+// keep keeps a changed file's content as files/sha256/HEX, named by what
+// was read: when the file changed since it was hashed, by the content
+// kept, with a note.
+func (c *capture) keep(f *os.File, size int64, sum string) (string, string) {
+	rel := "files/sha256/" + sum
+	if _, ok := c.b.manifest[rel]; ok {
+		return rel, ""
+	}
+	if size > maxCopyFile {
+		return "", fmt.Sprintf("content not kept: larger than %d bytes", maxCopyFile)
+	}
+	if c.b.copied+size > maxCopyTotal {
+		return "", fmt.Sprintf("content not kept: the bundle keeps %d bytes of contents at most", maxCopyTotal)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return "", "content not kept: " + err.Error()
+	}
+	tmp := "files/partial"
+	w, err := c.b.create(tmp)
+	if err != nil {
+		return "", "content not kept: " + err.Error()
+	}
+	n, err := io.Copy(w, io.LimitReader(f, size))
+	if cerr := w.close(); err == nil {
+		err = cerr
+	}
+	got := c.b.manifest[tmp]
+	delete(c.b.manifest, tmp)
+	c.b.copied += n
+	if err != nil {
+		unix.Unlinkat(c.b.dir, tmp, 0)
+		return "", "content not kept: " + err.Error()
+	}
+	note := ""
+	if got != sum {
+		note = "changed while read: the content kept is another than the one hashed"
+	}
+	rel = "files/sha256/" + got
+	if _, ok := c.b.manifest[rel]; ok {
+		unix.Unlinkat(c.b.dir, tmp, 0)
+		return rel, note
+	}
+	if err := c.b.mkdir("files/sha256"); err != nil {
+		return "", "content not kept: " + err.Error()
+	}
+	if err := unix.Renameat2(c.b.dir, tmp, c.b.dir, rel, unix.RENAME_NOREPLACE); err != nil {
+		unix.Unlinkat(c.b.dir, tmp, 0)
+		return "", "content not kept: " + err.Error()
+	}
+	c.b.manifest[rel] = got
+	return rel, note
+}
+
+// layerPaths finds the container's overlay directories on the host: from
+// its own root mount, the last mount at / in its init's mountinfo (read
+// through the pin), whose options the kernel writes (upperdir=,
+// lowerdir=) as the engine gave them, the same for every engine; unless
+// the container could have mounted that root itself (canMount), or the
+// options are relative (dockerd mounts many layers from its overlay2
+// directory, with short relative names), when the engine's own record
+// (EngineLayers) is taken.
+func (c *capture) layerPaths() (*LayerPaths, error) {
+	// A container whose processes may hold CAP_SYS_ADMIN over its mounts
+	// (its OCI spec: in their bounding set, or in a user namespace of
+	// their own) could have mounted a root of its own, whose overlay
+	// options would name host directories of its choosing.
+	if canMount(c.o.Spec) {
+		if c.o.EngineLayers != nil {
+			return c.o.EngineLayers, nil
+		}
+		return nil, errors.New("the container may hold CAP_SYS_ADMIN over its mounts (its OCI spec), so its root mount's options are its own to choose, and its engine names no writable layer: not read")
+	}
+	data, _, err := readProc(c.o.Process.Dir(), "mountinfo", maxProcFile)
+	if err != nil {
+		return nil, err
+	}
+	l, err := RootOverlay(string(data))
+	if err != nil {
+		if c.o.EngineLayers != nil {
+			return c.o.EngineLayers, nil
+		}
+		return nil, err
+	}
+	if !path.IsAbs(l.Upper) {
+		if c.o.EngineLayers != nil {
+			return c.o.EngineLayers, nil
+		}
+		return nil, fmt.Errorf("the root mount's upperdir %s is relative, and the engine names no writable layer", printable.String(l.Upper))
+	}
+	for i, lower := range l.Lowers {
+		if !path.IsAbs(lower) {
+			// dockerd's short names, relative to its overlay2 directory,
+			// two levels above ID/diff.
+			l.Lowers[i] = path.Join(path.Dir(path.Dir(l.Upper)), lower)
+		}
+	}
+	return l, nil
+}
+
+// RootOverlay reads the overlay options of the root mount (mount point /,
+// the last one there) of a mountinfo table.
+func RootOverlay(mountinfo string) (*LayerPaths, error) {
+	var options string
+	found := false
+	for _, line := range strings.Split(mountinfo, "\n") {
+		fields := strings.Fields(line)
+		sep := -1
+		for i, f := range fields {
+			if f == "-" && i >= 6 {
+				sep = i
+				break
+			}
+		}
+		if sep < 0 || len(fields) < sep+4 || fields[4] != "/" {
+			continue
+		}
+		found = true
+		options = ""
+		if fields[sep+1] == "overlay" {
+			options = fields[sep+3]
+		}
+	}
+	if !found {
+		return nil, errors.New("no root mount in the container's mount table")
+	}
+	if options == "" {
+		return nil, errors.New("the container's root is not an overlay filesystem: no writable layer to compare with its image")
+	}
+	l := &LayerPaths{Source: "mountinfo"}
+	for _, opt := range splitUnescaped(options, ',') {
+		key, value, _ := strings.Cut(opt, "=")
+		switch key {
+		case "upperdir":
+			l.Upper = unescapeOption(unescape(value))
+		case "lowerdir":
+			for _, lower := range splitUnescaped(value, ':') {
+				if lower != "" { // "::" sets off data-only layers
+					l.Lowers = append(l.Lowers, unescapeOption(unescape(lower)))
+				}
+			}
+		}
+	}
+	if l.Upper == "" {
+		return nil, errors.New("the container's root overlay has no upperdir: no writable layer")
+	}
+	return l, nil
+}
+
+// splitUnescaped splits at sep, but not at a sep escaped with '\'.
+func splitUnescaped(s string, sep byte) []string {
+	var parts []string
+	start := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case sep:
+			parts = append(parts, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(parts, s[start:])
+}
+
+// unescapeOption undoes overlay's backslash escapes of ',' ':' and '\'.
+func unescapeOption(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			i++
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// unescape undoes mountinfo's octal escapes (\040 for a space).
+func unescape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) && s[i+1] >= '0' && s[i+1] <= '3' && s[i+2] >= '0' && s[i+2] <= '7' && s[i+3] >= '0' && s[i+3] <= '7' {
+			n, _ := strconv.ParseUint(s[i+1:i+4], 8, 8)
+			b.WriteByte(byte(n))
+			i += 3
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// absolute is the bundle's directory as an absolute path, for the record.
+func absolute(dir string) string {
+	if path.IsAbs(dir) {
+		return path.Clean(dir)
+	}
+	if wd, err := os.Getwd(); err == nil {
+		return path.Join(wd, dir)
+	}
+	return dir
+}
