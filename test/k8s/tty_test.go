@@ -73,8 +73,11 @@ func ptyRun(t *testing.T, keys, wait string, args ...string) (string, int) {
 		}
 	}()
 	if keys != "" {
-		<-seen
-		m.Write([]byte(keys))
+		select {
+		case <-seen:
+			m.Write([]byte(keys))
+		case <-done: // ended without showing it: the caller's check fails
+		}
 	}
 	err := cmd.Wait()
 	<-done // EIO once the last holder of the slave is gone
