@@ -46,7 +46,6 @@ type options struct {
 	startTimeout time.Duration
 	criEndpoint  string
 	helperNS     string
-	refScheme    string
 	quiet        bool
 }
 
@@ -107,7 +106,6 @@ Profiles (--profile), each a set of cnsenter options, flags adding to it:
 	f.StringVar(&o.criEndpoint, "cri-endpoint", "", "the node's CRI socket (default: the node's kubeadm annotation, else its runtime's usual socket)")
 	f.StringVar(&o.helperNS, "helper-namespace", "", "where the helper pod runs (default: the target pod's namespace)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no informational lines on stderr")
-	f.StringVar(&o.refScheme, "reference", "cri", "how cnsenter names the container: cri (cri://NAMESPACE/POD/CONTAINER) or cgroup (cgroup://ID, by its cgroup, no CRI call)")
 	o.config.AddFlags(f)
 	f.SortFlags = false
 

@@ -51,9 +51,6 @@ func (o *options) run(cmd *cobra.Command, podName string, command []string) erro
 	if o.auditLog != "" && (!strings.HasPrefix(o.auditLog, "/") || strings.HasSuffix(o.auditLog, "/")) {
 		return usageError{fmt.Sprintf("--audit-log %q: an absolute file path on the node", o.auditLog)}
 	}
-	if o.refScheme != "cri" && o.refScheme != "cgroup" {
-		return usageError{fmt.Sprintf("--reference %q: cri or cgroup", o.refScheme)}
-	}
 	secs := int64(o.deadline / time.Second)
 	if secs < 1 {
 		return usageError{fmt.Sprintf("--deadline %s: at least 1s", o.deadline)}
@@ -127,8 +124,7 @@ func (o *options) run(cmd *cobra.Command, podName string, command []string) erro
 	case err != nil:
 		return apiError(err, "node "+pod.Spec.NodeName, "")
 	}
-	id, err := runningContainer(pod, container)
-	if err != nil {
+	if _, err := runningContainer(pod, container); err != nil {
 		return err
 	}
 	endpoint := o.criEndpoint
@@ -150,9 +146,6 @@ func (o *options) run(cmd *cobra.Command, podName string, command []string) erro
 		containerd = strings.HasPrefix(node.Status.NodeInfo.ContainerRuntimeVersion, "containerd://")
 	}
 	ref := "cri://" + target
-	if o.refScheme == "cgroup" {
-		ref = "cgroup://" + id
-	}
 
 	caller := o.caller(ctx, cs)
 	if err := o.mayRunHelper(ctx, cs, helperNS); err != nil {

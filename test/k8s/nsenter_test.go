@@ -95,6 +95,18 @@ func TestExitStatusAndStreams(t *testing.T) {
 	if out, err = cmd.Output(); err != nil || string(out) != "done\n" {
 		t.Errorf("without -i: %v, %q", err, out)
 	}
+	// Through kubectl itself, which finds the plugin on PATH.
+	cmd = exec.Command(filepath.Join(kdir, "bin", "kubectl"), "nsenter", "--image", image, "--image-pull-policy", "Never",
+		"--cri-endpoint", sock, "streams", "--", "echo", "via-kubectl")
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+adminKubeconfig(), "PATH="+filepath.Dir(plugin)+":"+os.Getenv("PATH"))
+	if out, err = cmd.CombinedOutput(); err != nil || string(out) != "via-kubectl\n" {
+		t.Errorf("kubectl nsenter: %v, %q", err, out)
+	}
+	cmd = exec.Command(filepath.Join(kdir, "bin", "kubectl"), "nsenter", "--help")
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(plugin)+":"+os.Getenv("PATH"))
+	if out, err = cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "kubectl nsenter [-n NAMESPACE] POD") {
+		t.Errorf("kubectl nsenter --help: %v, %q", err, out)
+	}
 	noHelpers(t)
 }
 

@@ -5,8 +5,8 @@
 // It waits for one byte on its stdin, which kubectl nsenter sends once it
 // is attached, then runs PROGRAM (cnsenter) in its place. A container's
 // output before an attach is lost, and the helper cannot know when the
-// caller's attach is there otherwise. On a terminal the byte is read with
-// echo and line editing off, then the terminal's modes are put back.
+// caller's attach is there otherwise. A terminal is made raw first, and
+// stays so (see gate).
 // Without --stdin, PROGRAM gets /dev/null as its stdin (the caller did not
 // ask for -i). Exit status 125 when nobody attached (end of input first).
 package main
@@ -55,18 +55,26 @@ func main() {
 	os.Exit(126)
 }
 
-// gate reads exactly one byte of fd 0; on a terminal, with ICANON and ECHO
-// off for that read only (the byte is not a keystroke of the caller's).
+// gate reads exactly one byte of fd 0 (not a keystroke of the caller's).
 func gate() error {
 	t, terr := unix.IoctlGetTermios(0, unix.TCGETS)
 	if terr == nil {
+		// Raw for good, not only for the gate: the line discipline that
+		// matters is that of the program's own pseudo-terminal, which
+		// cnsenter makes and relays; this one, the helper container's,
+		// must pass every byte (Ctrl-C a byte for the program, not a
+		// SIGINT for cnsenter) and echo nothing, as the caller's own
+		// terminal does for kubectl exec -t.
 		raw := *t
-		raw.Lflag &^= unix.ICANON | unix.ECHO
+		raw.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
+		raw.Oflag &^= unix.OPOST
+		raw.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
+		raw.Cflag &^= unix.CSIZE | unix.PARENB
+		raw.Cflag |= unix.CS8
 		raw.Cc[unix.VMIN], raw.Cc[unix.VTIME] = 1, 0
 		if err := unix.IoctlSetTermios(0, unix.TCSETS, &raw); err != nil {
 			return fmt.Errorf("terminal: %w", err)
 		}
-		defer unix.IoctlSetTermios(0, unix.TCSETS, t)
 	}
 	var winch chan os.Signal
 	if terr == nil {
