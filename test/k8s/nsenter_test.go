@@ -289,3 +289,15 @@ func TestProfiles(t *testing.T) {
 	}
 	noHelpers(t)
 }
+
+// The helper image missing on the node (never pulled): one line saying
+// so, and the helper pod deleted.
+func TestHelperImageMissing(t *testing.T) {
+	need(t)
+	pod(t, "default", "noimage", busybox("app", "x"))
+	r := nsenter(t, "--image", "localhost/no-such-image:1", "noimage", "--", "true")
+	if r.code != 1 || !strings.Contains(r.stderr, "the node cannot get the helper image localhost/no-such-image:1") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	noHelpers(t)
+}
