@@ -36,7 +36,7 @@ STAGE2_OUT ?= bin
 STAGE2_SRC = $(sort $(wildcard enter/stage2/*.c))
 STAGE2_METADATA ?=
 
-.PHONY: build stage2 build-deps demo docs deb test deps check unit engines integration fuzz bench clean install uninstall kubectl-nsenter image k8s k8s-stop k8s-test
+.PHONY: build stage2 build-deps demo docs deb test deps check unit engines integration fuzz bench clean install uninstall kubectl-nsenter install-kubectl-nsenter image k8s k8s-stop k8s-test
 
 build: build-deps
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/cnsenter-go ./cmd/cnsenter
@@ -64,6 +64,9 @@ IMAGE_TOOLS ?= $(wildcard /bin/busybox)
 KN_LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.defaultImage=$(IMAGE)
 kubectl-nsenter:
 	cd cmd/kubectl-nsenter && CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags '$(KN_LDFLAGS)' -o $(CURDIR)/bin/kubectl-nsenter .
+
+install-kubectl-nsenter: kubectl-nsenter
+	install -D -m 0755 bin/kubectl-nsenter $(DESTDIR)$(PREFIX)/bin/kubectl-nsenter
 
 image: build kubectl-nsenter
 	cd cmd/kubectl-nsenter && CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags '-s -w' -o $(CURDIR)/bin/cnsenter-attach ./cnsenter-attach
