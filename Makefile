@@ -36,7 +36,7 @@ STAGE2_OUT ?= bin
 STAGE2_SRC = $(sort $(wildcard enter/stage2/*.c))
 STAGE2_METADATA ?=
 
-.PHONY: build stage2 build-deps demo docs deb test deps check unit engines integration fuzz bench clean install uninstall
+.PHONY: build stage2 build-deps demo docs deb test deps check unit engines integration fuzz bench clean install uninstall kubectl-nsenter install-kubectl-nsenter image k8s k8s-stop k8s-test
 
 build: build-deps
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/cnsenter-go ./cmd/cnsenter
@@ -51,6 +51,30 @@ stage2:
 	$(CC) $(STAGE2_CFLAGS) -DLIBEXECDIR='"$(LIBEXECDIR)"' -include $(STAGE2_OUT)/plugin-metadata.h -o $(STAGE2_OUT)/cnsenter-enter \
 		$(STAGE2_SRC) -lseccomp
 	rm $(STAGE2_OUT)/plugin-metadata.h
+
+# kubectl nsenter: a module of its own (cmd/kubectl-nsenter/go.mod), so
+# that client-go is in no other program. Its helper pod runs IMAGE, which
+# `make image` writes as one tarball (OCI layout + docker save's
+# manifest.json: ctr/docker/podman load it; no registry): cnsenter's
+# static programs, the helper's gate (cnsenter-attach) and, as the tools
+# of --host-tools, IMAGE_TOOLS (Debian's busybox-static; IMAGE_TOOLS= for
+# none). IMAGE is built into the plugin as its default --image.
+IMAGE ?= localhost/cnsenter:$(subst +,-,$(VERSION))
+IMAGE_TOOLS ?= $(wildcard /bin/busybox)
+KN_LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.defaultImage=$(IMAGE)
+kubectl-nsenter:
+	cd cmd/kubectl-nsenter && CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags '$(KN_LDFLAGS)' -o $(CURDIR)/bin/kubectl-nsenter .
+
+install-kubectl-nsenter: kubectl-nsenter
+	install -D -m 0755 bin/kubectl-nsenter $(DESTDIR)$(PREFIX)/bin/kubectl-nsenter
+
+image: build kubectl-nsenter
+	cd cmd/kubectl-nsenter && CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags '-s -w' -o $(CURDIR)/bin/cnsenter-attach ./cnsenter-attach
+	mkdir -p dist
+	cd cmd/kubectl-nsenter && $(GO) run ./mkimage -o $(CURDIR)/dist/cnsenter-image.tar -tag $(IMAGE) \
+		$(if $(IMAGE_TOOLS),$(foreach a,$(shell $(IMAGE_TOOLS) --list 2>/dev/null),-link /bin/$(a)=busybox) $(IMAGE_TOOLS):/bin/busybox) \
+		$(foreach p,cnsenter cnsenter-go cnsenter-enter cnsenter-attach,$(CURDIR)/bin/$(p))
+	@echo "dist/cnsenter-image.tar: $(IMAGE) (ctr -n k8s.io images import dist/cnsenter-image.tar on each node)"
 
 # Debian packages: build-deps for the build (gcc, static glibc, libseccomp),
 # deps for the tests too (containerd, runc, docker.io, busybox-static, ...).
@@ -70,11 +94,13 @@ check: build
 		test $$rc -eq 0 || { echo 'docs/*.1 differ from --help: run make docs'; exit 1; }
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: the files above need formatting'; exit 1; }
 	$(GO) vet ./...
+	cd cmd/kubectl-nsenter && $(GO) vet ./...
 
 # Everything but the end-to-end tests, with the race detector. The
 # privileged tests skip with their reason when not run as root.
 unit:
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/)
+	cd cmd/kubectl-nsenter && $(GO) test -race -count=1 ./...
 
 # Today's engines (containerd 2, runc 1.4, dockerd from moby/moby/v2),
 # built from their Go modules into a cache keyed by their versions: about
@@ -85,6 +111,21 @@ engines:
 	@bash test/engines/build-current.sh >/dev/null
 	@bash test/engines/build-crictl.sh >/dev/null
 
+# Kubernetes v1.37.2 for kubectl nsenter's tests (test/k8s/cluster.sh):
+# kube-apiserver, kubelet, kubectl, controller-manager, scheduler, etcd,
+# crictl, CNI plugins, from their Go modules, on today's containerd and
+# runc (make engines). About 25 minutes on 2 cores the first time, kept
+# under K8S_DIR (named by the version), then nothing. k8s-stop stops a
+# cluster that an interrupted test run left.
+K8S_DIR ?= /var/tmp/k8s-local/v1.37.2
+K8S_ENV = K=$(K8S_DIR) CTRBIN=$$(bash test/engines/build-current.sh)
+k8s: engines
+	@mkdir -p $(K8S_DIR)/bin && [ -x $(K8S_DIR)/bin/crictl ] || cp "$$(bash test/engines/build-crictl.sh)/crictl" $(K8S_DIR)/bin/
+	@$(K8S_ENV) bash test/k8s/cluster.sh build >/tmp/cnsenter-k8s-build.log 2>&1 || { tail -30 /tmp/cnsenter-k8s-build.log; exit 1; }
+
+k8s-stop:
+	$(K8S_ENV) bash test/k8s/cluster.sh stop
+
 # cnsenter against util-linux nsenter and real targets, then against the
 # real engines the tests start themselves: the end-to-end package once on
 # Debian's engines and once on today's (CNSENTER_ENGINES), its output
@@ -94,7 +135,7 @@ engines:
 # the binary under test.
 INTEGRATION_ENV = CNSENTER_BIN=$(CURDIR)/bin/cnsenter CNSENTER_BIN_DIR=$(CURDIR)/bin CNSENTER_DEB=$(CURDIR)/dist/cnsenter_$(DEB_VERSION)_$(DEB_ARCH).deb
 integration: build deb engines
-	$(INTEGRATION_ENV) $(GO) test -p 1 -count=1 -timeout 20m $$($(GO) list ./test/... | grep -v '/test/e2e$$')
+	$(INTEGRATION_ENV) $(GO) test -p 1 -count=1 -timeout 20m $$($(GO) list ./test/... | grep -Ev '/test/(e2e|k8s)$$')
 	@dir=$$(bash test/engines/build-current.sh) || exit 1; crictl=$$(bash test/engines/build-crictl.sh)/crictl || exit 1; \
 	st=$$(mktemp) || exit 1; rc=0; for g in debian current; do \
 		echo "== test/e2e on the $$g engines"; \
@@ -102,6 +143,15 @@ integration: build deb engines
 			grep -Ev '^ *(=== (RUN|PAUSE|CONT|NAME)|--- PASS)'; \
 		[ "$$(cat $$st)" = 0 ] || rc=1; \
 	done; rm -f $$st; exit $$rc
+
+# kubectl nsenter against a real Kubernetes that the tests start and
+# stop (test/k8s; they skip, saying why, where it cannot run).
+k8s-test: image k8s
+	@echo "== test/k8s: kubectl nsenter on Kubernetes"
+	@st=$$(mktemp) || exit 1; { CNSENTER_K8S_DIR=$(K8S_DIR) CNSENTER_ENGINES_DIR=$$(bash test/engines/build-current.sh) \
+		CNSENTER_K8S_PLUGIN=$(CURDIR)/bin/kubectl-nsenter CNSENTER_K8S_IMAGE=$(CURDIR)/dist/cnsenter-image.tar \
+		$(GO) test -v -p 1 -count=1 -timeout 20m ./test/k8s; echo $$? >$$st; } | grep -Ev '^ *(=== (RUN|PAUSE|CONT|NAME)|--- PASS)'; \
+		rc=$$(cat $$st); rm -f $$st; exit $$rc
 
 # Each fuzz target for a bounded time (test/fuzz.sh: a failure of Go's
 # fuzzing engine that found nothing is run once more).
@@ -116,7 +166,7 @@ fuzz:
 	GO=$(GO) bash test/fuzz.sh FuzzAnswer ./internal/grpc
 	GO=$(GO) bash test/fuzz.sh FuzzString ./internal/printable
 
-test: deps check unit integration fuzz
+test: deps check unit integration k8s-test fuzz
 
 # What cnsenter is for, on an image with nothing inside (root; uses the
 # running Docker engine, else starts private ones).

@@ -10,11 +10,12 @@
 #                             sockets), podman (run by the tests on a private
 #                             store), uidmap and rootlesskit (rootless Podman
 #                             and Docker, run by a user the tests make), script,
-#                             strace, hyperfine and time.
+#                             strace, hyperfine and time; openssl and curl
+#                             (test/k8s/cluster.sh: certificates, health checks).
 set -euo pipefail
 want=(gcc make libc6-dev libseccomp-dev)
 if [ "${1:-}" != --build ]; then
-	want+=(util-linux bsdutils busybox-static containerd runc docker.io podman uidmap rootlesskit strace hyperfine time zsh groff-base man-db)
+	want+=(util-linux bsdutils busybox-static containerd runc docker.io podman uidmap rootlesskit strace hyperfine time zsh groff-base man-db openssl curl)
 fi
 missing=()
 for p in "${want[@]}"; do

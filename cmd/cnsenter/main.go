@@ -179,7 +179,12 @@ func relayed(req enter.Request, o relay.Options) int {
 	if ws.Signaled() {
 		unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{}) // the program dumped its own
 		signal.Reset(ws.Signal())
-		unix.Kill(os.Getpid(), ws.Signal())
+		// To this thread, not the process: kill(2) lets another thread
+		// take the signal, whose handler (the runtime's, dying of it)
+		// then races our exit with status 1. Sent to the calling thread
+		// it is handled before tgkill returns.
+		runtime.LockOSThread()
+		unix.Tgkill(os.Getpid(), unix.Gettid(), ws.Signal())
 		return 1
 	}
 	return ws.ExitStatus()
