@@ -42,6 +42,10 @@ type Container struct {
 	// SpecFile is the container's OCI spec on the host, when the runtime
 	// keeps it where a file read finds it (Podman's bundle).
 	SpecFile string `json:"-"`
+	// Spec is the container's OCI spec as JSON, when the runtime gave it
+	// with the container and neither Task nor SpecFile leads to it (a CRI
+	// runtime without containerd: CRI-O).
+	Spec []byte `json:"-"`
 	// Note says how the container was found when not the usual way (the
 	// engine bypassed); the caller prints it.
 	Note string `json:"note,omitempty"`

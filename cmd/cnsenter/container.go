@@ -123,7 +123,7 @@ func containerSpec(inv *invocation) (*spec.Spec, error) {
 	}
 	c := inv.container
 	s, err := spec.Read(context.Background(), spec.Source{Name: inv.targetRef, Process: inv.req.Process, Namespace: c.Task, ID: c.ID,
-		ContainerdAddress: inv.runtimeOptions["containerd-address"], Timeout: t, File: c.SpecFile})
+		ContainerdAddress: inv.runtimeOptions["containerd-address"], Timeout: t, File: c.SpecFile, Data: c.Spec})
 	if err != nil {
 		return nil, err
 	}

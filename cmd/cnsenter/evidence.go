@@ -35,7 +35,7 @@ func captureEvidence(inv *invocation) error {
 		o.Freeze = frozen.State()
 	}
 	o.Spec, o.SpecErr = spec.ReadJSON(ctx, spec.Source{Name: inv.targetRef, Process: inv.req.Process, Namespace: c.Task, ID: c.ID,
-		ContainerdAddress: inv.runtimeOptions["containerd-address"], Timeout: t, File: c.SpecFile})
+		ContainerdAddress: inv.runtimeOptions["containerd-address"], Timeout: t, File: c.SpecFile, Data: c.Spec})
 	if c.Runtime == "docker" {
 		e, err := engines(inv)
 		if err != nil {

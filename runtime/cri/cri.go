@@ -305,6 +305,10 @@ func (a *Adapter) status(ctx context.Context, ref string, t target) (runtime.Con
 	case "docker":
 		// cri-dockerd's are Docker's, which containerd keeps in moby.
 		c.Task = "moby"
+	default:
+		// No containerd to ask (CRI-O): the spec the runtime gave with
+		// the status, from the same root's socket as the PID.
+		c.Spec = st.spec
 	}
 	return c, nil
 }

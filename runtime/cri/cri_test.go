@@ -122,12 +122,16 @@ func TestDecode(t *testing.T) {
 		t.Errorf("decodeContainers = %+v, %v", ctrs, err)
 	}
 	// containerd's verbose info, and CRI-O's: both JSON with "pid" under "info".
-	for _, info := range []string{
-		`{"sandboxID":"s1","pid":4242,"removing":false,"snapshotKey":"c1","runtimeSpec":{"ociVersion":"1.2.0"}}`,
-		`{"sandboxID":"s1","pid":4242,"runtimeSpec":{"ociVersion":"1.0.2"},"privileged":false}`,
+	for info, spec := range map[string]string{
+		`{"sandboxID":"s1","pid":4242,"removing":false,"snapshotKey":"c1","runtimeSpec":{"ociVersion":"1.2.0"}}`: `{"ociVersion":"1.2.0"}`,
+		`{"sandboxID":"s1","pid":4242,"runtimeSpec":{"ociVersion":"1.0.2"},"privileged":false}`:                  `{"ociVersion":"1.0.2"}`,
+		`{"sandboxID":"s1","pid":4242}`: "",
 	} {
 		st, err := decodeStatus(statusMessage("c1", 1, info))
-		if err != nil || st != (status{id: "c1", state: containerRunning, image: "docker.io/library/busybox:latest", pid: 4242}) {
+		if err != nil || string(st.spec) != spec {
+			t.Errorf("decodeStatus(%s) = %+v, %v", info, st, err)
+		}
+		if st.id != "c1" || st.state != containerRunning || st.image != "docker.io/library/busybox:latest" || st.pid != 4242 {
 			t.Errorf("decodeStatus(%s) = %+v, %v", info, st, err)
 		}
 	}
@@ -261,7 +265,7 @@ func fakeCRI(t *testing.T, runtimeName string, unimplemented bool) string {
 				answer(w, nil, "5", "an error occurred when try to find container "+id+": not found")
 				return
 			}
-			answer(w, statusMessage(id, 1, `{"pid":`+strings.Repeat(" ", 20<<10)+strconv.Itoa(pid)+`}`), "0", "")
+			answer(w, statusMessage(id, 1, `{"runtimeSpec":{"ociVersion":"1.2.0"},"pid":`+strings.Repeat(" ", 20<<10)+strconv.Itoa(pid)+`}`), "0", "")
 		default:
 			answer(w, nil, "12", "unknown method")
 		}
@@ -355,7 +359,9 @@ func TestFindAndList(t *testing.T) {
 		var got []string
 		for _, c := range list {
 			got = append(got, c.Ref())
-			if c.PID == 0 || c.Task != "" { // CRI-O: no containerd namespace to read the spec from
+			// CRI-O: no containerd namespace to read the spec from; the
+			// spec comes with the status.
+			if c.PID == 0 || c.Task != "" || len(c.Spec) == 0 {
 				t.Errorf("Find(%s): %+v", name, c)
 			}
 		}

@@ -220,6 +220,8 @@ type status struct {
 	// whose "info" entry is JSON with "pid": so containerd's CRI plugin
 	// and CRI-O both write it. 0 when absent.
 	pid int
+	// spec is the container's OCI spec, from the same info.
+	spec []byte
 }
 
 // errNoInfo is a ContainerStatusResponse without the verbose "info" entry.
@@ -267,10 +269,11 @@ func decodeStatus(m []byte) (status, error) {
 	if !ok {
 		return st, errNoInfo
 	}
-	// Only "pid" is read: the rest (containerd's and CRI-O's runtime
-	// spec, sandbox ID, ...) is skipped by the decoder.
+	// "pid", and the runtime spec, which both containerd and CRI-O give
+	// there; the rest (sandbox ID, ...) is skipped by the decoder.
 	var v struct {
-		PID *int `json:"pid"`
+		PID  *int            `json:"pid"`
+		Spec json.RawMessage `json:"runtimeSpec"`
 	}
 	if err := json.Unmarshal([]byte(raw), &v); err != nil {
 		return st, fmt.Errorf("the container status's verbose info: %w", err)
@@ -282,6 +285,9 @@ func decodeStatus(m []byte) (status, error) {
 		return st, fmt.Errorf("the container status gives PID %d", *v.PID)
 	}
 	st.pid = *v.PID
+	if len(v.Spec) > 0 && string(v.Spec) != "null" {
+		st.spec = v.Spec
+	}
 	return st, nil
 }
 

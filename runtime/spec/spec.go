@@ -60,6 +60,9 @@ type Source struct {
 	// File, when set, is the spec's own file in the engine's state on
 	// the host (Podman's bundle: runtime/podman SpecFile), read instead.
 	File string
+	// Data, when set, is the spec itself, as the runtime gave it with
+	// the container (runtime.Container's Spec).
+	Data []byte
 }
 
 // Read reads the spec the engine gave the runtime: from the task's bundle
@@ -79,6 +82,12 @@ func Read(ctx context.Context, src Source) (*Spec, error) {
 }
 
 func specJSON(ctx context.Context, src Source) ([]byte, error) {
+	if src.Data != nil {
+		if !json.Valid(src.Data) {
+			return nil, fmt.Errorf("the OCI spec of %s: what its runtime gave is not JSON", src.Name)
+		}
+		return src.Data, nil
+	}
 	if src.File != "" {
 		data, err := os.ReadFile(src.File)
 		if err != nil {

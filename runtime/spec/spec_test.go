@@ -94,4 +94,11 @@ func TestReadFile(t *testing.T) {
 	if _, err := Read(context.Background(), Source{Name: "podman://web", File: filepath.Join(dir, "none")}); err == nil {
 		t.Error("a missing spec was read")
 	}
+	// As the runtime gave it with the container (CRI-O's status).
+	if s, err := Read(context.Background(), Source{Name: "cri://a/b/c", Data: []byte(dockerLike)}); err != nil || len(s.Limits().Bounding) != 1 {
+		t.Errorf("Read(Data) = %+v, %v", s, err)
+	}
+	if _, err := Read(context.Background(), Source{Name: "cri://a/b/c", Data: []byte("{")}); err == nil {
+		t.Error("a given spec that is not JSON was read")
+	}
 }
