@@ -85,12 +85,13 @@ deps:
 	bash test/install-deps.sh
 
 # The man pages, written from the programs' own --help (docs/gen).
-docs: build
+docs: build kubectl-nsenter
 	$(GO) run ./docs/gen -bin bin -out docs
 
-check: build
+check: build kubectl-nsenter
 	@d=$$(mktemp -d) && $(GO) run ./docs/gen -bin bin -out $$d -date "$$(sed -n 's/^\.TH [^ ]* 1 "\([^"]*\)".*/\1/p' docs/cnsenter.1)" && \
-		diff -u docs/cnsenter.1 $$d/cnsenter.1 && diff -u docs/docker-nsenter.1 $$d/docker-nsenter.1; rc=$$?; rm -rf $$d; \
+		diff -u docs/cnsenter.1 $$d/cnsenter.1 && diff -u docs/docker-nsenter.1 $$d/docker-nsenter.1 && \
+		diff -u docs/kubectl-nsenter.1 $$d/kubectl-nsenter.1; rc=$$?; rm -rf $$d; \
 		test $$rc -eq 0 || { echo 'docs/*.1 differ from --help: run make docs'; exit 1; }
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: the files above need formatting'; exit 1; }
 	$(GO) vet ./...

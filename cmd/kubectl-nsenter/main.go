@@ -70,7 +70,7 @@ way out; if kubectl-nsenter is killed, its activeDeadlineSeconds ends it.
 Without COMMAND, a shell: -i, and -t when stdin is a terminal. The exit status is the
 program's; 1 for an error of kubectl nsenter's, with one line saying what to do.
 
-Profiles (--profile), each a set of cnsenter options, flags adding to it:
+Profiles: --profile NAME takes a set of cnsenter options; flags add to it.
 ` + profileHelp(),
 		Example: `  kubectl nsenter web                          # a shell in web's first container
   kubectl nsenter -n shop web -c app -- ps     # container app of pod web in namespace shop

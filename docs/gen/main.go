@@ -38,6 +38,8 @@ func main() {
 			[]string{filepath.Join(*bin, "cnsenter"), "--help"}, "nsenter(1), docker-nsenter(1), setns(2), namespaces(7)"},
 		{"docker-nsenter", "run a program in a Docker container's namespaces, without the exec API",
 			[]string{filepath.Join(*bin, "docker-nsenter"), "nsenter", "--help"}, "cnsenter(1), docker(1), nsenter(1)"},
+		{"kubectl-nsenter", "run a program in a Kubernetes pod's container, with cnsenter on its node",
+			[]string{filepath.Join(*bin, "kubectl-nsenter"), "--help"}, "cnsenter(1), kubectl(1), nsenter(1)"},
 	}
 	for _, p := range pages {
 		help, err := exec.Command(p.help[0], p.help[1:]...).Output()
