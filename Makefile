@@ -71,7 +71,8 @@ install-kubectl-nsenter: kubectl-nsenter
 image: build kubectl-nsenter
 	cd cmd/kubectl-nsenter && CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags '-s -w' -o $(CURDIR)/bin/cnsenter-attach ./cnsenter-attach
 	mkdir -p dist
-	cd cmd/kubectl-nsenter && $(GO) run ./mkimage -o $(CURDIR)/dist/cnsenter-image.tar -tag $(IMAGE) \
+	@echo "mkimage: $(IMAGE) from bin/ (cnsenter, cnsenter-go, cnsenter-enter, cnsenter-attach)$(if $(IMAGE_TOOLS), and $(IMAGE_TOOLS) with its applets)"
+	@cd cmd/kubectl-nsenter && $(GO) run ./mkimage -o $(CURDIR)/dist/cnsenter-image.tar -tag $(IMAGE) \
 		$(if $(IMAGE_TOOLS),$(foreach a,$(shell $(IMAGE_TOOLS) --list 2>/dev/null),-link /bin/$(a)=busybox) $(IMAGE_TOOLS):/bin/busybox) \
 		$(foreach p,cnsenter cnsenter-go cnsenter-enter cnsenter-attach,$(CURDIR)/bin/$(p))
 	@echo "dist/cnsenter-image.tar: $(IMAGE) (ctr -n k8s.io images import dist/cnsenter-image.tar on each node)"
