@@ -40,9 +40,9 @@ type Options struct {
 	// EngineDisk is the engine's record of the container in its state on
 	// disk, when the engine did not answer (dockerd's config.v2.json).
 	EngineDisk json.RawMessage
-	Spec      json.RawMessage // the OCI spec
-	SpecErr   error
-	Image     Image
+	Spec       json.RawMessage // the OCI spec
+	SpecErr    error
+	Image      Image
 	// EngineLayers is the writable layer and image layers as the engine
 	// names them (Docker's GraphDriver.Data), when it does.
 	EngineLayers *LayerPaths
@@ -190,7 +190,7 @@ func (c *capture) run() error {
 		"host": host, "kernel": unix.ByteSliceToString(uts.Release[:]), "caller_uid": os.Getuid(),
 		"target": printable.String(o.Target), "runtime": o.Container.Runtime, "namespace": o.Container.Namespace,
 		"container_id": o.Container.ID, "name": printable.String(o.Container.Name), "pid": pid,
-		"state": printable.String(state),
+		"state":  printable.String(state),
 		"freeze": o.Freeze, "errors": nonNil(c.errs), "truncated": nonNil(c.truncated),
 	}
 	if o.ExitCode != nil {
