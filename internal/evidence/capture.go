@@ -134,7 +134,13 @@ func (c *capture) run() error {
 			return err
 		}
 	} else if o.SpecErr != nil {
-		c.fail("OCI spec", o.SpecErr)
+		err := o.SpecErr
+		if o.Process == nil && o.Container.Runtime == "docker" && errors.Is(err, runtime.ErrNotFound) {
+			// dockerd has containerd forget a container that exits, and
+			// makes its spec anew at each start from its settings.
+			err = fmt.Errorf("dockerd keeps none for a container that does not run (it makes one at each start, from the settings in its record): %w", err)
+		}
+		c.fail("OCI spec", err)
 	}
 	if err := c.b.writeJSON("image.json", o.Image); err != nil {
 		return err

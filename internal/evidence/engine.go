@@ -84,6 +84,7 @@ func (o *Options) fromDockerDisk(d *docker.Adapter, cause error) {
 		return
 	}
 	o.EngineDisk = raw
+	o.EngineErr = fmt.Errorf("%w: its record in dockerd's state on disk is kept instead (engine/config.v2.json)", cause)
 	var rec struct {
 		Image  string
 		Config struct{ Image string }

@@ -67,6 +67,14 @@ func testStoppedDocker(t *testing.T, e *engines.Engines) {
 			t.Fatal(err)
 		}
 	}
+	// For --evidence: a file changed, one added, one deleted, exit 3.
+	if out, err := e.Docker("run", "--name", "evstop", "-v", hostDir+":/data", engines.BusyboxImage, "sh", "-c", stoppedScript); err == nil || !strings.Contains(err.Error(), "3") {
+		t.Fatalf("evstop: %v %s", err, out)
+	}
+	evID, err := e.Docker("inspect", "-f", "{{.Id}}", "evstop")
+	if err != nil {
+		t.Fatal(err)
+	}
 	// A process that kills itself with SIGSEGV, whose status the init
 	// returns (an init itself ignores signals it has no handler for): exit
 	// 139, as a crash.
@@ -167,10 +175,11 @@ func testStoppedDocker(t *testing.T, e *engines.Engines) {
 			{[]string{"--host-tools", "--image", engines.BusyboxImage, "true"}, "is not RUNTIME://IMAGE"},
 			{[]string{"--host-tools", "--container-root", "/nonexistent", "-t", "docker://changed", "true"}, "--container-root: /nonexistent is not an existing directory"},
 			{[]string{"--host-tools", "--read-only", "--freeze", "-t", "docker://changed", "true"}, "--freeze has no meaning without one"},
-			{[]string{"--host-tools", "--evidence", filepath.Join(t.TempDir(), "bundle"), "-t", "docker://changed"}, "--evidence has no meaning without one"},
 		} {
 			oneLineError(t, runBinary(t, env, bin+"/cnsenter", bad.args...), bad.want)
 		}
+		// --evidence needs no --host-tools: it runs nothing.
+		checkStoppedEvidence(t, state, append(env, "CONTAINERD_ADDRESS="+e.ContainerdAddress), d, e.DockerHost, strings.TrimSpace(evID), hostDir, state == "up")
 		// Without --host-tools, still an error, now suggesting it.
 		r = runBinary(t, env, bin+"/cnsenter", "-t", "docker://changed", "true")
 		if r.code != 1 || !strings.Contains(r.stderr, "see its files with --host-tools") {
