@@ -3,7 +3,6 @@ package e2e
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -158,13 +157,26 @@ func checkStoppedEvidence(t *testing.T, state string, env []string, d *dockerCLI
 	wantStoppedChanges(t, "dockerd "+state+", docker nsenter", b, dir)
 }
 
-// rawJSON reads a JSON file into a map.
-func rawJSON(t *testing.T, path string) map[string]any {
+// checkContainerdEvidence is --evidence on a containerd container whose
+// task ran stoppedScript and is gone: its changes, and its spec from
+// containerd's record (asked, or read from its database on disk when
+// containerd is dead).
+func checkContainerdEvidence(t *testing.T, state string, env []string, ref string) {
 	t.Helper()
-	var m map[string]any
-	data, err := os.ReadFile(path)
-	if err != nil || json.Unmarshal(data, &m) != nil {
-		t.Errorf("%s: %v %s", path, err, data)
+	dir := filepath.Join(t.TempDir(), "bundle")
+	r := runBinary(t, env, bin+"/cnsenter", "--evidence", dir, "-t", ref)
+	if r.code != 0 || !strings.Contains(r.stderr, "no process, its files and records as it was left") {
+		t.Errorf("%s: --evidence: %v", state, r)
+		return
 	}
-	return m
+	b := readStoppedBundle(t, dir)
+	if b.State == "" || b.State == "running" || b.PID != 0 || b.Runtime != "containerd" || b.ExitCode != nil {
+		t.Errorf("%s: evidence.json: %+v", state, b)
+	}
+	wantStoppedChanges(t, state, b, dir)
+	var spec struct{ Process struct{ Args []string } }
+	readJSON(t, filepath.Join(dir, "engine/config.json"), &spec)
+	if len(spec.Process.Args) != 3 || spec.Process.Args[2] != stoppedScript {
+		t.Errorf("%s: the spec's args: %q (errors %q)", state, spec.Process.Args, b.Errors)
+	}
 }

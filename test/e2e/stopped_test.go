@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -320,6 +321,9 @@ func TestStoppedContainerdFiles(t *testing.T) {
 	if _, err := e.Ctr("-n", ns, "containers", "create", image, "fresh", "true"); err != nil {
 		t.Fatal(err)
 	}
+	if err := run("evstop", "sh", "-c", stoppedScript); err == nil {
+		t.Fatal("evstop: no exit status 3")
+	}
 	before := mountsBut(t, e.Dir)
 	env := append(e.Env(), "CNSENTER_TIMEOUT=1s")
 	for _, s := range []struct {
@@ -340,6 +344,7 @@ func TestStoppedContainerdFiles(t *testing.T) {
 	if r := runBinary(t, env, bin+"/cnsenter", "-t", "containerd://"+ns+"/exited", "true"); r.code != 1 || !strings.Contains(r.stderr, "see its files with --host-tools") {
 		t.Errorf("without --host-tools: %v", r)
 	}
+	checkContainerdEvidence(t, "containerd up", env, "containerd://"+ns+"/evstop")
 	// A task that runs on while containerd is dead (its shim keeps it).
 	if err := e.RunTask("live", "/bin/sleep", "100000"); err != nil {
 		t.Fatal(err)
@@ -357,6 +362,7 @@ func TestStoppedContainerdFiles(t *testing.T) {
 	if r.code != 0 || r.stdout != "changed\n" || !strings.Contains(r.stderr, "found in containerd's state on disk") {
 		t.Errorf("containerd dead, a container with no task: %v", r)
 	}
+	checkContainerdEvidence(t, "containerd dead", env, "containerd://"+ns+"/evstop")
 	r = runBinary(t, env, bin+"/cnsenter", "--host-tools", "-t", "containerd://"+engines.Namespace+"/live", "true")
 	if r.code != 1 || !strings.Contains(r.stderr, "cannot reach containerd") || strings.Contains(r.stderr, "runs no process") ||
 		strings.Contains(r.stderr, "found in containerd's state on disk") {
@@ -404,6 +410,23 @@ func TestStoppedPodmanFiles(t *testing.T) {
 	}
 	if out, err := p.podman("create", "--name", "pfresh", podmanImage, "true"); err != nil {
 		t.Fatalf("%v: %s", err, out)
+	}
+	// --evidence: its writable layer against its image, its spec from
+	// Podman's bundle, no processes.
+	dir := filepath.Join(t.TempDir(), "bundle")
+	if r := cnsenter(t, p.env(), "--evidence", dir, "-t", "podman://pexited"); r.code != 0 || !strings.Contains(r.stderr, "no process, its files and records as it was left") {
+		t.Errorf("--evidence: %v", r)
+	} else {
+		b := readStoppedBundle(t, dir)
+		if b.State != "stopped" || b.PID != 0 || b.Runtime != "podman" || b.changes["/etc/changed"].Change != "added" || b.changes["/etc/group"].Change != "deleted" ||
+			b.changes["/etc/changed"].SHA256 == "" || !slices.ContainsFunc(b.mounts, func(m map[string]string) bool { return m["destination"] == "/hostdata" }) {
+			t.Errorf("--evidence: %+v", b)
+		}
+		var spec struct{ Process struct{ Args []string } }
+		readJSON(t, filepath.Join(dir, "engine/config.json"), &spec)
+		if len(spec.Process.Args) != 3 || !strings.Contains(spec.Process.Args[2], "echo changed") {
+			t.Errorf("--evidence: the spec's args: %q", spec.Process.Args)
+		}
 	}
 	before := mountsBut(t, p.root)
 	for _, s := range []struct {
