@@ -109,7 +109,9 @@ the program is the host's own, trusted: root with every capability unless -u
 or --confine is given. With --host-tools, a container that runs no process
 (created, exited, dead) is its files as it left them (layers, volumes),
 read-only at --container-root, in the host's namespaces; and --image IMAGE
-shows an image's files so (no CONTAINER then: the arguments are the command).`,
+shows an image's files so (no CONTAINER then: the arguments are the command).
+--evidence DIR captures a container, running or not (then from dockerd's
+state, without --host-tools), and runs nothing.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 && o.image == "" {
 				fmt.Fprintln(os.Stderr, "docker nsenter: requires at least 1 argument, the container\nSee 'docker nsenter --help'.")
