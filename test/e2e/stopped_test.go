@@ -206,6 +206,20 @@ func testStoppedDocker(t *testing.T, e *engines.Engines) {
 		if _, err := os.Stat(written); err == nil {
 			t.Errorf("dockerd %s: the host file a link of the container names was written", state)
 		}
+		// Its evidence lists its links as links: the host file one
+		// names is not in the bundle.
+		bundle := filepath.Join(t.TempDir(), "bundle")
+		if r := runBinary(t, env, bin+"/cnsenter", "--evidence", bundle, "-t", "docker://hostile"); r.code != 0 {
+			t.Errorf("dockerd %s: the hostile container's evidence: %v", state, r)
+		} else if b := readStoppedBundle(t, bundle); b.changes["/leak"].Type != "symlink" || b.changes["/leak"].Link != canary || b.changes["/a"].Link != "/" {
+			t.Errorf("dockerd %s: the hostile container's links: %+v", state, b.changes)
+		}
+		filepath.Walk(bundle, func(p string, info os.FileInfo, err error) error {
+			if data, _ := os.ReadFile(p); err == nil && info.Mode().IsRegular() && strings.Contains(string(data), "host secret") {
+				t.Errorf("dockerd %s: %s holds the host file a link of the container names", state, p)
+			}
+			return nil
+		})
 		if now := mounts(); now != before {
 			t.Errorf("dockerd %s: the host's mount table changed: %s", state, mountDiff(before, now))
 		}
