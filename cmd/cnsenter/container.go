@@ -140,8 +140,22 @@ func resolveContainer(inv *invocation) (int, error) {
 	defer e.Close()
 	c, err := e.Resolve(context.Background(), inv.targetRef)
 	var stopped *runtime.Error
-	if errors.As(err, &stopped) && stopped.Kind == runtime.NotRunning && inv.req.HostTools && stopped.Container.Status != "paused" {
-		return 0, containerFiles(inv, e, stopped.Container)
+	if errors.As(err, &stopped) && stopped.Kind == runtime.NotRunning && stopped.Container.Status != "paused" {
+		switch {
+		case inv.evidence != "":
+			// Its evidence is read from its engine's state: nothing is
+			// run, so --host-tools is not needed (captureEvidence).
+			if c := stopped.Container; c.Note != "" {
+				fmt.Fprintf(os.Stderr, "%s: %s\n", name, printable.String(c.Note))
+			}
+			inv.container, inv.stopped = stopped.Container, true
+			if a := inv.req.Audit; a != nil {
+				a.Runtime, a.ContainerID = inv.container.Runtime, inv.container.ID
+			}
+			return 0, nil
+		case inv.req.HostTools:
+			return 0, containerFiles(inv, e, stopped.Container)
+		}
 	}
 	if err != nil {
 		// A paused container (docker pause) is frozen already: --freeze
@@ -317,6 +331,13 @@ func listContainers(inv *invocation) error {
 // freezeContainer is --freeze: the container's cgroup is frozen until we
 // end (internal/freeze), and left as it is when someone else froze it.
 func freezeContainer(inv *invocation) error {
+	if inv.stopped {
+		// Nothing runs to move its files: the capture goes on, a note
+		// says so, and the bundle's state says why nothing was frozen.
+		fmt.Fprintf(os.Stderr, "%s: %s runs no process (%s): nothing to freeze, its files are read as they were left\n",
+			name, printable.String(inv.targetRef), printable.String(inv.container.Status))
+		return nil
+	}
 	if inv.req.Process == nil || inv.container.ID == "" {
 		return errors.New("--freeze needs a container --target (docker://NAME, containerd://NAMESPACE/ID or a name): a PID has no container cgroup of its own")
 	}

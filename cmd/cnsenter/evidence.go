@@ -16,7 +16,7 @@ import (
 // captureEvidence is --evidence DIR: the container's evidence bundle
 // (internal/evidence), read from the host, nothing run inside it.
 func captureEvidence(inv *invocation) error {
-	if inv.req.Process == nil || inv.container.ID == "" {
+	if inv.req.Process == nil && !inv.stopped || inv.container.ID == "" {
 		return errors.New("--evidence needs a container --target (docker://NAME, containerd://NAMESPACE/ID or a name)")
 	}
 	t, err := timeout(inv)
@@ -36,24 +36,32 @@ func captureEvidence(inv *invocation) error {
 	}
 	o.Spec, o.SpecErr = spec.ReadJSON(ctx, spec.Source{Name: inv.targetRef, Process: inv.req.Process, Namespace: c.Task, ID: c.ID,
 		ContainerdAddress: inv.runtimeOptions["containerd-address"], Timeout: t, File: c.SpecFile, Data: c.Spec})
-	if c.Runtime == "docker" {
+	if c.Runtime == "docker" || inv.stopped {
 		e, err := engines(inv)
 		if err != nil {
 			return err
 		}
 		defer e.Close()
-		a, err := e.Adapter("docker")
+		a, err := e.Adapter(c.Runtime)
+		if err != nil {
+			o.EngineErr, o.FilesErr = err, err
+		} else if inv.stopped {
+			o.FromStopped(ctx, a)
+		}
 		if d, ok := a.(*docker.Adapter); ok && err == nil {
 			o.FromDocker(ctx, d)
-		} else {
-			o.EngineErr = err
 		}
-	} else {
+	}
+	if c.Runtime != "docker" {
 		o.Image.Note = "the image's digest is in " + c.Runtime + "'s image store, not read"
 	}
 	if _, err := evidence.Capture(o); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "%s: evidence of %s written to %s (MANIFEST.sha256 lists its files)\n", name, printable.String(inv.targetRef), printable.String(inv.evidence))
+	what := ""
+	if inv.stopped {
+		what = fmt.Sprintf(" (%s: no process, its files and records as it was left)", c.Status)
+	}
+	fmt.Fprintf(os.Stderr, "%s: evidence of %s%s written to %s (MANIFEST.sha256 lists its files)\n", name, printable.String(inv.targetRef), printable.String(what), printable.String(inv.evidence))
 	return nil
 }

@@ -112,6 +112,8 @@ Debugging (cnsenter only):
                                or empty): engine records, OCI spec, processes,
                                sockets, mounts, its writable layer's changes, with
                                MANIFEST.sha256; read from the host, nothing run
+                               (a container that runs no process: from its engine's
+                               state, no --host-tools needed)
 
  <container> is {{references}}, or a bare name.
 

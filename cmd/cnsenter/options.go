@@ -85,6 +85,7 @@ type invocation struct {
 	timeout        time.Duration
 	freeze         bool   // --freeze: the container's cgroup frozen for the session
 	evidence       string // --evidence DIR: capture, run nothing
+	stopped        bool   // --evidence of a container that runs no process (inv.container)
 	image          string // --image: an image's reference, shown with --host-tools
 	allImplied     bool   // --all only because --host-tools came alone
 }

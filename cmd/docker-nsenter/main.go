@@ -109,7 +109,9 @@ the program is the host's own, trusted: root with every capability unless -u
 or --confine is given. With --host-tools, a container that runs no process
 (created, exited, dead) is its files as it left them (layers, volumes),
 read-only at --container-root, in the host's namespaces; and --image IMAGE
-shows an image's files so (no CONTAINER then: the arguments are the command).`,
+shows an image's files so (no CONTAINER then: the arguments are the command).
+--evidence DIR captures a container, running or not (then from dockerd's
+state, without --host-tools), and runs nothing.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 && o.image == "" {
 				fmt.Fprintln(os.Stderr, "docker nsenter: requires at least 1 argument, the container\nSee 'docker nsenter --help'.")
@@ -208,8 +210,15 @@ func run(global plugin.Global, o options, name string, program []string) error {
 	}
 	c, err := a.Resolve(ctx, name)
 	var stopped *runtime.Error
-	if errors.As(err, &stopped) && stopped.Kind == runtime.NotRunning && o.HostTools && stopped.Container.Status != "paused" {
-		return stoppedFiles(ctx, a, o, stopped.Container, name, program)
+	if errors.As(err, &stopped) && stopped.Kind == runtime.NotRunning && stopped.Container.Status != "paused" {
+		switch {
+		case o.evidence != "":
+			// Read from dockerd's state, nothing run: no --host-tools
+			// needed.
+			return captureEvidence(ctx, o, stopped.Container, nil, a, nil)
+		case o.HostTools:
+			return stoppedFiles(ctx, a, o, stopped.Container, name, program)
+		}
 	}
 	if err != nil {
 		// A paused container is frozen already: --freeze and --evidence
@@ -273,9 +282,23 @@ func forensicsUsage(o options, program []string) string {
 }
 
 // captureEvidence is --evidence DIR (internal/evidence), as cnsenter's.
+// A container that runs no process (proc nil) is read from dockerd's
+// state (evidence.FromStopped); --freeze then has nothing to freeze.
 func captureEvidence(ctx context.Context, o options, c runtime.Container, proc *enter.Process, a runtime.Adapter, frozen *freeze.Freezer) error {
 	eo := evidence.Options{Dir: o.evidence, Tool: fmt.Sprintf("docker nsenter %s (commit %s)", version, commit),
 		Target: c.Name, Container: c, Process: proc, Freeze: frozen.State(), Image: evidence.Image{Reference: c.Image}}
+	what := ""
+	if proc == nil {
+		if c.Note != "" {
+			fmt.Fprintf(os.Stderr, "docker nsenter: %s\n", printable.String(strip(c.Note)))
+		}
+		if o.freeze {
+			fmt.Fprintf(os.Stderr, "docker nsenter: %s runs no process (%s): nothing to freeze, its files are read as they were left\n",
+				printable.String(c.Name), printable.String(c.Status))
+		}
+		eo.FromStopped(ctx, a)
+		what = fmt.Sprintf(" (%s: no process, its files and records as it was left)", c.Status)
+	}
 	if o.AuditLog != "" {
 		eo.Audit = &enter.Audit{Path: o.AuditLog, Target: c.Name, Runtime: "docker", ContainerID: c.ID}
 	}
@@ -287,7 +310,7 @@ func captureEvidence(ctx context.Context, o options, c runtime.Container, proc *
 	if _, err := evidence.Capture(eo); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "docker nsenter: evidence of %s written to %s (MANIFEST.sha256 lists its files)\n", printable.String(c.Name), printable.String(o.evidence))
+	fmt.Fprintf(os.Stderr, "docker nsenter: evidence of %s%s written to %s (MANIFEST.sha256 lists its files)\n", printable.String(c.Name), printable.String(what), printable.String(o.evidence))
 	return nil
 }
 

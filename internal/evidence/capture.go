@@ -24,14 +24,25 @@ type Options struct {
 	Tool      string // our name and version, for evidence.json
 	Target    string // the reference given
 	Container runtime.Container
-	Process   *enter.Process // the container's init, pinned
+	Process   *enter.Process // the container's init, pinned; nil for a container that runs no process
+	// Files are, for a container that runs no process (Process nil), its
+	// layers and mounts as its engine keeps them (runtime.Filesystem);
+	// FilesErr why there are none.
+	Files    *runtime.Files
+	FilesErr error
+	// ExitCode is a stopped container's last exit status, when its engine
+	// recorded one.
+	ExitCode *int
 	// Engine is the engine's own metadata of the container (Docker's
 	// inspect), as JSON; EngineErr why there is none.
 	Engine    json.RawMessage
 	EngineErr error
-	Spec      json.RawMessage // the OCI spec
-	SpecErr   error
-	Image     Image
+	// EngineDisk is the engine's record of the container in its state on
+	// disk, when the engine did not answer (dockerd's config.v2.json).
+	EngineDisk json.RawMessage
+	Spec       json.RawMessage // the OCI spec
+	SpecErr    error
+	Image      Image
 	// EngineLayers is the writable layer and image layers as the engine
 	// names them (Docker's GraphDriver.Data), when it does.
 	EngineLayers *LayerPaths
@@ -98,7 +109,10 @@ func (c *capture) fail(what string, err error) {
 
 func (c *capture) run() error {
 	o := c.o
-	pid := o.Process.PID()
+	pid := 0
+	if o.Process != nil {
+		pid = o.Process.PID()
+	}
 	// The engine's records.
 	if o.Engine != nil {
 		if err := c.b.write("engine/inspect.json", o.Engine); err != nil {
@@ -106,6 +120,11 @@ func (c *capture) run() error {
 		}
 	} else if o.EngineErr != nil {
 		c.fail("engine metadata", o.EngineErr)
+	}
+	if o.EngineDisk != nil {
+		if err := c.b.write("engine/config.v2.json", o.EngineDisk); err != nil {
+			return err
+		}
 	}
 	if err := c.b.writeJSON("engine/container.json", o.Container); err != nil {
 		return err
@@ -115,28 +134,48 @@ func (c *capture) run() error {
 			return err
 		}
 	} else if o.SpecErr != nil {
-		c.fail("OCI spec", o.SpecErr)
+		err := o.SpecErr
+		if o.Process == nil && o.Container.Runtime == "docker" && errors.Is(err, runtime.ErrNotFound) {
+			// dockerd has containerd forget a container that exits, and
+			// makes its spec anew at each start from its settings.
+			err = fmt.Errorf("dockerd keeps none for a container that does not run (it makes one at each start, from the settings in its record): %w", err)
+		}
+		c.fail("OCI spec", err)
 	}
 	if err := c.b.writeJSON("image.json", o.Image); err != nil {
 		return err
 	}
-	if err := c.processes(); err != nil {
-		return err
-	}
-	if err := c.network(); err != nil {
-		return err
-	}
-	if err := c.mounts(); err != nil {
+	if o.Process != nil {
+		if err := c.processes(); err != nil {
+			return err
+		}
+		if err := c.network(); err != nil {
+			return err
+		}
+		if err := c.mounts(); err != nil {
+			return err
+		}
+	} else if err := c.stoppedMounts(); err != nil {
+		// No process: no processes, sockets or routes to read; its
+		// mounts are those its engine records.
 		return err
 	}
 	if err := c.filesystem(); err != nil {
 		return err
 	}
 	finished := time.Now().UTC()
+	state := o.Container.Status
+	if state == "" {
+		state = "running"
+		if o.Process == nil {
+			state = "not running"
+		}
+	}
 	record := map[string]any{
 		"event": "evidence", "time": c.started.Format(timeFormat), "finished": finished.Format(timeFormat),
 		"uid": os.Getuid(), "login_uid": enter.LoginUID(), "target": o.Target, "pid": pid,
 		"runtime": o.Container.Runtime, "container_id": o.Container.ID, "dir": absolute(o.Dir), "tool": o.Tool,
+		"state": state,
 	}
 	if o.Freeze != "" {
 		record["freeze"] = o.Freeze
@@ -152,13 +191,38 @@ func (c *capture) run() error {
 	host, _ := os.Hostname()
 	var uts unix.Utsname
 	unix.Uname(&uts)
-	return c.b.writeJSON("evidence.json", map[string]any{
+	meta := map[string]any{
 		"version": Version, "tool": o.Tool, "started": c.started.Format(timeFormat), "finished": finished.Format(timeFormat),
 		"host": host, "kernel": unix.ByteSliceToString(uts.Release[:]), "caller_uid": os.Getuid(),
 		"target": printable.String(o.Target), "runtime": o.Container.Runtime, "namespace": o.Container.Namespace,
 		"container_id": o.Container.ID, "name": printable.String(o.Container.Name), "pid": pid,
+		"state":  printable.String(state),
 		"freeze": o.Freeze, "errors": nonNil(c.errs), "truncated": nonNil(c.truncated),
-	})
+	}
+	if o.ExitCode != nil {
+		meta["exit_code"] = *o.ExitCode
+	}
+	return c.b.writeJSON("evidence.json", meta)
+}
+
+// Mount is a volume or bind mount of a container that runs no process, as
+// its engine records it (mounts/mounts.json).
+type Mount struct {
+	Source      string `json:"source"`      // on the host
+	Destination string `json:"destination"` // in the container
+}
+
+// stoppedMounts writes the mounts the engine records for a container that
+// runs no process: it has no mount table to copy.
+func (c *capture) stoppedMounts() error {
+	if c.o.Files == nil {
+		return nil // filesystem says why
+	}
+	list := []Mount{}
+	for _, m := range c.o.Files.Mounts {
+		list = append(list, Mount{Source: printable.String(m.Source), Destination: printable.String(m.Destination)})
+	}
+	return c.b.writeJSON("mounts/mounts.json", list)
 }
 
 const timeFormat = "2006-01-02T15:04:05.000000Z"
@@ -318,6 +382,18 @@ func (c *capture) keep(f *os.File, size int64, sum string) (string, string) {
 // directory, with short relative names), when the engine's own record
 // (EngineLayers) is taken.
 func (c *capture) layerPaths() (*LayerPaths, error) {
+	if c.o.Process == nil {
+		// No process, no root mount: the layers are those the engine's
+		// state names, which its adapter checked (runtime.Files), its
+		// writable layer first.
+		switch {
+		case c.o.Files != nil && len(c.o.Files.Layers) > 0:
+			return &LayerPaths{Upper: c.o.Files.Layers[0], Lowers: append([]string{}, c.o.Files.Layers[1:]...), Source: "engine"}, nil
+		case c.o.FilesErr != nil:
+			return nil, c.o.FilesErr
+		}
+		return nil, errors.New("its engine names no layer")
+	}
 	// A container whose processes may hold CAP_SYS_ADMIN over its mounts
 	// (its OCI spec: in their bounding set, or in a user namespace of
 	// their own) could have mounted a root of its own, whose overlay

@@ -1,12 +1,15 @@
 package evidence
 
 import (
+	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/cnsenter/cnsenter/runtime"
 	"golang.org/x/sys/unix"
 )
 
@@ -148,5 +151,53 @@ func TestDiff(t *testing.T) {
 	}
 	if err != nil || truncated || strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s\n(%v %v)", strings.Join(got, "\n"), strings.Join(want, "\n"), err, truncated)
+	}
+}
+
+// TestCaptureStopped: a container that runs no process is captured from
+// what its engine keeps: its layers' changes, its recorded mounts, its
+// state and exit status; no processes, sockets or mount table.
+func TestCaptureStopped(t *testing.T) {
+	upper, lower := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(lower, "changed"), []byte("old\n"), 0o644)
+	os.WriteFile(filepath.Join(upper, "changed"), []byte("new\n"), 0o644)
+	os.WriteFile(filepath.Join(upper, "added"), []byte("added\n"), 0o644)
+	dir := filepath.Join(t.TempDir(), "bundle")
+	code := 139
+	_, err := Capture(Options{Dir: dir, Tool: "test", Target: "docker://x",
+		Container: runtime.Container{Runtime: "docker", ID: "abc", Name: "x", Status: "exited"},
+		Files:     &runtime.Files{Layers: []string{upper, lower}, Mounts: []runtime.Mount{{Source: "/srv", Destination: "/data"}}},
+		ExitCode:  &code})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta map[string]any
+	data, _ := os.ReadFile(filepath.Join(dir, "evidence.json"))
+	if json.Unmarshal(data, &meta) != nil || meta["state"] != "exited" || meta["exit_code"] != 139.0 || meta["pid"] != 0.0 {
+		t.Errorf("evidence.json: %s", data)
+	}
+	for _, absent := range []string{"processes.json", "network", "mounts/mountinfo"} {
+		if _, err := os.Stat(filepath.Join(dir, absent)); err == nil {
+			t.Errorf("%s is there", absent)
+		}
+	}
+	if m, _ := os.ReadFile(filepath.Join(dir, "mounts/mounts.json")); !strings.Contains(string(m), `"destination": "/data"`) {
+		t.Errorf("mounts/mounts.json: %s", m)
+	}
+	var layers LayerPaths
+	data, _ = os.ReadFile(filepath.Join(dir, "filesystem/layers.json"))
+	if json.Unmarshal(data, &layers) != nil || layers.Upper != upper || !reflect.DeepEqual(layers.Lowers, []string{lower}) || layers.Source != "engine" {
+		t.Errorf("layers.json: %s", data)
+	}
+	if c, _ := os.ReadFile(filepath.Join(dir, "filesystem/changes.json")); !strings.Contains(string(c), `"path": "/added"`) || !strings.Contains(string(c), `"change": "changed"`) {
+		t.Errorf("changes.json: %s", c)
+	}
+	// Without files, the capture goes on and says why.
+	dir = filepath.Join(t.TempDir(), "bundle")
+	if _, err := Capture(Options{Dir: dir, Container: runtime.Container{Runtime: "podman", ID: "abc", Status: "stopped"}, FilesErr: errors.New("no store")}); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "evidence.json")); !strings.Contains(string(data), "no store") || strings.Contains(string(data), "exit_code") {
+		t.Errorf("evidence.json: %s", data)
 	}
 }

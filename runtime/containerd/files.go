@@ -576,6 +576,11 @@ func (a *Adapter) offline(namespace, id string, cause error) error {
 	}
 	c := container(namespace, id, image)
 	c.Status = "not running"
+	// Its spec, as containerd keeps it, for what reads it (evidence):
+	// containerd cannot be asked.
+	if value, err := grpc.Embedded(spec, 2); err == nil && json.Valid(value) {
+		c.Spec = value
+	}
 	c.Note = fmt.Sprintf("%v; found in containerd's state on disk (%s), no process in its cgroup", cause, root)
 	return &runtime.Error{Kind: runtime.NotRunning, Runtime: "containerd", Endpoint: root, Ref: c.Ref(), Container: c,
 		Detail: "container is not running (containerd does not answer, and its cgroup has no process)"}

@@ -96,6 +96,24 @@ type containerState struct {
 	}
 }
 
+// StateJSON is dockerd's own record of a container in its state on disk
+// under root (DataRoot), containers/ID/config.v2.json, as it wrote it: for
+// evidence bundles when dockerd does not answer. id is a full ID.
+func StateJSON(root, id string) (json.RawMessage, error) {
+	if !hex64.MatchString(id) {
+		return nil, fmt.Errorf("%q is not a container ID", id)
+	}
+	data, err := readState(filepath.Join(root, "containers", id, "config.v2.json"))
+	if err != nil {
+		return nil, err
+	}
+	var st containerState
+	if !json.Valid(data) || json.Unmarshal(data, &st) != nil || st.ID != id {
+		return nil, fmt.Errorf("containers/%s/config.v2.json is not the container's", id)
+	}
+	return data, nil
+}
+
 // ContainerFiles reads the layers and volumes of a container that does not
 // run.
 func (a *Adapter) ContainerFiles(ctx context.Context, c runtime.Container) (runtime.Files, error) {

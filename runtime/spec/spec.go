@@ -99,7 +99,10 @@ func specJSON(ctx context.Context, src Source) ([]byte, error) {
 		return data, nil
 	}
 	bundleErr := errors.New("CNSENTER_SPEC_FROM_CONTAINERD=1")
-	if os.Getenv("CNSENTER_SPEC_FROM_CONTAINERD") != "1" {
+	if src.Process == nil {
+		// A container that runs no process has no task, nor its bundle.
+		bundleErr = errors.New("it runs no process")
+	} else if os.Getenv("CNSENTER_SPEC_FROM_CONTAINERD") != "1" {
 		data, err := bundle.SpecJSON(src.Process, src.Namespace, src.ID)
 		if err == nil {
 			return data, nil

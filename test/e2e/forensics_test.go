@@ -370,11 +370,12 @@ func TestEvidence(t *testing.T) {
 		ContainerID string `json:"container_id"`
 		PID         int
 		Runtime     string
+		State       string
 		Freeze      string
 		Errors      []string
 	}
 	readJSON(t, filepath.Join(dir, "evidence.json"), &meta)
-	if meta.Version != 1 || meta.ContainerID != id || strconv.Itoa(meta.PID) != pid || meta.Runtime != "docker" || meta.Freeze != "frozen" || len(meta.Errors) != 0 {
+	if meta.Version != 1 || meta.ContainerID != id || strconv.Itoa(meta.PID) != pid || meta.Runtime != "docker" || meta.State != "running" || meta.Freeze != "frozen" || len(meta.Errors) != 0 {
 		t.Errorf("evidence.json: %+v", meta)
 	}
 	var inspect struct{ Id string }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -66,6 +67,14 @@ func testStoppedDocker(t *testing.T, e *engines.Engines) {
 		if _, err := e.Docker(args...); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// For --evidence: a file changed, one added, one deleted, exit 3.
+	if out, err := e.Docker("run", "--name", "evstop", "-v", hostDir+":/data", engines.BusyboxImage, "sh", "-c", stoppedScript); err == nil || !strings.Contains(err.Error(), "3") {
+		t.Fatalf("evstop: %v %s", err, out)
+	}
+	evID, err := e.Docker("inspect", "-f", "{{.Id}}", "evstop")
+	if err != nil {
+		t.Fatal(err)
 	}
 	// A process that kills itself with SIGSEGV, whose status the init
 	// returns (an init itself ignores signals it has no handler for): exit
@@ -167,10 +176,11 @@ func testStoppedDocker(t *testing.T, e *engines.Engines) {
 			{[]string{"--host-tools", "--image", engines.BusyboxImage, "true"}, "is not RUNTIME://IMAGE"},
 			{[]string{"--host-tools", "--container-root", "/nonexistent", "-t", "docker://changed", "true"}, "--container-root: /nonexistent is not an existing directory"},
 			{[]string{"--host-tools", "--read-only", "--freeze", "-t", "docker://changed", "true"}, "--freeze has no meaning without one"},
-			{[]string{"--host-tools", "--evidence", filepath.Join(t.TempDir(), "bundle"), "-t", "docker://changed"}, "--evidence has no meaning without one"},
 		} {
 			oneLineError(t, runBinary(t, env, bin+"/cnsenter", bad.args...), bad.want)
 		}
+		// --evidence needs no --host-tools: it runs nothing.
+		checkStoppedEvidence(t, state, append(env, "CONTAINERD_ADDRESS="+e.ContainerdAddress), d, e.DockerHost, strings.TrimSpace(evID), hostDir, state == "up")
 		// Without --host-tools, still an error, now suggesting it.
 		r = runBinary(t, env, bin+"/cnsenter", "-t", "docker://changed", "true")
 		if r.code != 1 || !strings.Contains(r.stderr, "see its files with --host-tools") {
@@ -196,6 +206,20 @@ func testStoppedDocker(t *testing.T, e *engines.Engines) {
 		if _, err := os.Stat(written); err == nil {
 			t.Errorf("dockerd %s: the host file a link of the container names was written", state)
 		}
+		// Its evidence lists its links as links: the host file one
+		// names is not in the bundle.
+		bundle := filepath.Join(t.TempDir(), "bundle")
+		if r := runBinary(t, env, bin+"/cnsenter", "--evidence", bundle, "-t", "docker://hostile"); r.code != 0 {
+			t.Errorf("dockerd %s: the hostile container's evidence: %v", state, r)
+		} else if b := readStoppedBundle(t, bundle); b.changes["/leak"].Type != "symlink" || b.changes["/leak"].Link != canary || b.changes["/a"].Link != "/" {
+			t.Errorf("dockerd %s: the hostile container's links: %+v", state, b.changes)
+		}
+		filepath.Walk(bundle, func(p string, info os.FileInfo, err error) error {
+			if data, _ := os.ReadFile(p); err == nil && info.Mode().IsRegular() && strings.Contains(string(data), "host secret") {
+				t.Errorf("dockerd %s: %s holds the host file a link of the container names", state, p)
+			}
+			return nil
+		})
 		if now := mounts(); now != before {
 			t.Errorf("dockerd %s: the host's mount table changed: %s", state, mountDiff(before, now))
 		}
@@ -311,6 +335,9 @@ func TestStoppedContainerdFiles(t *testing.T) {
 	if _, err := e.Ctr("-n", ns, "containers", "create", image, "fresh", "true"); err != nil {
 		t.Fatal(err)
 	}
+	if err := run("evstop", "sh", "-c", stoppedScript); err == nil {
+		t.Fatal("evstop: no exit status 3")
+	}
 	before := mountsBut(t, e.Dir)
 	env := append(e.Env(), "CNSENTER_TIMEOUT=1s")
 	for _, s := range []struct {
@@ -331,6 +358,7 @@ func TestStoppedContainerdFiles(t *testing.T) {
 	if r := runBinary(t, env, bin+"/cnsenter", "-t", "containerd://"+ns+"/exited", "true"); r.code != 1 || !strings.Contains(r.stderr, "see its files with --host-tools") {
 		t.Errorf("without --host-tools: %v", r)
 	}
+	checkContainerdEvidence(t, "containerd up", env, "containerd://"+ns+"/evstop")
 	// A task that runs on while containerd is dead (its shim keeps it).
 	if err := e.RunTask("live", "/bin/sleep", "100000"); err != nil {
 		t.Fatal(err)
@@ -348,6 +376,7 @@ func TestStoppedContainerdFiles(t *testing.T) {
 	if r.code != 0 || r.stdout != "changed\n" || !strings.Contains(r.stderr, "found in containerd's state on disk") {
 		t.Errorf("containerd dead, a container with no task: %v", r)
 	}
+	checkContainerdEvidence(t, "containerd dead", env, "containerd://"+ns+"/evstop")
 	r = runBinary(t, env, bin+"/cnsenter", "--host-tools", "-t", "containerd://"+engines.Namespace+"/live", "true")
 	if r.code != 1 || !strings.Contains(r.stderr, "cannot reach containerd") || strings.Contains(r.stderr, "runs no process") ||
 		strings.Contains(r.stderr, "found in containerd's state on disk") {
@@ -395,6 +424,23 @@ func TestStoppedPodmanFiles(t *testing.T) {
 	}
 	if out, err := p.podman("create", "--name", "pfresh", podmanImage, "true"); err != nil {
 		t.Fatalf("%v: %s", err, out)
+	}
+	// --evidence: its writable layer against its image, its spec from
+	// Podman's bundle, no processes.
+	dir := filepath.Join(t.TempDir(), "bundle")
+	if r := cnsenter(t, p.env(), "--evidence", dir, "-t", "podman://pexited"); r.code != 0 || !strings.Contains(r.stderr, "no process, its files and records as it was left") {
+		t.Errorf("--evidence: %v", r)
+	} else {
+		b := readStoppedBundle(t, dir)
+		if b.State != "stopped" || b.PID != 0 || b.Runtime != "podman" || b.changes["/etc/changed"].Change != "added" || b.changes["/etc/group"].Change != "deleted" ||
+			b.changes["/etc/changed"].SHA256 == "" || !slices.ContainsFunc(b.mounts, func(m map[string]string) bool { return m["destination"] == "/hostdata" }) {
+			t.Errorf("--evidence: %+v", b)
+		}
+		var spec struct{ Process struct{ Args []string } }
+		readJSON(t, filepath.Join(dir, "engine/config.json"), &spec)
+		if len(spec.Process.Args) != 3 || !strings.Contains(spec.Process.Args[2], "echo changed") {
+			t.Errorf("--evidence: the spec's args: %q", spec.Process.Args)
+		}
 	}
 	before := mountsBut(t, p.root)
 	for _, s := range []struct {
