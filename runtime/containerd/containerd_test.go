@@ -5,18 +5,13 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"io"
-	"net"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/h2c"
-
 	"github.com/cnsenter/cnsenter/internal/grpc"
+	"github.com/cnsenter/cnsenter/internal/grpc/grpctest"
 	"github.com/cnsenter/cnsenter/runtime"
 )
 
@@ -43,62 +38,34 @@ func recordMessage(id, image string, spec []byte) []byte {
 	return field(m, 5, field(appendString(nil, 1, "types.containerd.io/opencontainers/runtime-spec/1/Spec"), 2, spec))
 }
 
-// fakeContainerd serves gRPC over HTTP/2 without TLS on a unix socket with
-// Go's own HTTP/2 server: an implementation independent of ours.
+// fakeContainerd serves containerd's calls (internal/grpc/grpctest).
 func fakeContainerd(t *testing.T, spec []byte) string {
-	t.Helper()
-	sock := filepath.Join(t.TempDir(), "containerd.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	answer := func(w http.ResponseWriter, message []byte, code string, msg string) {
-		w.Header().Set("Content-Type", "application/grpc")
-		w.Header().Set("Trailer", "Grpc-Status, Grpc-Message")
-		w.WriteHeader(http.StatusOK)
-		if code == "0" {
-			w.Write(append([]byte{0}, binary.BigEndian.AppendUint32(nil, uint32(len(message)))...))
-			w.Write(message)
-		}
-		w.Header().Set("Grpc-Status", code)
-		w.Header().Set("Grpc-Message", msg)
-	}
-	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		ns := r.Header.Get("Containerd-Namespace")
-		if r.Header.Get("Te") != "trailers" || r.Header.Get("Grpc-Timeout") == "" || len(body) < 5 {
-			answer(w, nil, "3", "bad request")
-			return
-		}
+	return grpctest.Serve(t, func(c grpctest.Call) grpctest.Answer {
+		ns := c.Header.Get("Containerd-Namespace")
 		var id string
-		grpc.Fields(body[5:], func(f int, _ uint64, b []byte) {
+		grpc.Fields(c.Request, func(f int, _ uint64, b []byte) {
 			if f == 1 {
 				id = string(b)
 			}
 		})
 		switch {
-		case r.URL.Path == namespacesList:
-			answer(w, field(field(nil, 1, appendString(nil, 1, "ns1")), 1, appendString(nil, 1, "ns2")), "0", "")
+		case c.Method == namespacesList:
+			return grpctest.OK(field(field(nil, 1, appendString(nil, 1, "ns1")), 1, appendString(nil, 1, "ns2")))
 		case ns != "ns1":
-			answer(w, nil, "5", "namespace "+ns+": not found")
-		case r.URL.Path == containersGet && (id == "web" || id == "idle"):
-			answer(w, field(nil, 1, recordMessage(id, "busybox", spec)), "0", "")
-		case r.URL.Path == tasksGet && id == "web":
-			answer(w, field(nil, 1, processMessage("web", 42, 2)), "0", "")
-		case r.URL.Path == containersList:
-			answer(w, field(field(nil, 1, recordMessage("web", "busybox", spec)), 1, recordMessage("idle", "busybox", nil)), "0", "")
-		case r.URL.Path == tasksList:
-			answer(w, field(field(nil, 1, processMessage("web", 42, 2)), 1, processMessage("idle", 43, 4)), "0", "")
-		case r.URL.Path == "/slow":
+			return grpctest.Fail(5, "namespace "+ns+": not found")
+		case c.Method == containersGet && (id == "web" || id == "idle"):
+			return grpctest.OK(field(nil, 1, recordMessage(id, "busybox", spec)))
+		case c.Method == tasksGet && id == "web":
+			return grpctest.OK(field(nil, 1, processMessage("web", 42, 2)))
+		case c.Method == containersList:
+			return grpctest.OK(field(field(nil, 1, recordMessage("web", "busybox", spec)), 1, recordMessage("idle", "busybox", nil)))
+		case c.Method == tasksList:
+			return grpctest.OK(field(field(nil, 1, processMessage("web", 42, 2)), 1, processMessage("idle", 43, 4)))
+		case c.Method == "/slow":
 			time.Sleep(time.Second)
-		default:
-			answer(w, nil, "5", "container \""+id+"\" in namespace \"ns1\": not found")
 		}
+		return grpctest.Fail(5, "container \""+id+"\" in namespace \"ns1\": not found")
 	})
-	srv := &http.Server{Handler: h2c.NewHandler(handler, &http2.Server{})}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return sock
 }
 
 func TestAdapterAgainstGoHTTP2(t *testing.T) {

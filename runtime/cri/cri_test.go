@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"io"
 	"net"
-	"net/http"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -15,10 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/h2c"
-
 	"github.com/cnsenter/cnsenter/internal/grpc"
+	"github.com/cnsenter/cnsenter/internal/grpc/grpctest"
 	"github.com/cnsenter/cnsenter/runtime"
 )
 
@@ -180,22 +176,6 @@ func FuzzDecode(f *testing.F) {
 // unimplemented makes it a containerd without CRI.
 func fakeCRI(t *testing.T, runtimeName string, unimplemented bool) string {
 	t.Helper()
-	sock := filepath.Join(t.TempDir(), "cri.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	answer := func(w http.ResponseWriter, message []byte, code string, msg string) {
-		w.Header().Set("Content-Type", "application/grpc")
-		w.Header().Set("Trailer", "Grpc-Status, Grpc-Message")
-		w.WriteHeader(http.StatusOK)
-		if code == "0" {
-			w.Write(append([]byte{0}, binary.BigEndian.AppendUint32(nil, uint32(len(message)))...))
-			w.Write(message)
-		}
-		w.Header().Set("Grpc-Status", code)
-		w.Header().Set("Grpc-Message", msg)
-	}
 	sandboxes := [][]byte{
 		sandboxMessage("sweb", "default", "web", 0), sandboxMessage("smulti", "default", "multi", 0),
 		sandboxMessage("sapi", "prod", "api", 0), sandboxMessage("sgone", "default", "gone", 1),
@@ -208,30 +188,23 @@ func fakeCRI(t *testing.T, runtimeName string, unimplemented bool) string {
 		containerMessage("eee777", "sracy", "app", 0, 1),
 	}
 	pids := map[string]int{"aaa111": 101, "bbb222": 102, "bbb333": 103, "ccc444": 104, "ddd666": 106}
-	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		if r.Header.Get("Te") != "trailers" || r.Header.Get("Grpc-Timeout") == "" || len(body) < 5 {
-			answer(w, nil, "3", "bad request")
-			return
-		}
+	return grpctest.Serve(t, func(c grpctest.Call) grpctest.Answer {
 		if unimplemented {
-			answer(w, nil, "12", "unknown service runtime.v1.RuntimeService")
-			return
+			return grpctest.Fail(12, "unknown service runtime.v1.RuntimeService")
 		}
-		req := body[5:]
-		switch r.URL.Path {
+		req := c.Request
+		switch c.Method {
 		case methodVersion:
-			answer(w, grpc.AppendString(grpc.AppendString(nil, 2, runtimeName), 4, "v1"), "0", "")
+			return grpctest.OK(grpc.AppendString(grpc.AppendString(nil, 2, runtimeName), 4, "v1"))
 		case methodSandboxes:
 			if !bytes.Equal(req, encodeListPodSandbox()) {
-				answer(w, nil, "3", "unexpected filter")
-				return
+				return grpctest.Fail(3, "unexpected filter")
 			}
 			var m []byte
 			for _, s := range sandboxes {
 				m = grpc.AppendBytes(m, 1, s)
 			}
-			answer(w, m, "0", "")
+			return grpctest.OK(m)
 		case methodContainers:
 			var filter []byte
 			grpc.Fields(req, func(f int, _ uint64, b []byte) { filter = b })
@@ -242,13 +215,13 @@ func fakeCRI(t *testing.T, runtimeName string, unimplemented bool) string {
 				}
 			})
 			var m []byte
-			for _, c := range containers {
-				list, _ := decodeContainers(grpc.AppendBytes(nil, 1, c))
+			for _, ctr := range containers {
+				list, _ := decodeContainers(grpc.AppendBytes(nil, 1, ctr))
 				if sandbox == "" || list[0].sandboxID == sandbox {
-					m = grpc.AppendBytes(m, 1, c)
+					m = grpc.AppendBytes(m, 1, ctr)
 				}
 			}
-			answer(w, m, "0", "")
+			return grpctest.OK(m)
 		case methodStatus:
 			var id string
 			verbose := false
@@ -262,18 +235,12 @@ func fakeCRI(t *testing.T, runtimeName string, unimplemented bool) string {
 			})
 			pid, ok := pids[id]
 			if !ok || !verbose {
-				answer(w, nil, "5", "an error occurred when try to find container "+id+": not found")
-				return
+				return grpctest.Fail(5, "an error occurred when try to find container "+id+": not found")
 			}
-			answer(w, statusMessage(id, 1, `{"runtimeSpec":{"ociVersion":"1.2.0"},"pid":`+strings.Repeat(" ", 20<<10)+strconv.Itoa(pid)+`}`), "0", "")
-		default:
-			answer(w, nil, "12", "unknown method")
+			return grpctest.OK(statusMessage(id, 1, `{"runtimeSpec":{"ociVersion":"1.2.0"},"pid":`+strings.Repeat(" ", 20<<10)+strconv.Itoa(pid)+`}`))
 		}
+		return grpctest.Fail(12, "unknown method")
 	})
-	srv := &http.Server{Handler: h2c.NewHandler(handler, &http2.Server{})}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return sock
 }
 
 func newAdapter(t *testing.T, endpoint string) *Adapter {
