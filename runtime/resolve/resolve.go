@@ -129,7 +129,6 @@ func (e *Engines) Resolve(ctx context.Context, raw string) (runtime.Container, e
 
 // answer is what one runtime says of a bare name.
 type answer struct {
-	rt    runtime.Runtime
 	found []runtime.Container
 	err   error
 }
@@ -140,7 +139,6 @@ func (e *Engines) ask(ctx context.Context, rts []runtime.Runtime, name string) [
 	answers := make([]answer, len(rts))
 	var wg sync.WaitGroup
 	for i, rt := range rts {
-		answers[i].rt = rt
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
