@@ -131,18 +131,13 @@ func (w *walker) walk(upper int, dir string, lowers []int, depth int) error {
 
 // file hashes a regular file of the layer, and keeps its content.
 func (w *walker) file(upper int, name string, st *unix.Stat_t, c *Change) {
-	fd, err := unix.Openat(upper, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	f, now, err := openRegular(upper, name, st)
 	if err != nil {
-		c.Note = "unreadable: " + err.Error()
+		c.Note = err.Error()
 		return
 	}
-	f := os.NewFile(uintptr(fd), name)
 	defer f.Close()
-	var now unix.Stat_t
-	if unix.Fstat(fd, &now) != nil || now.Ino != st.Ino || now.Mode&unix.S_IFMT != unix.S_IFREG {
-		c.Note = "replaced while read"
-		return
-	}
+	fd := int(f.Fd())
 	c.Metacopy = hasXattr(fd, "overlay.metacopy")
 	h := sha256.New()
 	n, err := io.Copy(h, io.LimitReader(f, maxHash))
@@ -160,6 +155,36 @@ func (w *walker) file(upper int, name string, st *unix.Stat_t, c *Change) {
 	if w.keep != nil {
 		c.Content, c.Note = w.keep(f, n, sum)
 	}
+}
+
+// openRegular opens for reading the regular file name of dir that was
+// st, and only it. The container may swap in a device node or a FIFO
+// between the Fstatat and an open by name, and opening a device runs its
+// driver's open as host root (a watchdog arms): so the name is opened
+// O_PATH, which opens nothing, the inode checked, and that very inode
+// reopened through /proc/self/fd, then checked again.
+func openRegular(dir int, name string, st *unix.Stat_t) (*os.File, *unix.Stat_t, error) {
+	pfd, err := unix.Openat(dir, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("unreadable: %w", err)
+	}
+	defer unix.Close(pfd)
+	same := func(now *unix.Stat_t) bool {
+		return now.Mode&unix.S_IFMT == unix.S_IFREG && now.Dev == st.Dev && now.Ino == st.Ino
+	}
+	var now unix.Stat_t
+	if unix.Fstat(pfd, &now) != nil || !same(&now) {
+		return nil, nil, errors.New("replaced while read")
+	}
+	fd, err := unix.Openat(unix.AT_FDCWD, fmt.Sprintf("/proc/self/fd/%d", pfd), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("unreadable: %w", err)
+	}
+	if unix.Fstat(fd, &now) != nil || !same(&now) {
+		unix.Close(fd)
+		return nil, nil, errors.New("replaced while read")
+	}
+	return os.NewFile(uintptr(fd), name), &now, nil
 }
 
 // directory lists a directory of the layer, then walks it: an opaque one
