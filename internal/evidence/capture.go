@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -394,41 +395,114 @@ func (c *capture) layerPaths() (*LayerPaths, error) {
 		}
 		return nil, errors.New("its engine names no layer")
 	}
+	return mountinfoLayers(c.o.Process.Dir(), c.o.Spec, c.o.EngineLayers)
+}
+
+// mountinfoLayers is layerPaths of a running container, whose init's
+// /proc/PID is dir: its root mount's overlay options, or the engine's
+// record (engine) when those cannot be believed.
+func mountinfoLayers(dir int, spec []byte, engine *LayerPaths) (*LayerPaths, error) {
 	// A container whose processes may hold CAP_SYS_ADMIN over its mounts
-	// (its OCI spec: in their bounding set, or in a user namespace of
-	// their own) could have mounted a root of its own, whose overlay
-	// options would name host directories of its choosing.
-	if canMount(c.o.Spec) {
-		if c.o.EngineLayers != nil {
-			return c.o.EngineLayers, nil
+	// could have mounted a root of its own, whose overlay options would
+	// name host directories of its choosing (upperdir=/etc). Its OCI spec
+	// alone does not tell: a rootless engine's spec is its user's own
+	// file. So the kernel is asked too (kernelCanMount); either saying it
+	// may is enough.
+	if why := kernelCanMount(dir); why != "" || canMount(spec) {
+		if engine != nil {
+			return engine, nil
 		}
-		return nil, errors.New("the container may hold CAP_SYS_ADMIN over its mounts (its OCI spec), so its root mount's options are its own to choose, and its engine names no writable layer: not read")
+		if why == "" {
+			why = "its OCI spec gives it CAP_SYS_ADMIN or a user namespace"
+		}
+		return nil, fmt.Errorf("the container may hold CAP_SYS_ADMIN over its mounts (%s), so its root mount's options are its own to choose, and its engine names no writable layer: not read", why)
 	}
-	data, _, err := readProc(c.o.Process.Dir(), "mountinfo", maxProcFile)
+	data, _, err := readProc(dir, "mountinfo", maxProcFile)
 	if err != nil {
 		return nil, err
 	}
 	l, err := RootOverlay(string(data))
 	if err != nil {
-		if c.o.EngineLayers != nil {
-			return c.o.EngineLayers, nil
+		if engine != nil {
+			return engine, nil
 		}
 		return nil, err
 	}
-	if !path.IsAbs(l.Upper) {
-		if c.o.EngineLayers != nil {
-			return c.o.EngineLayers, nil
-		}
-		return nil, fmt.Errorf("the root mount's upperdir %s is relative, and the engine names no writable layer", printable.String(l.Upper))
-	}
-	for i, lower := range l.Lowers {
-		if !path.IsAbs(lower) {
-			// dockerd's short names, relative to its overlay2 directory,
-			// two levels above ID/diff.
-			l.Lowers[i] = path.Join(path.Dir(path.Dir(l.Upper)), lower)
+	// Only absolute, clean paths are taken: a relative one (dockerd's
+	// short names, relative to its overlay2 directory) or one with ".."
+	// could reach any host directory; the engine's record is taken then.
+	for _, p := range append([]string{l.Upper}, l.Lowers...) {
+		if !path.IsAbs(p) || hasDotDot(p) {
+			if engine != nil {
+				return engine, nil
+			}
+			return nil, fmt.Errorf("the root mount names the layer %s, not an absolute path without \"..\", and the engine names no writable layer: not read", printable.String(p))
 		}
 	}
 	return l, nil
+}
+
+// hasDotDot tells whether a path has a ".." element.
+func hasDotDot(p string) bool {
+	for _, e := range strings.Split(p, "/") {
+		if e == ".." {
+			return true
+		}
+	}
+	return false
+}
+
+// capSysAdmin is CAP_SYS_ADMIN's bit in /proc/PID/status's CapBnd.
+const capSysAdmin = 21
+
+// kernelCanMount tells why, from the kernel, the process whose /proc/PID
+// is dir may hold CAP_SYS_ADMIN over its mount namespace ("" if it may
+// not): it is in a user namespace other than ours (and /proc/1's, when
+// we may read it), where it may be root; or CAP_SYS_ADMIN is in its
+// bounding set. What cannot be read counts as may.
+func kernelCanMount(dir int) string {
+	var ns unix.Stat_t
+	if err := unix.Fstatat(dir, "ns/user", &ns, 0); err != nil {
+		return "its user namespace unreadable: " + err.Error()
+	}
+	for _, host := range []string{"/proc/self/ns/user", "/proc/1/ns/user"} {
+		var h unix.Stat_t
+		err := unix.Stat(host, &h)
+		if host == "/proc/1/ns/user" && errors.Is(err, unix.EACCES) {
+			// A sandbox that hides its init from us: our own user
+			// namespace, compared above, is the host's for us.
+			continue
+		}
+		if err != nil {
+			return host + " unreadable: " + err.Error()
+		}
+		if h.Dev != ns.Dev || h.Ino != ns.Ino {
+			return "its init is in a user namespace of its own"
+		}
+	}
+	status, _, err := readProc(dir, "status", maxProcFile)
+	if err != nil {
+		return "its status unreadable: " + err.Error()
+	}
+	bnd, ok := capField(string(status), "CapBnd")
+	switch {
+	case !ok:
+		return "its bounding set unreadable"
+	case bnd&(1<<capSysAdmin) != 0:
+		return "CAP_SYS_ADMIN is in its init's bounding set"
+	}
+	return ""
+}
+
+// capField reads a capability set (hex) of /proc/PID/status.
+func capField(status, name string) (uint64, bool) {
+	for _, line := range strings.Split(status, "\n") {
+		if v, ok := strings.CutPrefix(line, name+":"); ok {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
 }
 
 // RootOverlay reads the overlay options of the root mount (mount point /,

@@ -201,3 +201,97 @@ func TestCaptureStopped(t *testing.T) {
 		t.Errorf("evidence.json: %s", data)
 	}
 }
+
+// fakeProc makes a /proc/PID-like directory: its status with CapBnd bnd,
+// ns/user a link to userNS, and mountinfo whose root overlay is root.
+func fakeProc(t *testing.T, bnd, userNS, root string) int {
+	t.Helper()
+	d := t.TempDir()
+	os.Mkdir(filepath.Join(d, "ns"), 0o700)
+	if err := os.Symlink(userNS, filepath.Join(d, "ns/user")); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(d, "status"), []byte("Name:\tsh\nCapInh:\t0000000000000000\nCapBnd:\t"+bnd+"\nCapAmb:\t0000000000000000\n"), 0o600)
+	os.WriteFile(filepath.Join(d, "mountinfo"), []byte("248 202 0:101 / / rw - overlay overlay rw,"+root+",workdir=/d/x/work\n"), 0o600)
+	fd, err := unix.Open(d, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	return fd
+}
+
+// A container's root mount is believed only when the kernel (its init's
+// user namespace and bounding set, through the pin) and its OCI spec both
+// say it cannot mount: a rootless engine's spec is its user's to write.
+func TestMountinfoLayersFromKernel(t *testing.T) {
+	spec := []byte(`{"process":{"capabilities":{"bounding":["CAP_CHOWN"]}},"linux":{"namespaces":[{"type":"mount"}]}}`)
+	engine := &LayerPaths{Upper: "/engine/diff", Source: "engine"}
+	const noAdmin, admin = "00000000a80425fb", "000001ffffffffff"
+	const good = "lowerdir=/d/l/A,upperdir=/d/x/diff"
+	hostNS := "/proc/self/ns/user"
+	other := filepath.Join(t.TempDir(), "userns")
+	os.WriteFile(other, nil, 0o600)
+
+	if l, err := mountinfoLayers(fakeProc(t, noAdmin, hostNS, good), spec, engine); err != nil || l.Source != "mountinfo" || l.Upper != "/d/x/diff" {
+		t.Errorf("host user namespace, no CAP_SYS_ADMIN: got %+v %v", l, err)
+	}
+	for name, dir := range map[string]int{
+		"CAP_SYS_ADMIN in CapBnd":     fakeProc(t, admin, hostNS, "upperdir=/etc"),
+		"a user namespace of its own": fakeProc(t, noAdmin, other, "upperdir=/etc"),
+		"relative lower":              fakeProc(t, noAdmin, hostNS, "lowerdir=../../../etc,upperdir=/d/x/diff"),
+		"upper with ..":               fakeProc(t, noAdmin, hostNS, "lowerdir=/d/l/A,upperdir=/d/x/../../../etc"),
+		"lower with ..":               fakeProc(t, noAdmin, hostNS, "lowerdir=/d/l/../../etc,upperdir=/d/x/diff"),
+	} {
+		if l, err := mountinfoLayers(dir, spec, engine); err != nil || l != engine {
+			t.Errorf("%s: got %+v %v, want the engine's layers", name, l, err)
+		}
+		if l, err := mountinfoLayers(dir, spec, nil); err == nil {
+			t.Errorf("%s, no engine layers: got %+v", name, l)
+		}
+	}
+}
+
+// A regular file of the layer swapped for a FIFO (or a device node)
+// between its Fstatat and its open is not opened: O_PATH opens nothing
+// (no IN_OPEN event), and the inode is checked before it is reopened.
+func TestOpenRegularSwapped(t *testing.T) {
+	d := t.TempDir()
+	p := filepath.Join(d, "f")
+	os.WriteFile(p, []byte("content"), 0o600)
+	dir, err := unix.Open(d, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(dir)
+	var st unix.Stat_t
+	if err := unix.Fstatat(dir, "f", &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		t.Fatal(err)
+	}
+	f, _, err := openRegular(dir, "f", &st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	os.Remove(p)
+	if err := unix.Mkfifo(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	if err != nil {
+		t.Skip("no inotify:", err)
+	}
+	defer unix.Close(in)
+	if _, err := unix.InotifyAddWatch(in, p, unix.IN_OPEN); err != nil {
+		t.Fatal(err)
+	}
+	if f, _, err := openRegular(dir, "f", &st); err == nil {
+		f.Close()
+		t.Fatal("a FIFO was opened as the regular file")
+	}
+	buf := make([]byte, 4096)
+	if n, err := unix.Read(in, buf); n > 0 || !errors.Is(err, unix.EAGAIN) {
+		t.Errorf("the FIFO swapped in was opened (inotify: %d bytes, %v)", n, err)
+	}
+}
