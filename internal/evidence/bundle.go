@@ -52,7 +52,9 @@ type bundle struct {
 }
 
 // Check checks DIR for a bundle: a new directory (its parent must exist),
-// or an empty one of ours, which must not be a link. Nothing is made yet.
+// or an empty one of ours, which must not be a link nor writable by
+// others (they could plant links in it before it is filled). Nothing is
+// made yet.
 func Check(dir string) error {
 	var st unix.Stat_t
 	err := unix.Lstat(dir, &st)
@@ -69,6 +71,8 @@ func Check(dir string) error {
 		return fmt.Errorf("--evidence %s: exists and is not a directory: give a new directory", dir)
 	case int(st.Uid) != os.Geteuid():
 		return fmt.Errorf("--evidence %s: the directory is not ours (uid %d): its owner could read the bundle; give a new directory", dir, st.Uid)
+	case st.Mode&0o022 != 0:
+		return othersWrite(dir, st.Mode)
 	}
 	f, err := os.Open(dir)
 	if err != nil {
@@ -99,6 +103,10 @@ func create(dir string) (*bundle, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("--evidence %s: the directory is not ours: give a new directory", dir)
 	}
+	if st.Mode&0o022 != 0 {
+		unix.Close(fd)
+		return nil, othersWrite(dir, st.Mode)
+	}
 	if err := unix.Fchmod(fd, 0o700); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("--evidence %s: %w", dir, err)
@@ -106,14 +114,66 @@ func create(dir string) (*bundle, error) {
 	return &bundle{dir: fd, path: dir, manifest: map[string]string{}}, nil
 }
 
+// othersWrite is the error of a DIR others may write to.
+func othersWrite(dir string, mode uint32) error {
+	return fmt.Errorf("--evidence %s: the directory is writable by others (mode %04o), who could plant links in it before the bundle is written: give a new directory (one inside it will do), or chmod go-w it", dir, mode&0o7777)
+}
+
+// beneath resolves a path inside the bundle: below its directory, through
+// no link at all (one planted there would lead the writes of root
+// elsewhere: /etc/cron.d).
+const beneath = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS
+
+// openat opens rel, a path of ours, beneath the bundle's directory.
+func (b *bundle) openat(rel string, flags int, mode uint32) (int, error) {
+	return unix.Openat2(b.dir, rel, &unix.OpenHow{Flags: uint64(flags | unix.O_NOFOLLOW | unix.O_CLOEXEC), Mode: uint64(mode), Resolve: beneath})
+}
+
+// parent opens the directory of rel beneath the bundle's (O_PATH), for
+// the *at calls on rel's last name, which then follow no link either.
+func (b *bundle) parent(rel string) (int, string, error) {
+	fd, err := b.openat(path.Dir(rel), unix.O_PATH|unix.O_DIRECTORY, 0)
+	return fd, path.Base(rel), err
+}
+
+// unlink removes rel, a file of ours.
+func (b *bundle) unlink(rel string) {
+	if dir, name, err := b.parent(rel); err == nil {
+		unix.Unlinkat(dir, name, 0)
+		unix.Close(dir)
+	}
+}
+
+// rename renames the file from to the new name to, both of ours.
+func (b *bundle) rename(from, to string) error {
+	fdir, fname, err := b.parent(from)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fdir)
+	tdir, tname, err := b.parent(to)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(tdir)
+	return unix.Renameat2(fdir, fname, tdir, tname, unix.RENAME_NOREPLACE)
+}
+
 func (b *bundle) close() { unix.Close(b.dir) }
 
-// mkdir makes the directories of a relative path of ours.
+// mkdir makes the directories of a relative path of ours, each in its
+// parent opened beneath the bundle's directory: a link in the way is an
+// error, never followed.
 func (b *bundle) mkdir(rel string) error {
 	cur := ""
 	for _, elem := range strings.Split(rel, "/") {
 		cur = path.Join(cur, elem)
-		if err := unix.Mkdirat(b.dir, cur, 0o700); err != nil && !errors.Is(err, unix.EEXIST) {
+		dir, name, err := b.parent(cur)
+		if err == nil {
+			err = unix.Mkdirat(dir, name, 0o700)
+			unix.Close(dir)
+		}
+		if err != nil && !errors.Is(err, unix.EEXIST) {
 			return fmt.Errorf("--evidence %s: %w", path.Join(b.path, cur), err)
 		}
 	}
@@ -133,15 +193,15 @@ func (f *file) Write(p []byte) (int, error) {
 	return f.f.Write(p)
 }
 
-// create makes a new file at rel, a path of ours: O_EXCL and O_NOFOLLOW
-// below a directory we made.
+// create makes a new file at rel, a path of ours: O_EXCL, beneath the
+// bundle's directory through no link.
 func (b *bundle) create(rel string) (*file, error) {
 	if dir := path.Dir(rel); dir != "." {
 		if err := b.mkdir(dir); err != nil {
 			return nil, err
 		}
 	}
-	fd, err := unix.Openat(b.dir, rel, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	fd, err := b.openat(rel, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("--evidence: cannot write %s: %w", path.Join(b.path, rel), err)
 	}
@@ -212,7 +272,7 @@ func (b *bundle) writeManifest() error {
 	for _, n := range names {
 		fmt.Fprintf(&s, "%s  %s\n", b.manifest[n], n)
 	}
-	fd, err := unix.Openat(b.dir, "MANIFEST.sha256", unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	fd, err := b.openat("MANIFEST.sha256", unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("--evidence: cannot write the manifest: %w", err)
 	}

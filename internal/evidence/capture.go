@@ -351,7 +351,7 @@ func (c *capture) keep(f *os.File, size int64, sum string) (string, string) {
 	delete(c.b.manifest, tmp)
 	c.b.copied += n
 	if err != nil {
-		unix.Unlinkat(c.b.dir, tmp, 0)
+		c.b.unlink(tmp)
 		return "", "content not kept: " + err.Error()
 	}
 	note := ""
@@ -360,14 +360,14 @@ func (c *capture) keep(f *os.File, size int64, sum string) (string, string) {
 	}
 	rel = "files/sha256/" + got
 	if _, ok := c.b.manifest[rel]; ok {
-		unix.Unlinkat(c.b.dir, tmp, 0)
+		c.b.unlink(tmp)
 		return rel, note
 	}
 	if err := c.b.mkdir("files/sha256"); err != nil {
 		return "", "content not kept: " + err.Error()
 	}
-	if err := unix.Renameat2(c.b.dir, tmp, c.b.dir, rel, unix.RENAME_NOREPLACE); err != nil {
-		unix.Unlinkat(c.b.dir, tmp, 0)
+	if err := c.b.rename(tmp, rel); err != nil {
+		c.b.unlink(tmp)
 		return "", "content not kept: " + err.Error()
 	}
 	c.b.manifest[rel] = got

@@ -295,3 +295,60 @@ func TestOpenRegularSwapped(t *testing.T) {
 		t.Errorf("the FIFO swapped in was opened (inotify: %d bytes, %v)", n, err)
 	}
 }
+
+// An existing DIR others may write to (/dev/shm, /tmp: 1777) is refused,
+// in one line: they could plant links in it before it is filled.
+func TestCheckOthersWrite(t *testing.T) {
+	for _, mode := range []uint32{0o1777, 0o770, 0o702} {
+		d := filepath.Join(t.TempDir(), "b")
+		os.Mkdir(d, 0o700)
+		unix.Chmod(d, mode)
+		err := Check(d)
+		if err == nil || !strings.Contains(err.Error(), "writable by others") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("mode %04o: got %v", mode, err)
+		}
+		if b, err := create(d); err == nil {
+			b.close()
+			t.Errorf("mode %04o: a bundle was made", mode)
+		}
+	}
+	d := filepath.Join(t.TempDir(), "b")
+	os.Mkdir(d, 0o755)
+	if err := Check(d); err != nil {
+		t.Errorf("mode 0755: %v", err)
+	}
+}
+
+// A link planted inside the bundle's directory (files -> elsewhere) is
+// not followed by any write: mkdir, create, rename, unlink.
+func TestBundleLinkNotFollowed(t *testing.T) {
+	d := filepath.Join(t.TempDir(), "b")
+	b, err := create(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.close()
+	elsewhere := t.TempDir()
+	if err := os.Symlink(elsewhere, filepath.Join(d, "files")); err != nil {
+		t.Fatal(err)
+	}
+	os.Symlink(elsewhere, filepath.Join(d, "mounts"))
+	if err := b.write("files/sha256/x", []byte("planted")); err == nil {
+		t.Error("written through a link")
+	}
+	if err := b.write("mounts/mountinfo", []byte("planted")); err == nil {
+		t.Error("written through a link")
+	}
+	if err := b.write("partial", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.rename("partial", "files/y"); err == nil {
+		t.Error("renamed through a link")
+	}
+	if names, _ := os.ReadDir(elsewhere); len(names) > 0 {
+		t.Errorf("written outside the bundle: %v", names)
+	}
+	if err := b.write("ok/file", []byte("x")); err != nil {
+		t.Errorf("a path of ours: %v", err)
+	}
+}
