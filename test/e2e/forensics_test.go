@@ -505,6 +505,15 @@ func TestEvidence(t *testing.T) {
 		if names, _ := os.ReadDir(theirs); len(names) != 0 {
 			t.Errorf("written into a directory of another user's: %v", names)
 		}
+		// Ours, but others may write to it (/dev/shm): they could plant
+		// links in it before it is filled.
+		shared := filepath.Join(t.TempDir(), "shared")
+		os.Mkdir(shared, 0o700)
+		os.Chmod(shared, 0o777|os.ModeSticky)
+		oneLineError(t, cnsenter(t, nil, "-t", "docker://evidence", "--evidence", shared), "writable by others")
+		if names, _ := os.ReadDir(shared); len(names) != 0 {
+			t.Errorf("written into a directory others may write to: %v", names)
+		}
 	})
 }
 
