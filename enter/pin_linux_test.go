@@ -177,7 +177,7 @@ func TestPinnedProcessDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid := target.Process.Pid
-	proc, err := Pin(pid, "", "")
+	proc, err := Pin(pid, "", "", Monitor{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestPinnedProcessDir(t *testing.T) {
 		t.Errorf("opened the root of an exited process through its pin")
 	}
 	// And a container's PID must be its: Pin checks the cgroups too.
-	if _, err := Pin(os.Getpid(), "docker://web", "0123456789abcdef"); err == nil || !strings.Contains(err.Error(), "stopped while entering") {
+	if _, err := Pin(os.Getpid(), "docker://web", "0123456789abcdef", Monitor{}); err == nil || !strings.Contains(err.Error(), "stopped while entering") {
 		t.Errorf("Pin of a process that is not the container's: %v", err)
 	}
 }

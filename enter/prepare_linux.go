@@ -61,8 +61,10 @@ func Prepare(req Request) (plan *Plan, err error) {
 			p.add("container=%s", req.Container)
 		}
 		// A Process given was checked when pinned (Pin); the pin holds.
+		// Otherwise no adapter vouched for a monitor: the cgroup must
+		// name the container.
 		if req.ContainerID != "" && req.Process == nil {
-			if err := t.belongsTo(req.Container, req.ContainerID); err != nil {
+			if err := t.belongsTo(req.Container, req.ContainerID, Monitor{}); err != nil {
 				return nil, err
 			}
 		}

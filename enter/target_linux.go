@@ -57,16 +57,30 @@ func pin(pid int) (*target, error) {
 // a process that took the PID over. Give it to Prepare as Request.Process.
 type Process struct{ t *target }
 
+// Monitor says how a rootless engine's container, which may have no
+// cgroup of its own, is known by its monitor (see belongsTo); the zero
+// Monitor, a root engine's container's, never is.
+type Monitor struct {
+	// UID is the engine's user, whom the monitor must run as; 0 for a
+	// container no monitor may vouch for.
+	UID int
+	// PIDFile, when not "", holds the monitor's PID (Podman's
+	// conmon.pid): the monitor must be that process.
+	PIDFile string
+}
+
 // Pin pins a process. With a container's ID, the process must be that
 // container's (see belongsTo): an init that exited after the engine named
-// it, and whose PID was taken over, is refused here.
-func Pin(pid int, container, id string) (*Process, error) {
+// it, and whose PID was taken over, is refused here. m is the container's
+// monitor when its engine is rootless (runtime.Container's RootlessUID and
+// MonitorPIDFile), the zero Monitor otherwise.
+func Pin(pid int, container, id string, m Monitor) (*Process, error) {
 	t, err := pin(pid)
 	if err != nil {
 		return nil, err
 	}
 	if id != "" {
-		if err := t.belongsTo(container, id); err != nil {
+		if err := t.belongsTo(container, id, m); err != nil {
 			t.close()
 			return nil, err
 		}
@@ -164,20 +178,26 @@ func (t *target) openError(name string, err error) error {
 // A rootless container (Podman's, or rootless Docker's through
 // rootlesskit) has no cgroup of its own on cgroup v1: its init is then the
 // child of the container's monitor, conmon (-c ID on its command line) or
-// containerd's shim (-id ID), in a user namespace that the monitor's user
-// owns (the rootless engine's); the user namespace keeps a setuid program
-// that user's monitor started from passing for it.
-func (t *target) belongsTo(ref, id string) error {
+// containerd's shim (-id ID), running as the engine's user (m.UID), in a
+// user namespace that user owns; the user namespace keeps a setuid program
+// that user's monitor started from passing for it. Only a container its
+// adapter marked rootless is known this way: a command line is anybody's
+// to write, so for any other container a process of anybody's fake
+// "conmon -c ID" that took over its init's PID would pass.
+func (t *target) belongsTo(ref, id string, m Monitor) error {
 	cgroups, err := readAllAt(t.dir, "cgroup")
-	if err != nil || !cgroupsName(string(cgroups), id) && !t.monitorChild(id) {
+	if err != nil || !cgroupsName(string(cgroups), id) && !t.monitorChild(id, m) {
 		return fmt.Errorf("%s stopped while entering: process %d is no longer its init (start it again, or look with --list)", ref, t.pid)
 	}
 	return nil
 }
 
 // monitorChild tells whether the pinned process is the init of rootless
-// container id (see belongsTo).
-func (t *target) monitorChild(id string) bool {
+// container id, whose monitor m describes (see belongsTo).
+func (t *target) monitorChild(id string, m Monitor) bool {
+	if m.UID <= 0 {
+		return false // root's engines give every container a cgroup
+	}
 	stat, err := readAllAt(t.dir, "stat")
 	if err != nil {
 		return false
@@ -187,9 +207,12 @@ func (t *target) monitorChild(id string) bool {
 	if err != nil || ppid <= 1 {
 		return false
 	}
+	if m.PIDFile != "" && monitorPID(m.PIDFile) != ppid {
+		return false
+	}
 	parent := "/proc/" + strconv.Itoa(ppid)
 	var st unix.Stat_t
-	if err := unix.Stat(parent, &st); err != nil {
+	if err := unix.Stat(parent, &st); err != nil || int(st.Uid) != m.UID {
 		return false
 	}
 	cmdline, err := os.ReadFile(parent + "/cmdline")
@@ -228,6 +251,24 @@ func (t *target) monitorChild(id string) bool {
 	}
 	unix.Close(up)
 	return true
+}
+
+// monitorPID is the PID a monitor's pid file holds, 0 when it holds none.
+func monitorPID(file string) int {
+	f, err := os.Open(file)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, 32))
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		return 0
+	}
+	return pid
 }
 
 // cgroupsName tells whether a /proc/PID/cgroup names a container's ID as

@@ -46,6 +46,20 @@ type Container struct {
 	// with the container and neither Task nor SpecFile leads to it (a CRI
 	// runtime without containerd: CRI-O).
 	Spec []byte `json:"-"`
+	// RootlessUID is the uid of the user whose rootless engine runs the
+	// container (a Podman store or service of a user's, a rootless
+	// dockerd); 0 for root's engines. Such a container may have no cgroup
+	// of its own (cgroup v1): its init is then known by its monitor,
+	// conmon or containerd's shim, which must run as this uid (enter.Pin).
+	// A container of root's engines is never known by a monitor, whose
+	// command line anybody can forge. It is the user's word, too: --list
+	// does not let it hide another container with the same ID.
+	RootlessUID int `json:"-"`
+	// MonitorPIDFile is the file where the engine keeps the PID of the
+	// container's monitor (Podman's conmon.pid), when it has one: the
+	// monitor is then that process, not any that names the container on
+	// its command line.
+	MonitorPIDFile string `json:"-"`
 	// Note says how the container was found when not the usual way (the
 	// engine bypassed); the caller prints it.
 	Note string `json:"note,omitempty"`

@@ -263,7 +263,7 @@ func found(inv *invocation, c runtime.Container) (int, error) {
 	// Everything read of the container's /proc from here (its spec's
 	// bundle, its root) is its init's, never a process that took its PID
 	// over; the pin lasts until the entry.
-	proc, err := enter.Pin(c.PID, inv.targetRef, c.ID)
+	proc, err := enter.Pin(c.PID, inv.targetRef, c.ID, enter.Monitor{UID: c.RootlessUID, PIDFile: c.MonitorPIDFile})
 	if err != nil {
 		return 0, err
 	}

@@ -234,7 +234,7 @@ func run(global plugin.Global, o options, name string, program []string) error {
 	}
 	// Everything read of the container's /proc from here is its init's,
 	// never a process that took over its PID.
-	proc, err := enter.Pin(c.PID, c.Name, c.ID)
+	proc, err := enter.Pin(c.PID, c.Name, c.ID, enter.Monitor{UID: c.RootlessUID, PIDFile: c.MonitorPIDFile})
 	if err != nil {
 		return errors.New(strip(err.Error()))
 	}

@@ -42,7 +42,7 @@ func SpecJSON(init *enter.Process, namespace, id string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	parentProcess, err := enter.Pin(ppid, "", "")
+	parentProcess, err := enter.Pin(ppid, "", "", enter.Monitor{})
 	if err != nil {
 		return nil, fmt.Errorf("the parent of process %d: %w", pid, err)
 	}

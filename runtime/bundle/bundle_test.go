@@ -86,7 +86,7 @@ func TestSpec(t *testing.T) {
 
 func pinned(t *testing.T, pid int) *enter.Process {
 	t.Helper()
-	p, err := enter.Pin(pid, "", "")
+	p, err := enter.Pin(pid, "", "", enter.Monitor{})
 	if err != nil {
 		t.Fatal(err)
 	}

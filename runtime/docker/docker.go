@@ -114,6 +114,14 @@ func (e *apiError) Error() string { return e.Message }
 // get sends one request and decodes the JSON answer into v. The context's
 // deadline bounds the connection, the request and the answer.
 func (a *Adapter) get(ctx context.Context, path string, v any) error {
+	_, err := a.getFrom(ctx, path, v)
+	return err
+}
+
+// getFrom is get, and the uid of the engine that answered (SO_PEERCRED):
+// a rootless dockerd's user, as seen from here, through rootlesskit's user
+// namespace.
+func (a *Adapter) getFrom(ctx context.Context, path string, v any) (int, error) {
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = time.Now().Add(a.timeout)
@@ -125,7 +133,7 @@ func (a *Adapter) get(ctx context.Context, path string, v any) error {
 	a.mu.Unlock()
 	answer, err := unixhttp.Get(a.path, "docker", path, deadline)
 	if err != nil {
-		return err
+		return -1, err
 	}
 	status, version, body := answer.Status, apiVersion(answer), answer.Body
 	if version != "" {
@@ -140,9 +148,9 @@ func (a *Adapter) get(ctx context.Context, path string, v any) error {
 		if json.Unmarshal(body, e) != nil || e.Message == "" {
 			e.Message = fmt.Sprintf("HTTP %d: %.200s", status, body)
 		}
-		return e
+		return answer.PeerUID, e
 	}
-	return json.Unmarshal(body, v)
+	return answer.PeerUID, json.Unmarshal(body, v)
 }
 
 // apiVersion is the API version an answer's Api-Version header names, ""
@@ -206,7 +214,8 @@ func (a *Adapter) inspect(ctx context.Context, name string) (runtime.Container, 
 	defer cancel()
 	ref := "docker://" + name
 	var c inspect
-	if err := a.get(ctx, "/containers/"+url.PathEscape(name)+"/json", &c); err != nil {
+	uid, err := a.getFrom(ctx, "/containers/"+url.PathEscape(name)+"/json", &c)
+	if err != nil {
 		var e *apiError
 		switch {
 		case errors.As(err, &e) && e.status == 404:
@@ -219,6 +228,11 @@ func (a *Adapter) inspect(ctx context.Context, name string) (runtime.Container, 
 	}
 	found := container(c.ID, c.Name, c.Config.Image)
 	found.Status, found.PID, found.GroupAdd = c.State.Status, c.State.Pid, c.HostConfig.GroupAdd
+	if uid > 0 {
+		// A rootless dockerd's: on cgroup v1 its containers have no
+		// cgroup, and their shim, running as its user, vouches for them.
+		found.RootlessUID = uid
+	}
 	switch {
 	case c.State.Paused:
 		return found, notRunning(a.host, found, "is paused")

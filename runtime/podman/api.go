@@ -184,6 +184,13 @@ func (a *Adapter) resolveService(ctx context.Context, name string) (runtime.Cont
 		}
 		c.Status, c.PID = "running", in.State.Pid
 	}
+	if uid > 0 {
+		// A user's service: see Adapter.container.
+		c.RootlessUID = uid
+		if filepath.IsAbs(in.ConmonPidFile) {
+			c.MonitorPIDFile = in.ConmonPidFile
+		}
+	}
 	// The spec the service names: root's word, or a file of the service's
 	// user's, else none (the commands then say why they need one).
 	if file := in.OCIConfigPath; filepath.IsAbs(file) {
@@ -227,6 +234,9 @@ func (a *Adapter) listService(ctx context.Context) ([]runtime.Container, error) 
 			continue
 		}
 		c := runtime.Container{Runtime: "podman", ID: in.ID, Image: in.Image, Status: "running", PID: in.Pid, Reference: "podman://" + in.ID}
+		if uid > 0 {
+			c.RootlessUID = uid
+		}
 		if len(in.Names) > 0 {
 			c.Name = in.Names[0]
 		}

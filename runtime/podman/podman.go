@@ -220,6 +220,12 @@ func (a *Adapter) container(r record) runtime.Container {
 	if json.Unmarshal([]byte(r.Metadata), &meta) == nil && meta.ImageName != "" {
 		c.Image = meta.ImageName
 	}
+	if r.store.uid > 0 {
+		// A user's store: its container's init may be known only by
+		// its conmon, the one whose PID the store keeps.
+		c.RootlessUID = r.store.uid
+		c.MonitorPIDFile = filepath.Join(r.store.runRoot, r.driver+"-containers", r.ID, "userdata", "conmon.pid")
+	}
 	pid, paused := a.running(r)
 	switch {
 	case paused:

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -235,20 +236,28 @@ func joinErrors(errs []error) string {
 }
 
 // Dedupe keeps one entry of each container: the first, in rank order
-// (the order of the runtimes' answers).
+// (the order of the runtimes' answers). Entries are one container when
+// they have its ID and the same owner: root's engines (Docker's
+// containers are containerd's too), or one rootless engine's user. A
+// rootless engine's entry is its user's word, who can give a container
+// any ID: it is one with another owner's only when both name the same
+// process (the cgroup scan's entry of it), so that it never hides another
+// container with that ID.
 func Dedupe(list []runtime.Container) []runtime.Container {
 	rank := map[string]int{}
 	for _, r := range runtime.Registered() {
 		rank[r.Name] = r.Rank
 	}
 	sort.SliceStable(list, func(i, j int) bool { return rank[list[i].Runtime] < rank[list[j].Runtime] })
-	seen := map[string]bool{}
+	kept := map[string][]runtime.Container{} // by ID
 	var out []runtime.Container
 	for _, c := range list {
-		if c.ID != "" && seen[c.ID] {
+		if c.ID != "" && slices.ContainsFunc(kept[c.ID], func(k runtime.Container) bool {
+			return k.RootlessUID == c.RootlessUID || k.PID > 0 && k.PID == c.PID
+		}) {
 			continue
 		}
-		seen[c.ID] = true
+		kept[c.ID] = append(kept[c.ID], c)
 		out = append(out, c)
 	}
 	return out

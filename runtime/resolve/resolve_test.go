@@ -3,6 +3,7 @@ package resolve
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -133,6 +134,33 @@ func TestFindDedupe(t *testing.T) {
 	c, err := e.Resolve(context.Background(), "abc")
 	if err != nil || c.Runtime != "fa" {
 		t.Errorf("the same container in two runtimes: %+v, %v", c, err)
+	}
+}
+
+// A rootless engine's entry is its user's word, who can give a container
+// any ID: it hides no other user's container, nor root's, with that ID
+// (in --list, or as a bare name's match). Root's engines' entries of one
+// ID are one container; so are two entries of the same process.
+func TestDedupeRootless(t *testing.T) {
+	const x, y, z = "x1", "y1", "z1"
+	list := []runtime.Container{
+		{Runtime: "docker", ID: z, PID: 50},
+		{Runtime: "containerd", ID: z, PID: 50},                // Docker's, seen by containerd
+		{Runtime: "podman", ID: y, PID: 30},                    // root's store
+		{Runtime: "podman", ID: y, PID: 40, RootlessUID: 1000}, // alice's record taking root's ID
+		{Runtime: "podman", ID: x, PID: 10, RootlessUID: 1000}, // alice's
+		{Runtime: "podman", ID: x, PID: 20, RootlessUID: 1001}, // bob's, with alice's ID
+		{Runtime: "podman", ID: x, PID: 10, RootlessUID: 1000}, // alice's again
+		{Runtime: "cgroup", ID: x, PID: 10},                    // the scan's entry of alice's
+		{Runtime: "cgroup", ID: z, PID: 50},                    // the scan's entry of Docker's
+	}
+	var got []string
+	for _, c := range Dedupe(list) {
+		got = append(got, fmt.Sprintf("%s:%s:%d:%d", c.Runtime, c.ID, c.RootlessUID, c.PID))
+	}
+	want := "docker:z1:0:50 podman:y1:0:30 podman:y1:1000:40 podman:x1:1000:10 podman:x1:1001:20"
+	if strings.Join(got, " ") != want {
+		t.Errorf("Dedupe = %s, want %s", strings.Join(got, " "), want)
 	}
 }
 

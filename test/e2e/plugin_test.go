@@ -312,7 +312,7 @@ func TestPluginSpecSources(t *testing.T) {
 	d := newDockerCLI(t)
 	pid, _ := strconv.Atoi(dockerInspect(t, "web", "{{.State.Pid}}"))
 	id := dockerInspect(t, "web", "{{.Id}}")
-	proc, err := enter.Pin(pid, "web", id)
+	proc, err := enter.Pin(pid, "web", id, enter.Monitor{})
 	if err != nil {
 		t.Fatal(err)
 	}
