@@ -1,0 +1,124 @@
+package podman
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Limits of what is read of a store's files: containers/storage's JSON,
+// and a pidfile (a number).
+const (
+	jsonLimit = 64 << 20
+	pidLimit  = 64
+)
+
+// openBase opens a store's root or run root, or a directory a service
+// named, as the directory its files are looked up beneath. It must be a
+// directory (an O_PATH open neither blocks on a FIFO nor opens a device)
+// and, for a store of a user other than root, that user's.
+func openBase(base string, uid int) (int, error) {
+	fd, err := unix.Open(base, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, &os.PathError{Op: "open", Path: base, Err: err}
+	}
+	if uid != 0 {
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			unix.Close(fd)
+			return -1, &os.PathError{Op: "stat", Path: base, Err: err}
+		}
+		if int(st.Uid) != uid {
+			unix.Close(fd)
+			return -1, fmt.Errorf("%s is uid %d's, not the store's owner's (uid %d)", base, st.Uid, uid)
+		}
+	}
+	return fd, nil
+}
+
+// readBeneath reads file rel of the store (or service) owned by uid under
+// base, within limit bytes. The store is its owner's word, and its owner
+// may be any user whom a root caller reads: no link is followed on the
+// way (base's own path excepted) nor out of base, the file is opened
+// without blocking (a FIFO) and must be a regular file (not a device,
+// whose open could act) owned by uid or root (any owner in root's own
+// store), and no more than limit is
+// read (not /dev/zero, nor a huge sparse file). The one way any file of a
+// store is read.
+func readBeneath(base, rel string, uid int, limit int64) ([]byte, error) {
+	path := filepath.Join(base, rel)
+	dir, err := openBase(base, uid)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(dir)
+	fd, err := unix.Openat2(dir, rel, &unix.OpenHow{
+		Flags:   unix.O_RDONLY | unix.O_NONBLOCK | unix.O_CLOEXEC | unix.O_NOFOLLOW | unix.O_NOCTTY,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if errors.Is(err, unix.ELOOP) {
+		return nil, fmt.Errorf("%s, or a directory on the way, is a symbolic link, which is not followed in a store", path)
+	}
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	if uid != 0 && int(st.Uid) != uid && st.Uid != 0 {
+		return nil, fmt.Errorf("%s is uid %d's, not the store's owner's (uid %d)", path, st.Uid, uid)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+	}
+	return data, nil
+}
+
+// drivers are the storage drivers that have containers in a store (its
+// DRIVER-containers directories, links not counted), read beneath its
+// root as readBeneath reads a file. No root is no driver: Podman need
+// not be installed.
+func (st *store) drivers() ([]string, error) {
+	dir, err := openBase(st.root, st.uid)
+	if errors.Is(err, unix.ENOENT) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("Podman's store: %w", err)
+	}
+	defer unix.Close(dir)
+	fd, err := unix.Openat(dir, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("Podman's store: %w", &os.PathError{Op: "open", Path: st.root, Err: err})
+	}
+	f := os.NewFile(uintptr(fd), st.root)
+	defer f.Close()
+	entries, err := f.ReadDir(-1)
+	if err != nil {
+		return nil, fmt.Errorf("Podman's store: %w", err)
+	}
+	var list []string
+	for _, e := range entries {
+		if driver, ok := strings.CutSuffix(e.Name(), "-containers"); ok && driver != "" && e.IsDir() {
+			list = append(list, driver)
+		}
+	}
+	sort.Strings(list)
+	return list, nil
+}
