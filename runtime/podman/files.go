@@ -64,9 +64,9 @@ func (st *store) layers(driver, top string) ([]string, error) {
 		if len(ids) > 500 {
 			return nil, fmt.Errorf("the layers' parents make a loop")
 		}
-		ids = append(ids, filepath.Join(st.root, "overlay", id, "diff"))
+		ids = append(ids, id)
 	}
-	return ids, nil
+	return st.layerDirs(ids)
 }
 
 // ContainerFiles reads the layers and bind mounts of a container that does
@@ -108,7 +108,18 @@ func (a *Adapter) ContainerFiles(ctx context.Context, c runtime.Container) (runt
 				if len(layers) == 0 {
 					return fail(fmt.Errorf("container %s has no layer", c.ID))
 				}
-				return runtime.Files{Layers: layers, Mounts: st.specMounts(r)}, nil
+				files := runtime.Files{Layers: layers, Mounts: st.specMounts(r)}
+				if st.uid != 0 && len(files.Mounts) > 0 {
+					// Another user's spec could bind any host
+					// directory (/etc) into the view: not shown.
+					var dests []string
+					for _, m := range files.Mounts {
+						dests = append(dests, m.Destination)
+					}
+					files.Note = fmt.Sprintf("its bind mounts (%s) are not shown: %s store names their sources, which are not checked", strings.Join(dests, ", "), whose(st.uid))
+					files.Mounts = nil
+				}
+				return files, nil
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -121,4 +122,56 @@ func (st *store) drivers() ([]string, error) {
 	}
 	sort.Strings(list)
 	return list, nil
+}
+
+// layerDirs are the directories of a store's overlay layers, by ID. Those
+// of root's store are its paths. Another user's store is that user's
+// word, and a layer's diff could be a link to /root: each is opened
+// beneath the store's root with no link followed, must be a directory
+// that user owns, and is named by its descriptor, /proc/self/fd/N, which
+// whoever opens it later (the view, the evidence, in this process) finds
+// the very directory checked, whatever the user renames since. The
+// descriptors stay open for the process's life (close-on-exec): a
+// session reads one container's files once.
+func (st *store) layerDirs(ids []string) ([]string, error) {
+	var dirs []string
+	if st.uid == 0 {
+		for _, id := range ids {
+			dirs = append(dirs, filepath.Join(st.root, "overlay", id, "diff"))
+		}
+		return dirs, nil
+	}
+	root, err := openBase(st.root, st.uid)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(root)
+	var fds []int
+	fail := func(err error) ([]string, error) {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		return nil, err
+	}
+	for _, id := range ids {
+		rel := filepath.Join("overlay", id, "diff")
+		fd, err := unix.Openat2(root, rel, &unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
+			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS})
+		if errors.Is(err, unix.ELOOP) {
+			return fail(fmt.Errorf("layer %s: %s, or a directory on the way, is a symbolic link, which is not followed in uid %d's store", id, filepath.Join(st.root, rel), st.uid))
+		}
+		if err != nil {
+			return fail(fmt.Errorf("layer %s: %w", id, &os.PathError{Op: "open", Path: filepath.Join(st.root, rel), Err: err}))
+		}
+		fds = append(fds, fd)
+		var fi unix.Stat_t
+		if err := unix.Fstat(fd, &fi); err != nil {
+			return fail(fmt.Errorf("layer %s: %w", id, &os.PathError{Op: "stat", Path: filepath.Join(st.root, rel), Err: err}))
+		}
+		if int(fi.Uid) != st.uid {
+			return fail(fmt.Errorf("layer %s: %s is uid %d's, not the store's owner's (uid %d)", id, filepath.Join(st.root, rel), fi.Uid, st.uid))
+		}
+		dirs = append(dirs, "/proc/self/fd/"+strconv.Itoa(fd))
+	}
+	return dirs, nil
 }

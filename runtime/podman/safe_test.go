@@ -1,12 +1,15 @@
 package podman
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cnsenter/cnsenter/runtime"
 )
 
 // userStore is a store of a user other than root, as a root caller finds
@@ -154,5 +157,93 @@ func TestUserStoreLinks(t *testing.T) {
 		if _, err := a.records(st); err == nil || !strings.Contains(err.Error(), "uid 4243's") {
 			t.Errorf("records of a third user's containers.json: %v", err)
 		}
+	}
+}
+
+// userContainer writes a stopped container of another user's store: its
+// record, its layer (one, whose diff is made by diff) and its spec.
+func userContainer(t *testing.T, st *store, diff func(path string), spec string) {
+	t.Helper()
+	layer := strings.Repeat("e", 64)
+	write := func(path, content string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(st.root, "overlay-containers", "containers.json"), `[{"id":"`+idStop+`","names":["stopped"],"layer":"`+layer+`"}]`)
+	write(filepath.Join(st.root, "overlay-layers", "layers.json"), `[{"id":"`+layer+`"}]`)
+	write(filepath.Join(st.root, "overlay-containers", idStop, "userdata", "config.json"), spec)
+	os.MkdirAll(filepath.Join(st.root, "overlay", layer), 0o700)
+	diff(filepath.Join(st.root, "overlay", layer, "diff"))
+}
+
+// TestUserStoreLayerLink: another user's layer directory that is a link
+// (to /root) is refused; a real one is named by a descriptor of the very
+// directory checked.
+func TestUserStoreLayerLink(t *testing.T) {
+	st, chown := userStore(t)
+	userContainer(t, st, func(p string) {
+		if err := os.Symlink("/root", p); err != nil {
+			t.Fatal(err)
+		}
+	}, `{}`)
+	chown()
+	a := New("", "")
+	a.own = st
+	files, err := a.ContainerFiles(context.Background(), runtime.Container{ID: idStop})
+	if err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("ContainerFiles: %+v %v, want the linked layer refused", files, err)
+	}
+	// The overlay directory on the way a link.
+	os.Rename(filepath.Join(st.root, "overlay"), filepath.Join(st.root, "real"))
+	os.Symlink("real", filepath.Join(st.root, "overlay"))
+	os.Remove(filepath.Join(st.root, "real", strings.Repeat("e", 64), "diff"))
+	os.Mkdir(filepath.Join(st.root, "real", strings.Repeat("e", 64), "diff"), 0o700)
+	chown()
+	if files, err := a.ContainerFiles(context.Background(), runtime.Container{ID: idStop}); err == nil {
+		t.Errorf("ContainerFiles: %+v through a linked overlay directory", files)
+	}
+	os.Remove(filepath.Join(st.root, "overlay"))
+	os.Rename(filepath.Join(st.root, "real"), filepath.Join(st.root, "overlay"))
+	diff := filepath.Join(st.root, "overlay", strings.Repeat("e", 64), "diff")
+	files, err = a.ContainerFiles(context.Background(), runtime.Container{ID: idStop})
+	if err != nil || len(files.Layers) != 1 {
+		t.Fatalf("ContainerFiles: %+v %v", files, err)
+	}
+	got, err1 := os.Stat(files.Layers[0])
+	want, err2 := os.Stat(diff)
+	if err1 != nil || err2 != nil || !os.SameFile(got, want) {
+		t.Errorf("layer %s is not %s (%v %v)", files.Layers[0], diff, err1, err2)
+	}
+	if os.Geteuid() == 0 {
+		// A layer of somebody else's (root's) in the user's store.
+		os.Lchown(diff, 0, 0)
+		if files, err := a.ContainerFiles(context.Background(), runtime.Container{ID: idStop}); err == nil {
+			t.Errorf("ContainerFiles: %+v with root's directory as the user's layer", files)
+		}
+	}
+}
+
+// TestUserStoreBindMounts: the bind mounts another user's spec names
+// (host /etc) are not shown, and a note says so; root's are.
+func TestUserStoreBindMounts(t *testing.T) {
+	st, chown := userStore(t)
+	spec := `{"mounts":[{"destination":"/x","type":"bind","source":"/etc","options":["rbind"]}]}`
+	userContainer(t, st, func(p string) { os.Mkdir(p, 0o700) }, spec)
+	chown()
+	a := New("", "")
+	a.own = st
+	files, err := a.ContainerFiles(context.Background(), runtime.Container{ID: idStop})
+	if err != nil || len(files.Mounts) != 0 || !strings.Contains(files.Note, "/x") {
+		t.Errorf("ContainerFiles: %+v %v, want no mount and a note", files, err)
+	}
+	st.uid = 0 // the same as root's store
+	files, err = a.ContainerFiles(context.Background(), runtime.Container{ID: idStop})
+	if err != nil || len(files.Mounts) != 1 || files.Mounts[0].Source != "/etc" {
+		t.Errorf("ContainerFiles of root's store: %+v %v, want its bind mount", files, err)
 	}
 }
