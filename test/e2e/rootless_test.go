@@ -493,7 +493,8 @@ func lastLines(s string, n int) string {
 // is the user's word, shown to root (--host-tools): a layer the user made
 // a link to a directory of root's is refused, not shown as the
 // container's root; a bind mount of the host's /etc in the user's spec is
-// not shown at $CONTAINER_ROOT/data, and a note says so.
+// not shown at $CONTAINER_ROOT/data, and a note says so; --evidence
+// copies neither into its bundle.
 func TestPodmanRootlessStoppedLinks(t *testing.T) {
 	u := newRootlessUser(t)
 	// overlay, whose layers only are shown (rootless Podman 4.3 takes
@@ -539,6 +540,23 @@ func TestPodmanRootlessStoppedLinks(t *testing.T) {
 	if r.code == 0 || strings.Contains(r.stdout, "root-secret") || !strings.Contains(r.stderr, "symbolic link") {
 		t.Errorf("a user's layer linked to root's directory: %v", r)
 	}
+	// --evidence copies none of root's files into the bundle.
+	leaked := func(what string) {
+		t.Helper()
+		dir := filepath.Join(t.TempDir(), "bundle")
+		r := cnsenter(t, nil, "--evidence", dir, "-t", "podman://"+id)
+		filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+			if err != nil || !info.Mode().IsRegular() {
+				return nil
+			}
+			data, _ := os.ReadFile(p)
+			if strings.Contains(string(data), "root-secret") || strings.Contains(string(data), u.name+":x:") {
+				t.Errorf("--evidence of %s: %s holds the host's files (%v)", what, p, r)
+			}
+			return nil
+		})
+	}
+	leaked("a user's layer linked to root's directory")
 	if r := u.run(nil, "/bin/sh", "-c", `set -e; rm "$1"; mv "$1.real" "$1"`, "sh", upper); r.code != 0 {
 		t.Fatalf("the user's layer put back: %v", r)
 	}
@@ -546,4 +564,5 @@ func TestPodmanRootlessStoppedLinks(t *testing.T) {
 	if strings.Contains(r.stdout, "root:x:0") || !strings.Contains(r.stdout, "bin\n") || !strings.Contains(r.stderr, "bind mounts (/data) are not shown") {
 		t.Errorf("a user's bind mount of /etc: %v", r)
 	}
+	leaked("a user's bind mount of /etc")
 }
