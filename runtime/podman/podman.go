@@ -211,10 +211,10 @@ func (a *Adapter) records(st *store) ([]record, error) {
 
 // container is what the store and /proc say of a record.
 func (a *Adapter) container(r record) runtime.Container {
-	c := runtime.Container{Runtime: "podman", ID: r.ID, Image: r.Image, Status: "stopped", Reference: "podman://" + r.ID,
-		// The bundle conmon was given (-b), in the host's store, out of
-		// the container's reach.
-		SpecFile: filepath.Join(r.store.root, r.driver+"-containers", r.ID, "userdata", "config.json")}
+	c := runtime.Container{Runtime: "podman", ID: r.ID, Image: r.Image, Status: "stopped", Reference: "podman://" + r.ID}
+	// The bundle conmon was given (-b), in the host's store, out of the
+	// container's reach.
+	spec(&c, filepath.Join(r.store.root, r.driver+"-containers", r.ID, "userdata", "config.json"), r.store.uid)
 	if len(r.Names) > 0 {
 		c.Name = r.Names[0]
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cnsenter/cnsenter/runtime"
 )
 
 // Limits of what is read of a store's files: containers/storage's JSON,
@@ -174,4 +176,18 @@ func (st *store) layerDirs(ids []string) ([]string, error) {
 		dirs = append(dirs, "/proc/self/fd/"+strconv.Itoa(fd))
 	}
 	return dirs, nil
+}
+
+// spec is where a container's OCI spec is taken from: root's file is
+// named (SpecFile, which runtime/spec reads); a file of another user's
+// store, or that user's service names, is read here as readBeneath reads
+// it, and given as the spec itself (Spec), or not at all.
+func spec(c *runtime.Container, file string, uid int) {
+	if uid == 0 {
+		c.SpecFile = file
+		return
+	}
+	if data, err := readBeneath(filepath.Dir(file), filepath.Base(file), uid, jsonLimit); err == nil {
+		c.Spec = data
+	}
 }

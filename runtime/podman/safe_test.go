@@ -100,6 +100,25 @@ func TestUserStoreFIFO(t *testing.T) {
 			t.Error("childOfConmon: true from a FIFO")
 		}
 	})
+	// The spec (config.json), which runtime/spec would read: given as
+	// data read here, or not at all.
+	config := filepath.Join(st.root, "overlay-containers", idWeb, "userdata", "config.json")
+	os.MkdirAll(filepath.Dir(config), 0o700)
+	if err := syscall.Mkfifo(config, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	chown()
+	within(t, "taking a spec that is a FIFO", func() {
+		if c := a.container(record{ID: idWeb, driver: "overlay", store: st}); c.SpecFile != "" || c.Spec != nil {
+			t.Errorf("container: spec file %q, spec %q from a FIFO", c.SpecFile, c.Spec)
+		}
+	})
+	os.Remove(config)
+	os.WriteFile(config, []byte(`{"ociVersion":"1.0.2"}`), 0o600)
+	chown()
+	if c := a.container(record{ID: idWeb, driver: "overlay", store: st}); c.SpecFile != "" || string(c.Spec) != `{"ociVersion":"1.0.2"}` {
+		t.Errorf("container: spec file %q, spec %q", c.SpecFile, c.Spec)
+	}
 }
 
 // TestUserStoreLinks: another user's store's files that are links (to
