@@ -566,3 +566,28 @@ func TestPodmanRootlessStoppedLinks(t *testing.T) {
 	}
 	leaked("a user's bind mount of /etc")
 }
+
+// TestPodmanRootlessStoreFIFO: a user makes its containers.json a FIFO,
+// which nobody ever writes: root's --list and a bare name still finish
+// (the harness's deadline is the hang detector), the user's store left
+// out as unreadable.
+func TestPodmanRootlessStoreFIFO(t *testing.T) {
+	u := newRootlessUser(t)
+	u.image()
+	u.runContainer("rlfifo") // its conmon leads root to the store
+	stores, _ := filepath.Glob(filepath.Join(u.home, ".local/share/containers/storage/*-containers/containers.json"))
+	if len(stores) != 1 {
+		t.Fatalf("the user's containers.json: %q", stores)
+	}
+	if r := u.run(nil, "/bin/sh", "-c", `set -e; mv "$1" "$1.real"; mkfifo "$1"`, "sh", stores[0]); r.code != 0 {
+		t.Fatalf("the user's FIFO: %v", r)
+	}
+	// Registered after the user's: runs first, while the user still is.
+	t.Cleanup(func() { u.run(nil, "/bin/sh", "-c", `rm -f "$1"; mv "$1.real" "$1"`, "sh", stores[0]) })
+	if r := cnsenter(t, nil, "--list"); r.code != 0 || strings.Contains(r.stdout, "rlfifo") {
+		t.Errorf("--list with a user's containers.json a FIFO: %v", r)
+	}
+	if r := cnsenter(t, nil, "-t", "rlfifo", "true"); r.code != 1 || !strings.Contains(r.stderr, "rlfifo") {
+		t.Errorf("a bare name with a user's containers.json a FIFO: %v", r)
+	}
+}
