@@ -145,7 +145,7 @@ func mountLayers(f *Files, path string) error {
 		if !filepath.IsAbs(l) || filepath.Clean(l) != l {
 			return fmt.Errorf("%s: layer %q is not a clean absolute path", f.What, l)
 		}
-		fd, err := unix.Open(l, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		fd, err := openLayer(l)
 		if err != nil {
 			return fmt.Errorf("%s: cannot open its layer %s: %w", f.What, l, err)
 		}
@@ -163,6 +163,35 @@ func mountLayers(f *Files, path string) error {
 		return fmt.Errorf("%s: cannot mount its %d layers (a read-only overlay) at %s: %w", f.What, len(lower), path, err)
 	}
 	return nil
+}
+
+// openLayer opens a layer in this thread's mount namespace. A layer the
+// adapter already opened and checked (another user's store, whose path
+// could turn into a link at any time) is named /proc/self/fd/N: that
+// descriptor is a mount of the host's namespace, which the kernel will
+// not take as a lower layer here, so the path it was opened at is opened
+// again here and must be the very directory (device and inode) checked.
+func openLayer(l string) (int, error) {
+	if !strings.HasPrefix(l, "/proc/self/fd/") {
+		return unix.Open(l, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	}
+	var want, got unix.Stat_t
+	if err := unix.Stat(l, &want); err != nil {
+		return -1, err
+	}
+	path, err := os.Readlink(l)
+	if err != nil {
+		return -1, err
+	}
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	if err := unix.Fstat(fd, &got); err != nil || got.Dev != want.Dev || got.Ino != want.Ino {
+		unix.Close(fd)
+		return -1, fmt.Errorf("%s is no longer the directory that was checked", path)
+	}
+	return fd, nil
 }
 
 // bindInto mounts a volume at its place in the view, or says why not. The
@@ -191,7 +220,9 @@ func bindInto(root int, m FileMount) string {
 	}
 	defer unix.Close(at)
 	// The source is the host's, named by the engine as the host's
-	// administrator gave it, and resolved as the engine resolved it.
+	// administrator gave it, and resolved as the engine resolved it: an
+	// adapter passes no bind mount named by a user's store (Podman's
+	// rootless ones), whose sources would be that user's word.
 	tree, err := unix.OpenTree(unix.AT_FDCWD, m.Source, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
 	if err != nil {
 		return fmt.Sprintf("cannot open its source %s: %v", m.Source, err)

@@ -194,8 +194,8 @@ func (a *Adapter) resolveService(ctx context.Context, name string) (runtime.Cont
 	// The spec the service names: root's word, or a file of the service's
 	// user's, else none (the commands then say why they need one).
 	if file := in.OCIConfigPath; filepath.IsAbs(file) {
-		if st, err := os.Stat(file); err == nil && (uid == 0 || owner(st) == uid) {
-			c.SpecFile = file
+		if _, err := os.Stat(file); err == nil || uid != 0 {
+			spec(&c, file, uid)
 		}
 	}
 	return a.state(ref, c)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -27,19 +25,12 @@ type layerRecord struct {
 	Parent string `json:"parent"`
 }
 
-// readJSON reads one of containers/storage's files, within a limit.
-func readJSON(path string, v any) error {
-	f, err := os.Open(path)
+// readJSON reads one of containers/storage's files, rel under base (the
+// store's root or run root), as readBeneath does.
+func (st *store) readJSON(base, rel string, v any) error {
+	data, err := readBeneath(base, rel, st.uid, jsonLimit)
 	if err != nil {
 		return err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, 64<<20+1))
-	if err != nil {
-		return err
-	}
-	if len(data) > 64<<20 {
-		return fmt.Errorf("%s is larger than 64 MiB", path)
 	}
 	return json.Unmarshal(data, v)
 }
@@ -54,7 +45,7 @@ func (st *store) layers(driver, top string) ([]string, error) {
 	for _, dir := range []string{st.root, st.runRoot} {
 		for _, name := range []string{"layers.json", "volatile-layers.json"} {
 			var list []layerRecord
-			if err := readJSON(filepath.Join(dir, "overlay-layers", name), &list); err != nil {
+			if err := st.readJSON(dir, filepath.Join("overlay-layers", name), &list); err != nil {
 				continue // a store has some of them only
 			}
 			for _, l := range list {
@@ -62,7 +53,7 @@ func (st *store) layers(driver, top string) ([]string, error) {
 			}
 		}
 	}
-	var layers []string
+	var ids []string
 	for id := top; id != ""; id = parents[id] {
 		if !cgroupname.IsID(id) {
 			return nil, fmt.Errorf("layer %q is not a layer ID", id)
@@ -70,12 +61,12 @@ func (st *store) layers(driver, top string) ([]string, error) {
 		if _, ok := parents[id]; !ok {
 			return nil, fmt.Errorf("no layer %s in the store", id)
 		}
-		if len(layers) > 500 {
+		if len(ids) > 500 {
 			return nil, fmt.Errorf("the layers' parents make a loop")
 		}
-		layers = append(layers, filepath.Join(st.root, "overlay", id, "diff"))
+		ids = append(ids, id)
 	}
-	return layers, nil
+	return st.layerDirs(ids)
 }
 
 // ContainerFiles reads the layers and bind mounts of a container that does
@@ -103,7 +94,7 @@ func (a *Adapter) ContainerFiles(ctx context.Context, c runtime.Container) (runt
 				ID    string `json:"id"`
 				Layer string `json:"layer"`
 			}
-			if err := readJSON(filepath.Join(st.root, r.driver+"-containers", "containers.json"), &list); err != nil {
+			if err := st.readJSON(st.root, filepath.Join(r.driver+"-containers", "containers.json"), &list); err != nil {
 				return fail(err)
 			}
 			for _, l := range list {
@@ -117,7 +108,18 @@ func (a *Adapter) ContainerFiles(ctx context.Context, c runtime.Container) (runt
 				if len(layers) == 0 {
 					return fail(fmt.Errorf("container %s has no layer", c.ID))
 				}
-				return runtime.Files{Layers: layers, Mounts: st.specMounts(r)}, nil
+				files := runtime.Files{Layers: layers, Mounts: st.specMounts(r)}
+				if st.uid != 0 && len(files.Mounts) > 0 {
+					// Another user's spec could bind any host
+					// directory (/etc) into the view: not shown.
+					var dests []string
+					for _, m := range files.Mounts {
+						dests = append(dests, m.Destination)
+					}
+					files.Note = fmt.Sprintf("its bind mounts (%s) are not shown: %s store names their sources, which are not checked", strings.Join(dests, ", "), whose(st.uid))
+					files.Mounts = nil
+				}
+				return files, nil
 			}
 		}
 	}
@@ -134,7 +136,7 @@ func (st *store) specMounts(r record) []runtime.Mount {
 			Options                   []string
 		}
 	}
-	if readJSON(filepath.Join(st.root, r.driver+"-containers", r.ID, "userdata", "config.json"), &s) != nil {
+	if st.readJSON(st.root, filepath.Join(r.driver+"-containers", r.ID, "userdata", "config.json"), &s) != nil {
 		return nil
 	}
 	var list []runtime.Mount
@@ -162,7 +164,7 @@ func (a *Adapter) ImageFiles(ctx context.Context, image string) (runtime.Files, 
 		Layer string   `json:"layer"`
 	}
 	st := a.own
-	if err := readJSON(filepath.Join(st.root, "overlay-images", "images.json"), &list); err != nil {
+	if err := st.readJSON(st.root, filepath.Join("overlay-images", "images.json"), &list); err != nil {
 		return runtime.Files{}, &runtime.Error{Runtime: "podman", Endpoint: st.root, Ref: ref, Detail: fmt.Sprintf("Podman's store (%s): %v", st.root, err), Err: err}
 	}
 	want := image

@@ -141,9 +141,14 @@ func inUserNamespaceOf(proc string, pid, uid int) bool {
 // childOfConmon tells whether process pid is the child of the conmon
 // process whose PID the container's conmon.pid holds, a conmon of that
 // container (-c ID): what proves a rootless container's init when it has
-// no cgroup of its own (cgroup v1 gives rootless Podman none).
-func childOfConmon(proc string, pid int, conmonPidfile, id string) bool {
-	data, err := os.ReadFile(conmonPidfile)
+// no cgroup of its own (cgroup v1 gives rootless Podman none). The
+// conmon.pid is in the store (or named by the service) of uid, read as
+// readBeneath reads it.
+func childOfConmon(proc string, pid int, conmonPidfile, id string, uid int) bool {
+	if !filepath.IsAbs(conmonPidfile) {
+		return false
+	}
+	data, err := readBeneath(filepath.Dir(conmonPidfile), filepath.Base(conmonPidfile), uid, pidLimit)
 	if err != nil {
 		return false
 	}

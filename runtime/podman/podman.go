@@ -16,6 +16,7 @@ package podman
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -179,13 +180,17 @@ func (a *Adapter) records(st *store) ([]record, error) {
 	if fi, err := os.Stat(st.root); err == nil && st.uid < 0 {
 		st.uid = owner(fi)
 	}
-	files, err := filepath.Glob(filepath.Join(st.root, "*-containers", "containers.json"))
+	drivers, err := st.drivers()
 	if err != nil {
 		return nil, err
 	}
 	var all []record
-	for _, f := range files {
-		data, err := os.ReadFile(f)
+	for _, driver := range drivers {
+		f := filepath.Join(st.root, driver+"-containers", "containers.json")
+		data, err := readBeneath(st.root, filepath.Join(driver+"-containers", "containers.json"), st.uid, jsonLimit)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("Podman's store: %w", err)
 		}
@@ -193,7 +198,6 @@ func (a *Adapter) records(st *store) ([]record, error) {
 		if err := json.Unmarshal(data, &list); err != nil {
 			return nil, fmt.Errorf("Podman's store: %s is not what containers/storage writes: %w", f, err)
 		}
-		driver := strings.TrimSuffix(filepath.Base(filepath.Dir(f)), "-containers")
 		for _, r := range list {
 			if !cgroupname.IsID(r.ID) {
 				continue // not a name to build a path from
@@ -207,10 +211,10 @@ func (a *Adapter) records(st *store) ([]record, error) {
 
 // container is what the store and /proc say of a record.
 func (a *Adapter) container(r record) runtime.Container {
-	c := runtime.Container{Runtime: "podman", ID: r.ID, Image: r.Image, Status: "stopped", Reference: "podman://" + r.ID,
-		// The bundle conmon was given (-b), in the host's store, out of
-		// the container's reach.
-		SpecFile: filepath.Join(r.store.root, r.driver+"-containers", r.ID, "userdata", "config.json")}
+	c := runtime.Container{Runtime: "podman", ID: r.ID, Image: r.Image, Status: "stopped", Reference: "podman://" + r.ID}
+	// The bundle conmon was given (-b), in the host's store, out of the
+	// container's reach.
+	spec(&c, filepath.Join(r.store.root, r.driver+"-containers", r.ID, "userdata", "config.json"), r.store.uid)
 	if len(r.Names) > 0 {
 		c.Name = r.Names[0]
 	}
@@ -240,8 +244,8 @@ func (a *Adapter) container(r record) runtime.Container {
 // is alive and the container's (see isInit), and whether its cgroup is
 // frozen (podman pause); 0 otherwise.
 func (a *Adapter) running(r record) (int, bool) {
-	userdata := filepath.Join(r.store.runRoot, r.driver+"-containers", r.ID, "userdata")
-	data, err := os.ReadFile(filepath.Join(userdata, "pidfile"))
+	userdata := filepath.Join(r.driver+"-containers", r.ID, "userdata")
+	data, err := readBeneath(r.store.runRoot, filepath.Join(userdata, "pidfile"), r.store.uid, pidLimit)
 	if err != nil {
 		return 0, false
 	}
@@ -249,7 +253,7 @@ func (a *Adapter) running(r record) (int, bool) {
 	if err != nil || pid <= 0 {
 		return 0, false
 	}
-	paths, ok := a.isInit(pid, r.ID, r.store.uid, filepath.Join(userdata, "conmon.pid"))
+	paths, ok := a.isInit(pid, r.ID, r.store.uid, filepath.Join(r.store.runRoot, userdata, "conmon.pid"))
 	if !ok {
 		return 0, false
 	}
@@ -280,7 +284,7 @@ func (a *Adapter) isInit(pid int, id string, uid int, conmonPidfile string) (map
 	if uid == 0 {
 		return paths, paths != nil // else a stale pidfile, its PID another process's now
 	}
-	if paths == nil && !childOfConmon(a.proc, pid, conmonPidfile, id) {
+	if paths == nil && !childOfConmon(a.proc, pid, conmonPidfile, id, uid) {
 		return nil, false
 	}
 	return paths, uid > 0 && inUserNamespaceOf(a.proc, pid, uid)

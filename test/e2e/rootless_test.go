@@ -488,3 +488,106 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(lines, " / ")
 }
+
+// TestPodmanRootlessStoppedLinks: a user's stopped container, whose store
+// is the user's word, shown to root (--host-tools): a layer the user made
+// a link to a directory of root's is refused, not shown as the
+// container's root; a bind mount of the host's /etc in the user's spec is
+// not shown at $CONTAINER_ROOT/data, and a note says so; --evidence
+// copies neither into its bundle.
+func TestPodmanRootlessStoppedLinks(t *testing.T) {
+	u := newRootlessUser(t)
+	// overlay, whose layers only are shown (rootless Podman 4.3 takes
+	// vfs without fuse-overlayfs; Linux 5.13 and later mount overlay in
+	// a user namespace).
+	conf := filepath.Join(u.home, ".config", "containers", "storage.conf")
+	if r := u.run(nil, "/bin/sh", "-c", `mkdir -p "$(dirname "$1")" && printf '[storage]\ndriver = "overlay"\n' > "$1"`, "sh", conf); r.code != 0 {
+		t.Fatalf("the user's storage.conf: %v", r)
+	}
+	u.image()
+	u.runContainer("rlbait") // its conmon leads root to the store
+	// Run, so that Podman writes its spec, and exited.
+	if out, err := u.podman("run", "--name", "rlstop", "--network", "none", "-v", "/etc:/data", podmanImage, "true"); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	id, err := u.podman("inspect", "-f", "{{.Id}}", "rlstop")
+	if err != nil {
+		t.Fatalf("%v: %s", err, id)
+	}
+	storage := filepath.Join(u.home, ".local/share/containers/storage")
+	if _, err := os.Stat(filepath.Join(storage, "overlay-containers")); err != nil {
+		stores, _ := filepath.Glob(filepath.Join(storage, "*-containers"))
+		t.Skipf("rootless Podman's driver here is not overlay (%q), whose layers only are shown", stores)
+	}
+	var records []struct{ ID, Layer string }
+	readJSON(t, filepath.Join(storage, "overlay-containers", "containers.json"), &records)
+	upper := ""
+	for _, r := range records {
+		if r.ID == id {
+			upper = filepath.Join(storage, "overlay", r.Layer, "diff")
+		}
+	}
+	if _, err := os.Stat(upper); upper == "" || err != nil {
+		t.Fatalf("the container's layer in %+v: %v", records, err)
+	}
+	secret := t.TempDir() // root's, 0700
+	os.WriteFile(filepath.Join(secret, "root-secret"), []byte("root's\n"), 0o600)
+	if r := u.run(nil, "/bin/sh", "-c", `set -e; mv "$1" "$1.real"; ln -s "$2" "$1"`, "sh", upper, secret); r.code != 0 {
+		t.Fatalf("the user's link: %v", r)
+	}
+	show := []string{"--host-tools", "-t", "podman://" + id, "/bin/sh", "-c", "ls $CONTAINER_ROOT; cat $CONTAINER_ROOT/data/passwd"}
+	r := cnsenter(t, nil, show...)
+	if r.code == 0 || strings.Contains(r.stdout, "root-secret") || !strings.Contains(r.stderr, "symbolic link") {
+		t.Errorf("a user's layer linked to root's directory: %v", r)
+	}
+	// --evidence copies none of root's files into the bundle.
+	leaked := func(what string) {
+		t.Helper()
+		dir := filepath.Join(t.TempDir(), "bundle")
+		r := cnsenter(t, nil, "--evidence", dir, "-t", "podman://"+id)
+		filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+			if err != nil || !info.Mode().IsRegular() {
+				return nil
+			}
+			data, _ := os.ReadFile(p)
+			if strings.Contains(string(data), "root-secret") || strings.Contains(string(data), u.name+":x:") {
+				t.Errorf("--evidence of %s: %s holds the host's files (%v)", what, p, r)
+			}
+			return nil
+		})
+	}
+	leaked("a user's layer linked to root's directory")
+	if r := u.run(nil, "/bin/sh", "-c", `set -e; rm "$1"; mv "$1.real" "$1"`, "sh", upper); r.code != 0 {
+		t.Fatalf("the user's layer put back: %v", r)
+	}
+	r = cnsenter(t, nil, show...)
+	if strings.Contains(r.stdout, "root:x:0") || !strings.Contains(r.stdout, "bin\n") || !strings.Contains(r.stderr, "bind mounts (/data) are not shown") {
+		t.Errorf("a user's bind mount of /etc: %v", r)
+	}
+	leaked("a user's bind mount of /etc")
+}
+
+// TestPodmanRootlessStoreFIFO: a user makes its containers.json a FIFO,
+// which nobody ever writes: root's --list and a bare name still finish
+// (the harness's deadline is the hang detector), the user's store left
+// out as unreadable.
+func TestPodmanRootlessStoreFIFO(t *testing.T) {
+	u := newRootlessUser(t)
+	u.image()
+	u.runContainer("rlfifo") // its conmon leads root to the store
+	stores, _ := filepath.Glob(filepath.Join(u.home, ".local/share/containers/storage/*-containers/containers.json"))
+	if len(stores) != 1 {
+		t.Fatalf("the user's containers.json: %q", stores)
+	}
+	if r := u.run(nil, "/bin/sh", "-c", `set -e; mv "$1" "$1.real"; mkfifo "$1"`, "sh", stores[0]); r.code != 0 {
+		t.Fatalf("the user's FIFO: %v", r)
+	}
+	// Registered after the user's: runs first, while the user still is.
+	t.Cleanup(func() { u.run(nil, "/bin/sh", "-c", `rm -f "$1"; mv "$1.real" "$1"`, "sh", stores[0]) })
+	if r := cnsenter(t, nil, "--list"); r.code != 0 || strings.Contains(r.stdout, "rlfifo") {
+		t.Errorf("--list with a user's containers.json a FIFO: %v", r)
+	}
+	if r := cnsenter(t, nil, "-t", "rlfifo", "true"); r.code != 1 || !strings.Contains(r.stderr, "rlfifo") {
+		t.Errorf("a bare name with a user's containers.json a FIFO: %v", r)
+	}
+}
