@@ -27,6 +27,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -476,9 +477,9 @@ func (e *Engines) Stop() error {
 		errs = append(errs, stop(e.containerd))
 	}
 	killShims(e.ContainerdAddress)
-	removeCgroup(e.taskCgroupParent())
+	killCgroup(e.taskCgroupParent())
 	if e.cri {
-		removeCgroup(e.podCgroupParent())
+		killCgroup(e.podCgroupParent())
 	}
 	errs = append(errs, unmountBelow(e.Dir))
 	errs = append(errs, os.RemoveAll(e.Dir))
@@ -508,6 +509,41 @@ func removeCgroup(name string) {
 	for _, m := range cgroupMounts() {
 		os.Remove(filepath.Join(m, name))
 	}
+}
+
+// killCgroup kills what still runs in a cgroup of this run's own and
+// below it, in every hierarchy, then removes the cgroups, deepest first:
+// a task whose containerd and shim a test killed runs on, reparented to
+// init, where no engine can stop it.
+func killCgroup(name string) {
+	for _, m := range cgroupMounts() {
+		killCgroupTree(filepath.Join(m, name))
+	}
+}
+
+func killCgroupTree(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			killCgroupTree(filepath.Join(dir, e.Name()))
+		}
+	}
+	for try := 0; try < 100; try++ {
+		procs, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+		if err != nil || len(strings.TrimSpace(string(procs))) == 0 {
+			break
+		}
+		for _, f := range strings.Fields(string(procs)) {
+			if pid, err := strconv.Atoi(f); err == nil && pid > 1 {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	os.Remove(dir)
 }
 
 // cgroupMounts are where the cgroup hierarchies are mounted here.
