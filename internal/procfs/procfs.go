@@ -66,3 +66,28 @@ func Programs(proc, name string) map[int][]string {
 	}
 	return found
 }
+
+// Flags are the values a command line gives an option, "--name value" or
+// "--name=value", under any of its names, in order.
+func Flags(args []string, names ...string) []string {
+	var values []string
+	for i, a := range args {
+		for _, n := range names {
+			if a == n && i+1 < len(args) {
+				values = append(values, args[i+1])
+			} else if v, ok := strings.CutPrefix(a, n+"="); ok {
+				values = append(values, v)
+			}
+		}
+	}
+	return values
+}
+
+// Flag is the last value a command line gives an option (the one a program
+// takes), "" when none.
+func Flag(args []string, names ...string) string {
+	if v := Flags(args, names...); len(v) > 0 {
+		return v[len(v)-1]
+	}
+	return ""
+}

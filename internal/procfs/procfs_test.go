@@ -30,3 +30,13 @@ func TestPrograms(t *testing.T) {
 		t.Errorf("Programs = %v", got)
 	}
 }
+
+func TestFlags(t *testing.T) {
+	args := []string{"-H", "unix:///a.sock", "--host=tcp://x", "--root", "/r", "-H"}
+	if got := Flags(args, "-H", "--host"); strings.Join(got, " ") != "unix:///a.sock tcp://x" {
+		t.Errorf("Flags = %q", got)
+	}
+	if Flag(args, "--root") != "/r" || Flag(args, "--config") != "" {
+		t.Errorf("Flag: %q %q", Flag(args, "--root"), Flag(args, "--config"))
+	}
+}

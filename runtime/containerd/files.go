@@ -1,6 +1,7 @@
 package containerd
 
 import (
+	"github.com/cnsenter/cnsenter/internal/cgroupname"
 	"github.com/cnsenter/cnsenter/internal/procfs"
 
 	"bytes"
@@ -66,11 +67,11 @@ type SnapshotSource struct {
 func Root(address string) string {
 	address = strings.TrimPrefix(address, "unix://")
 	for _, args := range procfs.Programs("/proc", "containerd") {
-		config := flag(args[1:], "--config", "-c")
+		config := procfs.Flag(args[1:], "--config", "-c")
 		if config == "" {
 			config = "/etc/containerd/config.toml"
 		}
-		listen := flag(args[1:], "--address", "-a")
+		listen := procfs.Flag(args[1:], "--address", "-a")
 		if listen == "" {
 			listen = tomlValue(config, "grpc", "address")
 		}
@@ -80,7 +81,7 @@ func Root(address string) string {
 		if listen != address {
 			continue
 		}
-		if root := flag(args[1:], "--root"); root != "" {
+		if root := procfs.Flag(args[1:], "--root"); root != "" {
 			return root
 		}
 		if root := tomlValue(config, "", "root"); root != "" {
@@ -95,21 +96,6 @@ func Root(address string) string {
 		return root
 	}
 	return "/var/lib/containerd"
-}
-
-// flag reads "--name value" or "--name=value", the last one given.
-func flag(args []string, names ...string) string {
-	v := ""
-	for i, a := range args {
-		for _, n := range names {
-			if a == n && i+1 < len(args) {
-				v = args[i+1]
-			} else if s, ok := strings.CutPrefix(a, n+"="); ok {
-				v = s
-			}
-		}
-	}
-	return v
 }
 
 // tomlValue reads a string KEY = "VALUE" of a TOML table ("" for the top
@@ -140,23 +126,10 @@ func tomlValue(path, table, key string) string {
 // snapshotters whose snapshot N is the directory snapshots/N/fs.
 var layered = map[string]bool{"overlayfs": true}
 
-// sha256Digest checks a digest, sha256:HEX64 (by hand: a package-level
-// regular expression would be compiled at every start of cnsenter).
-var sha256Digest digestForm
-
-type digestForm struct{}
-
-func (digestForm) MatchString(s string) bool {
+// IsDigest checks a digest, sha256:HEX64, before it names a file.
+func IsDigest(s string) bool {
 	h, ok := strings.CutPrefix(s, "sha256:")
-	if !ok || len(h) != 64 {
-		return false
-	}
-	for i := 0; i < len(h); i++ {
-		if !(h[i] >= '0' && h[i] <= '9' || h[i] >= 'a' && h[i] <= 'f') {
-			return false
-		}
-	}
-	return true
+	return ok && cgroupname.IsID(h)
 }
 
 // maxDB is the largest database read into memory.
@@ -432,7 +405,7 @@ func (s *state) diffIDs(digest string) ([]string, error) {
 
 // blob reads a blob of the content store, by a digest checked to be one.
 func (s *state) blob(digest string) ([]byte, error) {
-	if !sha256Digest.MatchString(digest) {
+	if !IsDigest(digest) {
 		return nil, fmt.Errorf("%q is not a sha256 digest", digest)
 	}
 	f, err := os.Open(filepath.Join(s.root, "io.containerd.content.v1.content", "blobs", "sha256", strings.TrimPrefix(digest, "sha256:")))
@@ -451,7 +424,7 @@ func (s *state) blob(digest string) ([]byte, error) {
 func chainIDs(diffIDs []string) ([]string, error) {
 	var chains []string
 	for i, d := range diffIDs {
-		if !sha256Digest.MatchString(d) {
+		if !IsDigest(d) {
 			return nil, fmt.Errorf("diff ID %q is not a sha256 digest", d)
 		}
 		if i == 0 {

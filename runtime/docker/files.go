@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/cnsenter/cnsenter/internal/cgroupname"
 	"github.com/cnsenter/cnsenter/runtime"
 	"github.com/cnsenter/cnsenter/runtime/containerd"
 )
@@ -32,31 +33,24 @@ import (
 
 // The forms of what dockerd names, checked by hand: package-level regular
 // expressions would be compiled at every start of cnsenter, a container
-// of its own or not.
-type form func(string) bool
-
-// hex64 is a layer's cache ID, a container's or an image's ID.
-var hex64 form = func(s string) bool { return len(s) == 64 && only(s, isHex) }
+// of its own or not. A layer's cache ID, a container's or an image's ID is
+// a runtime's 64-hex ID (cgroupname.IsID), and a digest containerd's form
+// (containerd.IsDigest).
 
 // cacheID is a layer's cache ID, or a container's init layer's (ID-init).
-var cacheID form = func(s string) bool { return hex64(strings.TrimSuffix(s, "-init")) }
+func cacheID(s string) bool { return cgroupname.IsID(strings.TrimSuffix(s, "-init")) }
 
 // shortLink is the name of a layer's link in overlay2/l.
-var shortLink form = func(s string) bool {
+func shortLink(s string) bool {
 	return len(s) > 0 && len(s) <= 64 && only(s, func(c byte) bool { return c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' })
 }
 
 // volumeName is what dockerd accepts as a volume's name.
-var volumeName form = func(s string) bool {
+func volumeName(s string) bool {
 	return len(s) > 0 && s[0] != '.' && s[0] != '_' && s[0] != '-' && only(s, func(c byte) bool {
 		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-'
 	})
 }
-
-// MatchString is the form's check, named as a regular expression's.
-func (f form) MatchString(s string) bool { return f(s) }
-
-func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' }
 
 func only(s string, ok func(byte) bool) bool {
 	for i := 0; i < len(s); i++ {
@@ -100,7 +94,7 @@ type containerState struct {
 // under root (DataRoot), containers/ID/config.v2.json, as it wrote it: for
 // evidence bundles when dockerd does not answer. id is a full ID.
 func StateJSON(root, id string) (json.RawMessage, error) {
-	if !hex64.MatchString(id) {
+	if !cgroupname.IsID(id) {
 		return nil, fmt.Errorf("%q is not a container ID", id)
 	}
 	data, err := readState(filepath.Join(root, "containers", id, "config.v2.json"))
@@ -123,7 +117,7 @@ func (a *Adapter) ContainerFiles(ctx context.Context, c runtime.Container) (runt
 		return runtime.Files{}, &runtime.Error{Runtime: "docker", Endpoint: root, Ref: ref,
 			Detail: "dockerd's state on disk (" + root + "): " + fmt.Sprintf(format, args...)}
 	}
-	if !hex64.MatchString(c.ID) {
+	if !cgroupname.IsID(c.ID) {
 		return fail("%q is not a container ID", c.ID)
 	}
 	data, err := readState(filepath.Join(root, "containers", c.ID, "config.v2.json"))
@@ -171,7 +165,7 @@ func overlay2Container(root, id string) ([]string, error) {
 		return nil, err
 	}
 	mountID := strings.TrimSpace(string(data))
-	if !hex64.MatchString(mountID) {
+	if !cgroupname.IsID(mountID) {
 		return nil, fmt.Errorf("the mount ID of container %s is %q, not one dockerd makes", id, mountID)
 	}
 	dir := filepath.Join(root, "overlay2")
@@ -185,7 +179,7 @@ func overlay2Container(root, id string) ([]string, error) {
 	}
 	for _, l := range strings.Split(strings.TrimSpace(string(lower)), ":") {
 		name, ok := strings.CutPrefix(l, "l/")
-		if !ok || !shortLink.MatchString(name) {
+		if !ok || !shortLink(name) {
 			return nil, fmt.Errorf("overlay2/%s/lower names %q, not a layer link", mountID, l)
 		}
 		target, err := os.Readlink(filepath.Join(dir, "l", name))
@@ -194,7 +188,7 @@ func overlay2Container(root, id string) ([]string, error) {
 		}
 		layer, ok := strings.CutPrefix(target, "../")
 		layer, ok2 := strings.CutSuffix(layer, "/diff")
-		if !ok || !ok2 || !cacheID.MatchString(layer) {
+		if !ok || !ok2 || !cacheID(layer) {
 			return nil, fmt.Errorf("overlay2/l/%s points to %q, not a layer", name, target)
 		}
 		layers = append(layers, filepath.Join(dir, layer, "diff"))
@@ -212,7 +206,7 @@ func mounts(root string, st containerState) []runtime.Mount {
 			m.Destination = dest
 		}
 		source := m.Source
-		if m.Type == "volume" && (m.Driver == "" || m.Driver == "local") && volumeName.MatchString(m.Name) {
+		if m.Type == "volume" && (m.Driver == "" || m.Driver == "local") && volumeName(m.Name) {
 			source = filepath.Join(root, "volumes", m.Name, "_data")
 		}
 		if source == "" || m.Type == "tmpfs" {
@@ -246,7 +240,7 @@ func (a *Adapter) ImageFiles(ctx context.Context, image string) (runtime.Files, 
 	if _, err := os.Stat(db); err != nil {
 		// No overlay2 image store: containerd's.
 		src := containerd.SnapshotSource{Address: a.ContainerdAddress, Timeout: a.timeout, Namespace: "moby", Snapshotter: "overlayfs", Ref: ref}
-		if id := strings.TrimPrefix(image, "sha256:"); len(id) >= 4 && len(id) <= 64 && only(id, isHex) {
+		if id := strings.TrimPrefix(image, "sha256:"); len(id) >= 4 && len(id) <= 64 && cgroupname.IsHex(id) {
 			src.ImageID = id
 		}
 		return containerd.ImageFiles(ctx, src, dockerImageName(image))
@@ -278,7 +272,7 @@ func (a *Adapter) ImageFiles(ctx context.Context, image string) (runtime.Files, 
 			return fail(runtime.Failed, "image %s: %v", id, err)
 		}
 		cache := strings.TrimSpace(string(data))
-		if !hex64.MatchString(cache) {
+		if !cgroupname.IsID(cache) {
 			return fail(runtime.Failed, "image %s: layer %s has cache ID %q, not one dockerd makes", id, chains[i], cache)
 		}
 		files.Layers = append(files.Layers, filepath.Join(root, "overlay2", cache, "diff"))
@@ -294,8 +288,7 @@ func (a *Adapter) ImageFiles(ctx context.Context, image string) (runtime.Files, 
 func ChainIDs(diffIDs []string) ([]string, error) {
 	var chains []string
 	for i, d := range diffIDs {
-		h, ok := strings.CutPrefix(d, "sha256:")
-		if !ok || !hex64.MatchString(h) {
+		if !containerd.IsDigest(d) {
 			return nil, fmt.Errorf("diff ID %q is not a sha256 digest", d)
 		}
 		if i == 0 {
@@ -317,7 +310,7 @@ func overlay2Image(db, image string) (string, error) {
 		entries, _ := os.ReadDir(filepath.Join(db, "imagedb", "content", "sha256"))
 		var found []string
 		for _, e := range entries {
-			if strings.HasPrefix(e.Name(), id) && hex64.MatchString(e.Name()) {
+			if strings.HasPrefix(e.Name(), id) && cgroupname.IsID(e.Name()) {
 				found = append(found, e.Name())
 			}
 		}
@@ -341,7 +334,7 @@ func overlay2Image(db, image string) (string, error) {
 		for r, digest := range refs {
 			if r == name {
 				h := strings.TrimPrefix(digest, "sha256:")
-				if !hex64.MatchString(h) {
+				if !cgroupname.IsID(h) {
 					return "", fmt.Errorf("repositories.json names %q for %s", digest, name)
 				}
 				return h, nil

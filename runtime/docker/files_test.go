@@ -18,7 +18,7 @@ func fakeOverlay2(t *testing.T, mountID, lower, link, target string) string {
 	os.MkdirAll(mounts, 0o755)
 	os.WriteFile(filepath.Join(mounts, "mount-id"), []byte(mountID), 0o644)
 	os.MkdirAll(filepath.Join(root, "overlay2/l"), 0o755)
-	if cacheID.MatchString(mountID) {
+	if cacheID(mountID) {
 		os.MkdirAll(filepath.Join(root, "overlay2", mountID), 0o755)
 		os.WriteFile(filepath.Join(root, "overlay2", mountID, "lower"), []byte(lower), 0o644)
 	}

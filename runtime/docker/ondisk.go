@@ -25,10 +25,10 @@ import (
 // /etc/docker/daemon.json, else /var/lib/docker.
 func DataRoot(host string) string {
 	if args := dockerdArgs(host); args != nil {
-		if root := flagValue(args, "--data-root"); root != "" {
+		if root := procfs.Flag(args, "--data-root"); root != "" {
 			return root
 		}
-		if root := configDataRoot(flagValue(args, "--config-file")); root != "" {
+		if root := configDataRoot(procfs.Flag(args, "--config-file")); root != "" {
 			return root
 		}
 		return "/var/lib/docker"
@@ -46,7 +46,7 @@ func DataRoot(host string) string {
 // host (dockerd without -H listens on DefaultHost), or nil.
 func dockerdArgs(host string) []string {
 	for _, args := range procfs.Programs("/proc", "dockerd") {
-		hosts := flagValues(args[1:], "-H", "--host")
+		hosts := procfs.Flags(args[1:], "-H", "--host")
 		if len(hosts) == 0 {
 			hosts = []string{DefaultHost}
 		}
@@ -57,28 +57,6 @@ func dockerdArgs(host string) []string {
 		}
 	}
 	return nil
-}
-
-func flagValue(args []string, names ...string) string {
-	if v := flagValues(args, names...); len(v) > 0 {
-		return v[len(v)-1]
-	}
-	return ""
-}
-
-// flagValues reads "--name value" and "--name=value" occurrences.
-func flagValues(args []string, names ...string) []string {
-	var values []string
-	for i := 0; i < len(args); i++ {
-		for _, n := range names {
-			if args[i] == n && i+1 < len(args) {
-				values = append(values, args[i+1])
-			} else if v, ok := strings.CutPrefix(args[i], n+"="); ok {
-				values = append(values, v)
-			}
-		}
-	}
-	return values
 }
 
 // configDataRoot reads data-root from a daemon.json (default
