@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 )
 
@@ -128,24 +127,18 @@ func (e *Engines) startCRI() error {
 	})
 }
 
-// crictlPath is CNSENTER_CRICTL, else what build-crictl.sh, next to this
-// file, prints: it builds crictl from cri-tools' module the first time.
+// crictlPath is CNSENTER_CRICTL, else the crictl in the directory
+// build-crictl.sh prints: it builds crictl from cri-tools' module the
+// first time.
 func crictlPath() (string, error) {
 	if path := os.Getenv("CNSENTER_CRICTL"); path != "" {
 		return path, nil
 	}
-	_, self, _, ok := runtime.Caller(0)
-	script := filepath.Join(filepath.Dir(self), "build-crictl.sh")
-	if _, err := os.Stat(script); !ok || err != nil {
-		return "", errors.New("CNSENTER_CRICTL is not set and build-crictl.sh is not found: run make crictl, then set it to the crictl it builds")
-	}
-	cmd := exec.Command("bash", script)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
+	dir, err := cachedBuild("build-crictl.sh", "CNSENTER_CRICTL is not set and build-crictl.sh is not found: run make crictl, then set it to the crictl it builds")
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", script, err)
+		return "", err
 	}
-	return filepath.Join(strings.TrimSpace(string(out)), "crictl"), nil
+	return filepath.Join(dir, "crictl"), nil
 }
 
 // Crictl runs crictl against the test containerd's CRI plugin, with a

@@ -61,17 +61,23 @@ func Generation() (string, error) {
 }
 
 // currentDir is the directory of today's engines: CNSENTER_ENGINES_DIR
-// (make engines passes it), else what build-current.sh, next to this file,
-// prints, which builds them first if they are not in its cache yet (about
-// 20 minutes, once).
+// (make engines passes it), else what build-current.sh prints, which
+// builds them first if they are not in its cache yet (about 20 minutes,
+// once).
 func currentDir() (string, error) {
 	if dir := os.Getenv("CNSENTER_ENGINES_DIR"); dir != "" {
 		return dir, nil
 	}
+	return cachedBuild("build-current.sh", "CNSENTER_ENGINES_DIR is not set and build-current.sh is not found: run make engines, then set it to the directory it prints")
+}
+
+// cachedBuild is the directory the script next to this file prints: it
+// builds what is not in its cache yet. missing says what to do without it.
+func cachedBuild(script, missing string) (string, error) {
 	_, self, _, ok := runtime.Caller(0)
-	script := filepath.Join(filepath.Dir(self), "build-current.sh")
+	script = filepath.Join(filepath.Dir(self), script)
 	if _, err := os.Stat(script); !ok || err != nil {
-		return "", fmt.Errorf("CNSENTER_ENGINES_DIR is not set and build-current.sh is not found: run make engines, then set it to the directory it prints")
+		return "", errors.New(missing)
 	}
 	cmd := exec.Command("bash", script)
 	cmd.Stderr = os.Stderr // its note that it builds, and how that goes
