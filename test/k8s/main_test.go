@@ -95,6 +95,16 @@ func testMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "k8s: importing %s: %v\n%s", imageTar, err, out)
 		return 1
 	}
+	// Pods in namespace default need its service account, which the
+	// controller manager makes a moment after the node is Ready.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		if _, err := kubectlErr("", "--request-timeout=5s", "get", "serviceaccount", "default", "-n", "default"); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			fmt.Fprintf(os.Stderr, "k8s: no service account default/default after a minute: %v\n", err)
+			return 1
+		}
+	}
 	fmt.Printf("k8s: Kubernetes v1.37.2 up, %s imported, in %s\n", image, time.Since(start).Round(time.Second))
 	return m.Run()
 }
